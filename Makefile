@@ -1,0 +1,44 @@
+# make run: start the whole hall on http://127.0.0.1:8000   make test: lint and every test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: run test lint unit integration deps clean
+
+$(PY_STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(PY_STAMP) $(NPM_STAMP)
+
+run: deps
+	deploy/sysdeps.sh redis
+	$(PY) -m deploy.run
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy hall_common services gateway deploy
+
+test: deps lint
+	deploy/sysdeps.sh redis browser
+	$(PY) -m pytest -q
+
+unit: $(PY_STAMP)
+	$(PY) -m pytest -q tests/unit
+
+# The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL.
+integration: deps
+	deploy/sysdeps.sh redis browser
+	$(PY) -m pytest -q tests/integration tests/browser
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""``make run``: start everything on this machine, print where to go, stop it all on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from . import demo_data as demo
+from .stack import ROOT, Stack
+
+
+def main() -> int:
+    stack = Stack(ROOT / "var")
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("starting Redis, six services, the gateway, a Celery worker and beat ...", flush=True)
+    stack.start()
+    apis = ", ".join(f"{n} {stack.url(n)}" for n in sorted(stack.ports) if n != "gateway")
+    print(f"""
+  单位网上服务大厅   {stack.url('gateway')}/login
+      单位账号 / 登录名称 {demo.EMPLOYER_NO}, 密码 {demo.EMPLOYER_PASSWORD}
+  中心管理控制台     {stack.url('gateway')}/admin/login
+      登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD}
+  service APIs (OpenAPI at /openapi.json):
+      {apis}
+  logs: {stack.log_dir}
+Press Ctrl-C to stop everything.""", flush=True)
+    try:
+        while not stopping:
+            for name, process in list(stack.processes.items()):
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

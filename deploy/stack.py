@@ -1,0 +1,186 @@
+"""Start and stop the whole system on one machine: Redis on a private port, every service under
+gunicorn, the gateway, a Celery worker and beat. ``make run`` and the integration tests both use it.
+
+Every child runs in its own process group and is asked to die with this process (PR_SET_PDEATHSIG),
+so Ctrl-C, a failed test or a killed parent leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from hall_common.settings import DEFAULT_PORTS, SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_REDIS_PORT = 6391
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Stack:
+    def __init__(
+        self,
+        var_dir: Path,
+        ports: Mapping[str, int] | None = None,
+        redis_port: int | None = None,
+        database_urls: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.var_dir = var_dir.resolve()
+        self.log_dir = self.var_dir / "log"
+        self.ports = dict(ports or DEFAULT_PORTS)
+        self.redis_port = redis_port or DEFAULT_REDIS_PORT
+        self.database_urls = dict(database_urls or {})
+        self.extra_env = dict(extra_env or {})
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HALL_")}
+        env.update({
+            "HALL_VAR_DIR": str(self.var_dir),
+            "HALL_REDIS_URL": self.redis_url,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        })
+        for service in SERVICES:
+            env[f"HALL_{service.upper()}_URL"] = self.url(service)
+            if service in self.database_urls:
+                env[f"HALL_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
+        env.update(self.extra_env)
+        return env
+
+    # -- processes --------------------------------------------------------------------------------
+
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed by the child's exit)
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        self.processes[name] = process
+        return process
+
+    def start_redis(self) -> None:
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise RuntimeError("redis-server not found: run `make deps` (installs Debian's redis-server)")
+        self.spawn("redis", [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "",
+                             "--appendonly", "no", "--dir", str(self.var_dir)])
+        self._wait_port(self.redis_port, "redis")
+
+    def prepare(self) -> None:
+        """Migrate every database and seed the demo data (idempotent)."""
+        subprocess.run([str(BIN / "python"), "-m", "deploy.prepare"], cwd=ROOT, env=self.env(), check=True)
+
+    def start_service(self, name: str) -> None:
+        target = "gateway:create_app()" if name == "gateway" else f"services.{name}:create_app()"
+        self.spawn(name, [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
+                          "--graceful-timeout", "5", "-b", f"127.0.0.1:{self.ports[name]}", target])
+
+    def start_worker(self) -> None:
+        self.spawn("worker", [str(BIN / "celery"), "-A", "services.worker", "worker", "-Q", ",".join(SERVICES),
+                              "-c", "2", "-n", f"hall-{self.redis_port}@%h", "--without-gossip",
+                              "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+
+    def start_beat(self) -> None:
+        self.spawn("beat", [str(BIN / "celery"), "-A", "services.worker", "beat", "-l", "INFO",
+                            "-s", str(self.var_dir / "celerybeat-schedule")])
+
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_redis()
+            self.prepare()
+            for name in (*SERVICES, "gateway"):
+                self.start_service(name)
+            self.start_worker()
+            self.start_beat()
+            for name in SERVICES:
+                self._wait_http(self.url(name) + "/health", name)
+            self._wait_http(self.url("gateway") + "/login", "gateway")
+            self.wait_worker_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_worker_ready(self, timeout: float = 60) -> None:
+        self._wait(lambda: b"ready." in (self.log_dir / "worker.log").read_bytes(), "worker", timeout)
+
+    def stop_process(self, name: str, timeout: float = 10) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:  # a prefork worker can hang on SIGTERM
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    def kill_process(self, name: str) -> None:
+        """Die abruptly, as in a crash (no graceful shutdown)."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_process(name)
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def _wait(self, ready: object, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+            try:
+                if ready():  # type: ignore[operator]
+                    return
+            except (OSError, httpx.HTTPError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} did not start in {timeout}s; see {self.log_dir / (name + '.log')}")
+
+    def _wait_port(self, port: int, name: str) -> None:
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+
+        self._wait(ready, name)
+
+    def _wait_http(self, url: str, name: str) -> None:
+        self._wait(lambda: httpx.get(url, timeout=2).status_code == 200, name)

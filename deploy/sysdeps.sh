@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages a target needs, only those whose command or file is missing.
+# usage: deploy/sysdeps.sh redis            (make run)
+#        deploy/sysdeps.sh redis browser    (make test)
+set -euo pipefail
+need=()
+for group in "$@"; do
+  case "$group" in
+    redis) command -v redis-server >/dev/null || need+=(redis-server) ;;
+    browser)
+      command -v chromium >/dev/null || need+=(chromium)
+      [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei) ;;
+    *) echo "unknown group $group" >&2; exit 2 ;;
+  esac
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing Debian packages: ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,45 @@
+"""Web gateway: the employer hall pages and the center's admin console. It owns only sessions."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hall_common.settings import get_settings
+
+from . import admin, views
+from .session import register_context
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR_DIRS = {
+    "bpmn-js": ROOT / "node_modules" / "bpmn-js" / "dist",
+}
+
+
+def _secret_key() -> str:
+    settings = get_settings()
+    if settings.gateway_secret_key:
+        return settings.gateway_secret_key
+    path = settings.var_path / "gateway_secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask("hall.gateway", template_folder="templates", static_folder="static")
+    app.config.update(
+        SECRET_KEY=_secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        VENDOR_DIRS=VENDOR_DIRS,
+    )
+    app.config.update(config or {})
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    register_context(app)
+    return app

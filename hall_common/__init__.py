@@ -1,0 +1,1 @@
+"""Plumbing shared by every service of the employer hall: written once, used by all."""

@@ -1,0 +1,71 @@
+"""The application factory every service uses: database, OpenAPI, errors, tokens, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from . import db, schemas, security  # noqa: F401  (schemas: Chinese validation messages for every service)
+from .errors import HallApi, register_error_handlers
+from .runtime import EXTENSION_KEY, ServiceRuntime
+from .settings import get_settings
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    blueprints: Iterable[Blueprint],
+    config: dict[str, Any] | None = None,
+    keys: security.KeyProvider | None = None,
+) -> Flask:
+    settings = get_settings()
+    app = Flask(f"hall.{runtime.name}")
+    app.config.update(
+        API_TITLE=f"employer hall: {runtime.name} service",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_AS_ASCII=False,
+        DATABASE_URL=settings.database_url(runtime.name),
+    )
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {runtime.name} %(levelname)s %(message)s")
+
+    app.extensions[EXTENSION_KEY] = runtime
+    database = db.Database(app.config["DATABASE_URL"])
+    database.init_app(app)
+
+    api = HallApi(app)
+    api.register_blueprint(_health_blueprint(runtime.name))
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    security.init_app(app, keys)
+    return app
+
+
+def _health_blueprint(name: str) -> Blueprint:
+    blp = Blueprint("health", __name__, description="Liveness and database reachability")
+
+    @blp.route("/health")
+    @blp.response(200)
+    def health() -> dict[str, str]:
+        db.session().execute(text("SELECT 1"))
+        return {"status": "ok", "service": name}
+
+    return blp
+
+
+def app_factory(runtime: ServiceRuntime, blueprints: list[Blueprint]) -> Callable[..., Flask]:
+    """A service's ``create_app``: gunicorn calls ``services.<name>:create_app()``."""
+
+    def create_app(config: dict[str, Any] | None = None, keys: security.KeyProvider | None = None) -> Flask:
+        return create_service_app(runtime, blueprints, config, keys)
+
+    return create_app

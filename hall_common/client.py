@@ -1,0 +1,58 @@
+"""Service-to-service HTTP client: short timeouts and one error type carrying the callee's message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .settings import get_settings
+
+
+class ServiceError(Exception):
+    def __init__(self, service: str, status: int, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{service}: {status} {message}")
+        self.service = service
+        self.status = status
+        self.message = message
+        self.errors = errors or {}
+
+
+class ServiceClient:
+    def __init__(self, service: str, token: str | None = None, base_url: str | None = None) -> None:
+        settings = get_settings()
+        self.service = service
+        self.base_url = base_url or settings.service_url(service)
+        self.timeout = httpx.Timeout(settings.http_timeout, connect=min(2.0, settings.http_timeout))
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = httpx.request(
+                method, self.base_url + path, headers=self.headers, timeout=self.timeout, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceError(self.service, 503, "服务暂不可用，请稍后再试") from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise ServiceError(
+                self.service,
+                response.status_code,
+                body.get("message") or "服务暂不可用，请稍后再试",
+                body.get("errors"),
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return self.request("POST", path, json=json)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)

@@ -1,0 +1,47 @@
+"""Idempotent event consumption: each event id is processed at most once per service.
+
+The handler's changes, its own outbox events and the processed-event record commit together, so a
+redelivered event (after a crash or a duplicate publish) finds its id recorded and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from . import db
+from .events import is_valid
+from .outbox import relay_now
+from .runtime import get_runtime
+
+
+class InvalidEvent(ValueError):
+    pass
+
+
+def consume(event: dict[str, Any]) -> str:
+    """Handle one event in the current service's app context. Returns processed, duplicate or ignored."""
+    if not is_valid(event):
+        raise InvalidEvent(f"not a CloudEvent: {event!r:.200}")
+    runtime = get_runtime()
+    session = db.session()
+    if session.get(runtime.processed_model, event["id"]) is not None:
+        return "duplicate"
+    handler = runtime.handlers.get(event["type"])
+    try:
+        if handler is not None:
+            handler(event)
+        session.add(runtime.processed_model(event_id=event["id"], type=event["type"]))
+        session.commit()
+    except IntegrityError:
+        # Another delivery of the same event committed first.
+        session.rollback()
+        if session.get(runtime.processed_model, event["id"]) is not None:
+            return "duplicate"
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    relay_now()
+    return "processed" if handler is not None else "ignored"

@@ -1,0 +1,74 @@
+"""Database engine and request-scoped session, one per service application."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+EXTENSION_KEY = "hall.db"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            # The web threads and the Celery worker write the same file: wait for locks, don't fail.
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine: Engine = create_engine(url, **options)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.session = scoped_session(sessionmaker(self.engine, expire_on_commit=False))
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions[EXTENSION_KEY] = self
+        app.teardown_appcontext(lambda exc: self.session.remove())
+
+    def dispose(self) -> None:
+        self.session.remove()
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def get_db(app: Flask | None = None) -> Database:
+    db: Database = (app or current_app).extensions[EXTENSION_KEY]
+    return db
+
+
+def session() -> Session:
+    """The session of the current application context (request or Celery task)."""
+    return get_db().session()
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Commit on success, roll back on any error: nothing is stored half-way."""
+    s = session()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+
+
+class Base(DeclarativeBase):
+    """Not used directly: each service declares its own base so its metadata holds only its tables."""

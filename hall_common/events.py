@@ -1,0 +1,60 @@
+"""CloudEvents envelopes and the catalog of who consumes which event.
+
+Every event that crosses a service boundary is a CloudEvents 1.0 JSON object. ``ROUTES`` is the
+single place that says which services receive an event type; ``OWNER`` stands for the service that
+owns the business named in the event (``data.owner``), so the workflow service can hand outcomes
+back without knowing each business. docs/events.md documents the same catalog for downstream systems.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+SOURCE_PREFIX = "/hall/"
+OWNER = "$owner"
+
+ROUTES: dict[str, tuple[str, ...]] = {
+    # An owning service submitted a business for approval: the workflow service starts its process.
+    "business.submitted": ("workflow",),
+    # The approval process ended: the owning service applies or discards the business.
+    "business.approved": (OWNER,),
+    "business.rejected": (OWNER,),
+    # Domain events: the result as the owner applied it.
+    "employer.info_changed": ("notify", "auth", "payment"),
+    "employer.info_change_rejected": ("notify",),
+}
+
+
+def make_event(source_service: str, type_: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": SOURCE_PREFIX + source_service,
+        "type": type_,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    if subject:
+        event["subject"] = subject
+    return event
+
+
+def subscribers(event: dict[str, Any]) -> list[str]:
+    result: list[str] = []
+    for target in ROUTES.get(event["type"], ()):
+        name = event["data"].get("owner") if target == OWNER else target
+        if name and name not in result:
+            result.append(name)
+    return result
+
+
+def is_valid(event: Any) -> bool:
+    return (
+        isinstance(event, dict)
+        and event.get("specversion") == "1.0"
+        and all(isinstance(event.get(k), str) and event.get(k) for k in ("id", "source", "type"))
+        and isinstance(event.get("data"), dict)
+    )

@@ -1,0 +1,106 @@
+"""Transactional outbox: an event is stored in the same transaction as the business that caused it,
+then relayed to Celery on Redis. If Redis or the worker is down the row waits; the periodic relay
+delivers it later. Two relays may race and publish a row twice; consumers are idempotent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import db
+from .celery_app import get_celery
+from .events import make_event, subscribers
+from .runtime import get_runtime
+from .settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class OutboxMixin:
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=db.utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+
+class ProcessedEventMixin:
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
+    """Add an event to the outbox of the current service; it is sent only if the transaction commits."""
+    runtime = get_runtime()
+    event = make_event(runtime.name, type_, data, subject)
+    session.add(runtime.outbox_model(event_id=event["id"], type=type_, payload=json.dumps(event, ensure_ascii=False)))
+    return event
+
+
+def relay(limit: int = 200, retry: bool = True) -> int:
+    """Publish unsent outbox rows of the current service. Returns how many rows were published."""
+    runtime = get_runtime()
+    model = runtime.outbox_model
+    session = db.session()
+    celery = get_celery()
+    query = (
+        select(model)
+        .where(model.published_at.is_(None))
+        .order_by(model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    published = 0
+    try:
+        for row in list(session.scalars(query)):
+            event = json.loads(row.payload)
+            for target in subscribers(event):
+                celery.send_task(
+                    f"{target}.handle_event", args=[event], queue=target, retry=retry, ignore_result=True
+                )
+            row.published_at = db.utcnow()
+            published += 1
+        session.commit()
+    except Exception:
+        # Rows sent before the failure are sent again later: consumers drop the duplicates.
+        session.rollback()
+        raise
+    return published
+
+
+def commit_and_relay(session: Session) -> None:
+    """Commit the business with its events, then deliver them without making the user wait.
+
+    The commit is what matters: a background thread publishes at once, and if the broker is
+    unreachable the periodic relay sends the rows later.
+    """
+    session.commit()
+    if get_settings().relay_inline:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        threading.Thread(target=_relay_in_app, args=(app,), name="outbox-relay", daemon=True).start()
+
+
+def relay_now() -> None:
+    """Publish what the current transaction left in the outbox; failures wait for the periodic relay."""
+    if not get_settings().relay_inline:
+        return
+    try:
+        relay(retry=False)
+    except Exception:  # the broker being down must not fail stored business
+        log.warning("outbox relay deferred: broker unavailable", exc_info=True)
+
+
+def _relay_in_app(app: Flask) -> None:
+    with app.app_context():
+        relay_now()

@@ -1,0 +1,28 @@
+"""What the shared plumbing needs to know about one service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import DeclarativeBase
+
+EXTENSION_KEY = "hall.runtime"
+Handler = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ServiceRuntime:
+    name: str
+    base: type[DeclarativeBase]
+    outbox_model: type[Any]
+    processed_model: type[Any]
+    # event type -> handler(event); runs inside the consumer's transaction
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+
+
+def get_runtime(app: Flask | None = None) -> ServiceRuntime:
+    runtime: ServiceRuntime = (app or current_app).extensions[EXTENSION_KEY]
+    return runtime

@@ -1,0 +1,132 @@
+"""Session tokens: signed by the auth service (ES256), verified locally by every service.
+
+Each request's bearer token becomes ``g.principal``. Routes state what they need with
+``require_employer(employer_no)`` or ``require_center()``; a token of employer A is refused on every
+route of employer B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from flask import Flask, g, request
+
+from .errors import BusinessError
+
+ALGORITHM = "ES256"
+AUDIENCE = "employer-hall"
+
+
+@dataclass(frozen=True)
+class Principal:
+    login_name: str
+    role: str  # "employer" or "center"
+    display_name: str
+    employer_no: str | None = None
+    employer_name: str | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    token_id: str = ""
+
+    def claims(self) -> dict[str, Any]:
+        return {
+            "sub": self.login_name,
+            "role": self.role,
+            "name": self.display_name,
+            "emp": self.employer_no,
+            "emp_name": self.employer_name,
+            "perms": sorted(self.permissions),
+        }
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    return Principal(
+        login_name=claims["sub"],
+        role=claims["role"],
+        display_name=claims.get("name") or claims["sub"],
+        employer_no=claims.get("emp"),
+        employer_name=claims.get("emp_name"),
+        permissions=frozenset(claims.get("perms") or ()),
+        token_id=claims.get("jti", ""),
+    )
+
+
+class KeyProvider:
+    """Where the public key comes from: a PEM given directly, or fetched once from the auth service."""
+
+    def __init__(self, pem: str | None = None) -> None:
+        self._pem = pem
+
+    def public_key(self) -> str:
+        if self._pem is None:
+            self._pem = _fetch_public_key()
+        return self._pem
+
+
+def _fetch_public_key() -> str:
+    from .client import ServiceClient
+
+    body = ServiceClient("auth").get("/auth/public-key")
+    return str(body["public_key"])
+
+
+@lru_cache(maxsize=1)
+def default_key_provider() -> KeyProvider:
+    return KeyProvider()
+
+
+def verify_token(token: str, keys: KeyProvider) -> Principal:
+    try:
+        claims = jwt.decode(token, keys.public_key(), algorithms=[ALGORITHM], audience=AUDIENCE)
+    except jwt.ExpiredSignatureError as exc:
+        raise BusinessError("登录已超时，请重新登录", 401) from exc
+    except jwt.InvalidTokenError as exc:
+        raise BusinessError("登录凭证无效，请重新登录", 401) from exc
+    return principal_from_claims(claims)
+
+
+def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
+    provider = keys or default_key_provider()
+
+    @app.before_request
+    def _load_principal() -> None:
+        g.principal = None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            g.principal = verify_token(header[len("Bearer ") :], provider)
+
+
+def current_principal() -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:
+        raise BusinessError("请先登录", 401)
+    return principal
+
+
+def require_employer(employer_no: str, permission: str | None = None) -> Principal:
+    """The caller acts for this employer (or is center staff, who may see every employer)."""
+    principal = current_principal()
+    if principal.role == "center":
+        return principal
+    if principal.role != "employer" or principal.employer_no != employer_no:
+        raise BusinessError("无权访问其他单位的数据", 403)
+    if permission and permission not in principal.permissions:
+        raise BusinessError("当前账号无权办理该业务", 403)
+    return principal
+
+
+def require_own_employer(employer_no: str, permission: str | None = None) -> Principal:
+    """Only the employer's own operator: business filed in the employer's name."""
+    principal = require_employer(employer_no, permission)
+    if principal.role != "employer":
+        raise BusinessError("该业务只能由单位经办人办理", 403)
+    return principal
+
+
+def require_center() -> Principal:
+    principal = current_principal()
+    if principal.role != "center":
+        raise BusinessError("仅中心人员可办理", 403)
+    return principal

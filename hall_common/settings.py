@@ -1,0 +1,112 @@
+"""Every environment variable of the system, declared once with its default.
+
+Settings are read and validated when a process starts (``get_settings``); a bad value stops the
+process with a message naming the variable instead of failing later in a request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("auth", "employer", "member", "payment", "workflow", "notify")
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8000,
+    "auth": 8101,
+    "employer": 8102,
+    "member": 8103,
+    "payment": 8104,
+    "workflow": 8105,
+    "notify": 8106,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HALL_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    redis_url: str = "redis://127.0.0.1:6391/0"
+    http_timeout: float = Field(5.0, gt=0, le=120)
+    relay_interval: float = Field(1.0, gt=0, le=60)
+    # Publish outbox rows right after the commit that wrote them; the periodic relay is the safety net.
+    relay_inline: bool = True
+    token_ttl_seconds: int = Field(8 * 3600, gt=60)
+    gateway_secret_key: str = ""
+    # Each service's database; empty means a SQLite file under var_dir.
+    auth_database_url: str = ""
+    employer_database_url: str = ""
+    member_database_url: str = ""
+    payment_database_url: str = ""
+    workflow_database_url: str = ""
+    notify_database_url: str = ""
+    # Where each service listens, as seen by its callers.
+    auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
+    employer_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['employer']}"
+    member_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['member']}"
+    payment_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['payment']}"
+    workflow_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['workflow']}"
+    notify_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['notify']}"
+    # The auth service signs session tokens with this key; other services only need its public half.
+    auth_signing_key_file: str = ""
+    # Services the Celery worker process serves (comma separated); scale out by running one per service.
+    worker_services: str = ",".join(SERVICES)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
+            raise ValueError("HALL_REDIS_URL must be a redis:// URL")
+        return value
+
+    @field_validator("auth_url", "employer_url", "member_url", "payment_url", "workflow_url", "notify_url")
+    @classmethod
+    def _http_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("service URLs must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("worker_services")
+    @classmethod
+    def _known_services(cls, value: str) -> str:
+        unknown = [s for s in value.split(",") if s and s not in SERVICES]
+        if unknown:
+            raise ValueError(f"unknown services in HALL_WORKER_SERVICES: {unknown}")
+        return value
+
+    def database_url(self, service: str) -> str:
+        url: str = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        return f"sqlite:///{self.var_path / (service + '.db')}"
+
+    def service_url(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url"))
+
+    @property
+    def var_path(self) -> Path:
+        path = self.var_dir.resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def signing_key_path(self) -> Path:
+        if self.auth_signing_key_file:
+            return Path(self.auth_signing_key_file)
+        return self.var_path / "auth_signing_key.pem"
+
+    @property
+    def worker_service_list(self) -> list[str]:
+        return [s for s in self.worker_services.split(",") if s]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between apps)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""The services of the employer hall; each subpackage owns its data and exposes ``create_app``."""

@@ -1,0 +1,19 @@
+"""Auth service: logins, operators and the keys that sign session tokens."""
+
+from typing import Any
+
+from flask import Flask
+
+from hall_common.app import create_service_app
+from hall_common.runtime import ServiceRuntime
+from hall_common.security import KeyProvider
+
+from . import models, routes, tasks
+from .keys import public_key_pem
+
+RUNTIME = ServiceRuntime("auth", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+
+
+def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:
+    # The auth service verifies its own tokens with the key it holds instead of calling itself.
+    return create_service_app(RUNTIME, [routes.blp], config, keys or KeyProvider(public_key_pem()))

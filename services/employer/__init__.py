@@ -1,0 +1,9 @@
+"""Employer service: the employer profile, its change requests and change history."""
+
+from hall_common.app import app_factory
+from hall_common.runtime import ServiceRuntime
+
+from . import models, routes, tasks
+
+RUNTIME = ServiceRuntime("employer", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+create_app = app_factory(RUNTIME, [routes.blp])

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hall_common.db import utcnow
+from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+
+IN_APPROVAL = "in_approval"
+APPROVED = "approved"
+REJECTED = "rejected"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class Employer(Base):
+    __tablename__ = "employers"
+    employer_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    open_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(2), default="01")
+    employer_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    personal_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(6), default="")
+    legal_representative: Mapped[str] = mapped_column(String(50), default="")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_mobile: Mapped[str] = mapped_column(String(20), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChangeRequest(Base):
+    __tablename__ = "change_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employer_no: Mapped[str] = mapped_column(ForeignKey("employers.employer_no"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=IN_APPROVAL)
+    # [{"field", "label", "old", "new"}], as the operator saw it when submitting
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    operator: Mapped[str] = mapped_column(String(50))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    approver: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    opinion: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    # At most one request per employer in approval, even under a double click on two threads.
+    __table_args__ = (
+        Index(
+            "uq_change_requests_one_in_approval",
+            "employer_no",
+            unique=True,
+            sqlite_where=text("status = 'in_approval'"),
+            postgresql_where=text("status = 'in_approval'"),
+        ),
+    )
+
+
+class ChangeHistory(Base):
+    __tablename__ = "change_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employer_no: Mapped[str] = mapped_column(ForeignKey("employers.employer_no"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"))
+    field: Mapped[str] = mapped_column(String(50))
+    label: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str] = mapped_column(String(200))
+    new_value: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(50))
+    approver: Mapped[str] = mapped_column(String(50))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from hall_common.security import require_employer, require_own_employer
+
+from . import services
+from .schemas import (
+    ChangeRequestSchema,
+    ChangeSubmitSchema,
+    HistoryQuerySchema,
+    HistorySchema,
+    ProfileSchema,
+    SubmittedSchema,
+)
+
+blp = Blueprint("employer", __name__, description="Employer profile and info change (单位信息变更)")
+PERMISSION = "employer_change"
+
+
+@blp.route("/employers/<employer_no>")
+@blp.response(200, ProfileSchema)
+def get_profile(employer_no: str) -> dict[str, Any]:
+    require_employer(employer_no)
+    return services.profile(employer_no)
+
+
+@blp.route("/employers/<employer_no>/change-requests", methods=["POST"])
+@blp.arguments(ChangeSubmitSchema)
+@blp.response(201, SubmittedSchema)
+def submit_change(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
+    principal = require_own_employer(employer_no, PERMISSION)
+    request = services.submit_change(principal, employer_no, body["changes"])
+    return {"message": "已提交至中心审核", "request": request}
+
+
+@blp.route("/employers/<employer_no>/change-requests")
+@blp.response(200, ChangeRequestSchema(many=True))
+def list_change_requests(employer_no: str) -> Any:
+    require_employer(employer_no)
+    return services.change_requests(employer_no)
+
+
+@blp.route("/employers/<employer_no>/change-history")
+@blp.arguments(HistoryQuerySchema, location="query")
+@blp.response(200, HistorySchema(many=True))
+def change_history(query: dict[str, Any], employer_no: str) -> Any:
+    require_employer(employer_no)
+    return services.change_history(employer_no, query["start_date"], query["end_date"])

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ProfileFieldSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    value = fields.String()
+    editable = fields.Boolean()
+
+
+class ProfileSchema(Schema):
+    employer_no = fields.String()
+    name = fields.String()
+    pending_request_id = fields.Integer(allow_none=True)
+    profile_fields = fields.List(fields.Nested(ProfileFieldSchema), data_key="fields", attribute="fields")
+
+
+class ChangeRowSchema(Schema):
+    field = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    value = fields.String(required=True, validate=validate.Length(max=200, error="不能超过200个字"))
+
+
+class ChangeSubmitSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeRowSchema), required=True)
+
+
+class ChangeEntrySchema(Schema):
+    field = fields.String()
+    label = fields.String()
+    old = fields.String()
+    new = fields.String()
+
+
+class ChangeRequestSchema(Schema):
+    id = fields.Integer()
+    employer_no = fields.String()
+    status = fields.String()
+    changes = fields.List(fields.Nested(ChangeEntrySchema))
+    operator = fields.String()
+    submitted_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    approver = fields.String(allow_none=True)
+    opinion = fields.String(allow_none=True)
+
+
+class SubmittedSchema(Schema):
+    message = fields.String()
+    request = fields.Nested(ChangeRequestSchema)
+
+
+class HistoryQuerySchema(Schema):
+    start_date = fields.Date(load_default=None)
+    end_date = fields.Date(load_default=None)
+
+
+class HistorySchema(Schema):
+    id = fields.Integer()
+    request_id = fields.Integer()
+    field = fields.String()
+    label = fields.String()
+    old_value = fields.String()
+    new_value = fields.String()
+    operator = fields.String()
+    approver = fields.String()
+    changed_at = fields.DateTime()

@@ -1,0 +1,9 @@
+"""Member service: members and their business (registration, changes, base, seal and unseal)."""
+
+from hall_common.app import app_factory
+from hall_common.runtime import ServiceRuntime
+
+from . import models, routes, tasks
+
+RUNTIME = ServiceRuntime("member", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+create_app = app_factory(RUNTIME, [routes.blp])

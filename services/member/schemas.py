@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from hall_common.schemas import PageQuery
+
+from .models import STATUS_NAMES
+
+
+class MemberQuery(PageQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf(list(STATUS_NAMES), error="账户状态不正确"))
+
+
+class MemberSchema(Schema):
+    member_no = fields.String()
+    name = fields.String()
+    id_type = fields.String()
+    id_number = fields.String()
+    base = fields.Decimal(as_string=True)
+    employer_ratio = fields.Decimal(as_string=True)
+    personal_ratio = fields.Decimal(as_string=True)
+    status = fields.String()
+    open_date = fields.Date()
+
+
+class MemberViewSchema(Schema):
+    member = fields.Nested(MemberSchema)
+    status_name = fields.String()
+    employer_amount = fields.Decimal(as_string=True)
+    personal_amount = fields.Decimal(as_string=True)
+    monthly_amount = fields.Decimal(as_string=True)
+
+
+class MemberPageSchema(Schema):
+    items = fields.List(fields.Nested(MemberViewSchema))
+    total = fields.Integer()
+    status_counts = fields.Dict(keys=fields.String(), values=fields.Integer())

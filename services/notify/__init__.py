@@ -1,0 +1,9 @@
+"""Notify service: the five inboxes of every employer."""
+
+from hall_common.app import app_factory
+from hall_common.runtime import ServiceRuntime
+
+from . import models, routes, tasks
+
+RUNTIME = ServiceRuntime("notify", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+create_app = app_factory(RUNTIME, [routes.blp])

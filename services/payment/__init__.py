@@ -1,0 +1,9 @@
+"""Payment service: employer and member accounts, journal, remittance and supplementary payment."""
+
+from hall_common.app import app_factory
+from hall_common.runtime import ServiceRuntime
+
+from . import models, routes, tasks
+
+RUNTIME = ServiceRuntime("payment", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+create_app = app_factory(RUNTIME, [routes.blp])

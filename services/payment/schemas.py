@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class AccountSummarySchema(Schema):
+    employer_no = fields.String()
+    balance = fields.Decimal(as_string=True)
+    unallocated = fields.Decimal(as_string=True)
+    member_accounts = fields.Integer()

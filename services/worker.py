@@ -1,0 +1,19 @@
+"""The Celery worker and beat entry point: ``celery -A services.worker worker -Q <services>``.
+
+One worker process may serve every service (the default, for ``make run``) or one service each
+(``HALL_WORKER_SERVICES=workflow``) to scale out; each task runs in its own service's app context.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from hall_common.celery_app import get_celery
+from hall_common.settings import get_settings
+from hall_common.tasks import register_service_tasks, relay_schedule
+
+settings = get_settings()
+app = get_celery()
+for _name in settings.worker_service_list:
+    register_service_tasks(app, importlib.import_module(f"services.{_name}").create_app())
+app.conf.beat_schedule = relay_schedule(settings.worker_service_list, settings.relay_interval)

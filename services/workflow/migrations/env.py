@@ -1,0 +1,4 @@
+from hall_common.migrate import run_env
+from services.workflow.models import Base
+
+run_env(Base.metadata)
