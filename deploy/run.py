@@ -12,16 +12,16 @@ from .stack import ROOT, Stack
 
 def main() -> int:
     stack = Stack(ROOT / "var")
-    stopping = False
 
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def _interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, _interrupt)
     print("starting Redis, six services, the gateway, a Celery worker and beat ...", flush=True)
-    stack.start()
+    try:
+        stack.start()  # stops what it started if interrupted or failing
+    except KeyboardInterrupt:
+        return 130
     apis = ", ".join(f"{n} {stack.url(n)}" for n in sorted(stack.ports) if n != "gateway")
     print(f"""
   单位网上服务大厅   {stack.url('gateway')}/login
@@ -32,17 +32,22 @@ def main() -> int:
       {apis}
   logs: {stack.log_dir}
 Press Ctrl-C to stop everything.""", flush=True)
+    status = 0
     try:
-        while not stopping:
+        while status == 0:
             for name, process in list(stack.processes.items()):
                 if process.poll() is not None:
                     print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
-                    stopping = True
+                    status = 1
             time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping ...", flush=True)
         stack.stop()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    def database_url(self, service: str) -> str:
+        return self.database_urls.get(service) or f"sqlite:///{self.var_dir / (service + '.db')}"
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HALL_")}
         env.update({
@@ -107,7 +110,8 @@ class Stack:
     def start_service(self, name: str) -> None:
         target = "gateway:create_app()" if name == "gateway" else f"services.{name}:create_app()"
         self.spawn(name, [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
-                          "--graceful-timeout", "5", "-b", f"127.0.0.1:{self.ports[name]}", target])
+                          "--graceful-timeout", "5", "--no-control-socket",
+                          "-b", f"127.0.0.1:{self.ports[name]}", target])
 
     def start_worker(self) -> None:
         self.spawn("worker", [str(BIN / "celery"), "-A", "services.worker", "worker", "-Q", ",".join(SERVICES),
@@ -135,8 +139,16 @@ class Stack:
             self.stop()
             raise
 
-    def wait_worker_ready(self, timeout: float = 60) -> None:
-        self._wait(lambda: b"ready." in (self.log_dir / "worker.log").read_bytes(), "worker", timeout)
+    def wait_worker_ready(self, since: int = 0, timeout: float = 60) -> None:
+        log = self.log_dir / "worker.log"
+        self._wait(lambda: b"ready." in log.read_bytes()[since:], "worker", timeout)
+
+    def restart_worker(self) -> None:
+        log = self.log_dir / "worker.log"
+        since = log.stat().st_size if log.exists() else 0
+        self.stop_process("worker")
+        self.start_worker()
+        self.wait_worker_ready(since)
 
     def stop_process(self, name: str, timeout: float = 10) -> None:
         process = self.processes.pop(name, None)

@@ -31,7 +31,7 @@ def _secret_key() -> str:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask("hall.gateway", template_folder="templates", static_folder="static")
+    app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
         SECRET_KEY=_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,

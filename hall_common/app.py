@@ -35,7 +35,8 @@ def create_service_app(
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {runtime.name} %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every state change at INFO
 
     app.extensions[EXTENSION_KEY] = runtime
     database = db.Database(app.config["DATABASE_URL"])

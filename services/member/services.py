@@ -35,4 +35,4 @@ def list_members(employer_no: str, status: str | None, page: int, per_page: int)
 
 def status_counts(employer_no: str) -> dict[str, int]:
     query = select(Member.status, func.count()).where(Member.employer_no == employer_no).group_by(Member.status)
-    return {status: n for status, n in db.session().execute(query).tuples()}
+    return {status: n for status, n in db.session().execute(query)}

@@ -45,7 +45,7 @@ def counts(employer_no: str) -> dict[str, int]:
         .where(InboxItem.employer_no == employer_no)
         .group_by(InboxItem.box)
     )
-    found = {box: n for box, n in db.session().execute(query).tuples()}
+    found = {box: n for box, n in db.session().execute(query)}
     return {box: found.get(box, 0) for box in BOXES}
 
 

@@ -1,0 +1,95 @@
+"""The employer info change page as a person uses it: edit two fields, cancel one, submit, have the
+center approve it in the admin console, read the message in the employer's inbox."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Browser, Page, expect
+
+from deploy import demo_data as demo
+from deploy.stack import Stack
+
+
+def login_employer(page: Page, stack: Stack) -> None:
+    page.goto(stack.url("gateway") + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("缴存单位账号").fill(demo.EMPLOYER_NO)
+    page.get_by_label("登录名称").fill(demo.EMPLOYER_NO)
+    page.get_by_label("登录密码").fill(demo.EMPLOYER_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
+
+
+def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
+    page.goto(stack.url("gateway") + "/login")
+    page.get_by_label("缴存单位账号").fill(demo.EMPLOYER_NO)
+    page.get_by_label("登录名称").fill(demo.EMPLOYER_NO)
+    page.get_by_label("登录密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("单位账号、登录名称或密码错误")
+
+    login_employer(page, stack)
+    page.get_by_role("link", name="单位信息变更").click()
+    expect(page.get_by_role("heading", name="单位信息变更")).to_be_visible()
+    # Greyed fields cannot be edited.
+    expect(page.get_by_label("单位名称")).to_be_disabled()
+    roster = page.locator("#roster tbody tr")
+    expect(roster).to_have_count(0)
+
+    address = page.get_by_label("单位地址")
+    phone = page.get_by_label("单位联系电话")
+    old_phone = phone.input_value()
+    address.fill("山西省太原市杏花岭区府西街9号")
+    phone.fill("0351-5550000")
+    expect(roster).to_have_count(2)
+    expect(roster.nth(0)).to_contain_text("单位地址")
+    expect(roster.nth(0)).to_contain_text("山西省太原市杏花岭区府西街9号")
+    expect(roster.nth(1)).to_contain_text("单位联系电话")
+
+    roster.nth(1).get_by_title("取消修改").click()
+    expect(roster).to_have_count(1)
+    expect(phone).to_have_value(old_phone)
+
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.get_by_role("alert")).to_have_text("已提交至中心审核")
+
+    # A second submission while the first is in approval is refused with the manual's words.
+    page.get_by_label("邮政编码").fill("030002")
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.get_by_role("alert").first).to_have_text("存在未审批完成的单位信息变更业务")
+
+    admin = browser.new_page()
+    admin.goto(stack.url("gateway") + "/admin/login")
+    admin.get_by_label("登录名称").fill(demo.CENTER_LOGIN)
+    admin.get_by_label("登录密码").fill(demo.CENTER_PASSWORD)
+    admin.get_by_role("button", name="登录").click()
+    task_row = admin.locator("#tasks tbody tr", has_text="单位信息变更")
+    for _ in range(50):  # the task arrives through Redis and the worker
+        if task_row.count():
+            break
+        admin.wait_for_timeout(300)
+        admin.reload()
+    task_row.first.get_by_role("link", name="审批").click()
+    expect(admin.locator("#changes")).to_contain_text("山西省太原市杏花岭区府西街9号")
+    expect(admin.locator("#diagram[data-rendered=true]")).to_be_attached()
+    admin.get_by_label("审批意见").fill("同意")
+    admin.get_by_role("button", name="通过", exact=True).click()
+    expect(admin.get_by_role("alert")).to_have_text("审批完成")
+
+    message = "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！"
+    inbox = page.locator("#inbox-message tbody tr", has_text=message)
+    page.goto(stack.url("gateway") + "/")
+    for _ in range(50):
+        if inbox.count():
+            break
+        page.wait_for_timeout(300)
+        page.reload()
+    inbox.first.get_by_role("link", name="查看").click()
+    expect(page.locator("#message-content")).to_have_text(message)
+    page.get_by_role("button", name="标为已阅").click()
+    expect(page.get_by_role("alert")).to_have_text("已标为已阅")
+
+    page.get_by_role("link", name="单位信息变更").click()
+    expect(page.get_by_label("单位地址")).to_have_value("山西省太原市杏花岭区府西街9号")

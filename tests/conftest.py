@@ -1,0 +1,52 @@
+"""The running system for integration and browser tests: real Redis, real gunicorn service
+processes, a real Celery worker process and beat, on free ports under a temporary directory.
+
+With HALL_TEST_POSTGRES set (a SQLAlchemy URL of a PostgreSQL server), every service gets its own
+fresh PostgreSQL database instead of a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from deploy.stack import Stack, free_port
+from hall_common.settings import DEFAULT_PORTS, SERVICES
+
+
+def _postgres_databases(server_url: str, run_id: str) -> dict[str, str]:
+    base = sa.engine.make_url(server_url)
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    urls = {}
+    with engine.connect() as connection:
+        for service in SERVICES:
+            name = f"hall_it_{run_id}_{service}"
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            urls[service] = base.set(database=name).render_as_string(hide_password=False)
+    engine.dispose()
+    return urls
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var_dir: Path = tmp_path_factory.mktemp("hall")
+    database_urls = {}
+    if os.environ.get("HALL_TEST_POSTGRES"):
+        database_urls = _postgres_databases(os.environ["HALL_TEST_POSTGRES"], str(os.getpid()))
+    running = Stack(
+        var_dir,
+        ports={name: free_port() for name in DEFAULT_PORTS},
+        redis_port=free_port(),
+        database_urls=database_urls,
+        extra_env={"HALL_RELAY_INTERVAL": "0.5"},
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,126 @@
+"""The workflow service: definitions, process start from an event, the center's task, the outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from hall_common.consumer import consume
+from hall_common.events import make_event
+from services.workflow import services
+
+from .conftest import make_app, outbox_events
+
+PROCESS = Path(services.PROCESS_DIR / "employer_change.bpmn").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def app() -> Flask:
+    return make_app("workflow")
+
+
+def submitted(business_id: str = "1") -> dict[str, Any]:
+    return make_event("employer", "business.submitted", {
+        "business_type": "employer_change", "business_id": business_id, "owner": "employer",
+        "title": "单位信息变更", "employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
+        "initiator": "王晓燕", "form": {"changes": [{"field": "address", "label": "单位地址", "old": "a", "new": "b"}]},
+    })
+
+
+def open_tasks(app: Flask, headers: dict[str, str]) -> list[dict[str, Any]]:
+    return list(app.test_client().get("/tasks", headers=headers).get_json()["items"])
+
+
+def test_submission_starts_one_process_with_a_center_task(app: Flask, center_headers: dict[str, str]) -> None:
+    event = submitted()
+    with app.app_context():
+        assert consume(event) == "processed"
+        assert consume(event) == "duplicate"
+        # Even a new event for the same business does not start a second process.
+        consume(submitted())
+    [row] = open_tasks(app, center_headers)
+    assert row["task"]["name"] == "中心审核"
+    assert row["task"]["candidate_group"] == "center_reviewer"
+    assert row["instance"]["form"]["changes"][0]["new"] == "b"
+
+
+def test_approve_emits_the_outcome_to_the_owner(app: Flask, center_headers: dict[str, str]) -> None:
+    with app.app_context():
+        consume(submitted())
+    [row] = open_tasks(app, center_headers)
+    client = app.test_client()
+    done = client.post(f"/tasks/{row['task']['id']}/complete", json={"decision": "approve", "opinion": "同意"},
+                       headers=center_headers)
+    assert done.status_code == 200
+    assert done.get_json()["instance"]["outcome"] == "approved"
+    assert open_tasks(app, center_headers) == []
+    [outcome] = [e for e in outbox_events(app) if e["type"].startswith("business.")]
+    assert outcome["type"] == "business.approved"
+    assert outcome["data"]["owner"] == "employer"
+    assert outcome["data"]["approver"] == "中心审核员李明"
+    again = client.post(f"/tasks/{row['task']['id']}/complete", json={"decision": "approve"}, headers=center_headers)
+    assert again.status_code == 409
+    assert again.get_json()["message"] == "该任务已办理，请刷新后查看"
+    diagram = client.get(f"/instances/{row['instance']['id']}/diagram", headers=center_headers).get_json()
+    assert diagram["completed"] == ["StartEvent_submitted", "Task_center_review", "Gateway_decision",
+                                    "EndEvent_approved"]
+    assert diagram["current"] == []
+
+
+def test_reject_needs_an_opinion(app: Flask, center_headers: dict[str, str]) -> None:
+    with app.app_context():
+        consume(submitted())
+    [row] = open_tasks(app, center_headers)
+    client = app.test_client()
+    url = f"/tasks/{row['task']['id']}/complete"
+    empty = client.post(url, json={"decision": "reject", "opinion": ""}, headers=center_headers)
+    assert empty.status_code == 422
+    assert empty.get_json()["message"] == "审批不通过时请填写审批意见"
+    bad = client.post(url, json={"decision": "maybe"}, headers=center_headers)
+    assert bad.get_json()["message"] == "审批结果应为通过或不通过"
+    done = client.post(url, json={"decision": "reject", "opinion": "材料不全"}, headers=center_headers)
+    assert done.get_json()["instance"]["outcome"] == "rejected"
+    [outcome] = [e for e in outbox_events(app) if e["type"].startswith("business.")]
+    assert outcome["type"] == "business.rejected"
+    assert outcome["data"]["opinion"] == "材料不全"
+
+
+def test_employers_cannot_see_or_complete_center_tasks(
+    app: Flask, employer_headers: dict[str, str], other_employer_headers: dict[str, str]
+) -> None:
+    with app.app_context():
+        consume(submitted())
+    client = app.test_client()
+    assert client.get("/tasks", headers=employer_headers).status_code == 403
+    assert client.post("/tasks/1/complete", json={"decision": "approve"}, headers=employer_headers).status_code == 403
+    # The employer may see its own process diagram, not another employer's.
+    assert client.get("/instances/1/diagram", headers=employer_headers).status_code == 200
+    assert client.get("/instances/1/diagram", headers=other_employer_headers).status_code == 403
+
+
+def test_deploy_versions_and_running_instances_keep_theirs(app: Flask, center_headers: dict[str, str]) -> None:
+    with app.app_context():
+        consume(submitted("1"))
+        first = services.latest_definition("employer_change")
+        assert first is not None and first.version == 1
+        same = services.deploy("employer_change", PROCESS, "center01")
+        assert same.version == 1
+        changed = services.deploy("employer_change", PROCESS.replace('name="中心审核"', 'name="中心复核"'), "center01")
+        assert changed.version == 2
+        consume(submitted("2"))
+    names = {row["instance"]["business_id"]: row["task"]["name"] for row in open_tasks(app, center_headers)}
+    assert names == {"1": "中心审核", "2": "中心复核"}
+    # The old instance still completes on version 1.
+    task_id = [r["task"]["id"] for r in open_tasks(app, center_headers) if r["instance"]["business_id"] == "1"][0]
+    done = app.test_client().post(f"/tasks/{task_id}/complete", json={"decision": "approve"}, headers=center_headers)
+    assert done.get_json()["instance"]["outcome"] == "approved"
+
+
+def test_an_invalid_definition_is_refused(app: Flask) -> None:
+    from services.workflow.engine import DefinitionError
+
+    with app.app_context(), pytest.raises(DefinitionError, match="流程定义无效"):
+        services.deploy("employer_change", "<not-bpmn/>", "center01")
