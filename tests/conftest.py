@@ -18,15 +18,17 @@ from deploy.stack import Stack, free_port
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
 
-def _postgres_databases(server_url: str, run_id: str) -> dict[str, str]:
+def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
+    """Drop, then (if create) make, one database per service on the PostgreSQL server."""
     base = sa.engine.make_url(server_url)
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     urls = {}
     with engine.connect() as connection:
         for service in SERVICES:
-            name = f"hall_it_{run_id}_{service}"
+            name = f"hall_it_{os.getpid()}_{service}"
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            if create:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
             urls[service] = base.set(database=name).render_as_string(hide_password=False)
     engine.dispose()
     return urls
@@ -35,9 +37,8 @@ def _postgres_databases(server_url: str, run_id: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("hall")
-    database_urls = {}
-    if os.environ.get("HALL_TEST_POSTGRES"):
-        database_urls = _postgres_databases(os.environ["HALL_TEST_POSTGRES"], str(os.getpid()))
+    postgres = os.environ.get("HALL_TEST_POSTGRES")
+    database_urls = _postgres_databases(postgres, create=True) if postgres else {}
     running = Stack(
         var_dir,
         ports={name: free_port() for name in DEFAULT_PORTS},
@@ -50,3 +51,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+        if postgres:
+            _postgres_databases(postgres, create=False)
