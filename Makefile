@@ -8,10 +8,11 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: run test lint unit integration deps clean
 
-$(PY_STAMP): requirements.txt
+$(PY_STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -21,7 +22,7 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(PY_STAMP) $(NPM_STAMP)
 
 run: deps
-	deploy/sysdeps.sh redis
+	deploy/sysdeps.sh redis ukey
 	$(PY) -m deploy.run
 
 lint: $(PY_STAMP)
@@ -29,15 +30,16 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/mypy hall_common services gateway deploy
 
 test: deps lint
-	deploy/sysdeps.sh redis browser
+	deploy/sysdeps.sh redis ukey browser
 	$(PY) -m pytest -q
 
 unit: $(PY_STAMP)
+	deploy/sysdeps.sh ukey
 	$(PY) -m pytest -q tests/unit
 
 # The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL.
 integration: deps
-	deploy/sysdeps.sh redis browser
+	deploy/sysdeps.sh redis ukey browser
 	$(PY) -m pytest -q tests/integration tests/browser
 
 clean:

@@ -1,4 +1,4 @@
-"""The demo employer, its ~50 members in mixed states, and the logins of make run."""
+"""The demo employers, their members in mixed states, the logins and the demo UKey of make run."""
 
 from __future__ import annotations
 
@@ -8,36 +8,48 @@ from typing import Any
 
 from stdnum.cn import ric
 
-EMPLOYER_NO = "100100001"
-EMPLOYER_NAME = "太原市示例科技有限公司"
-EMPLOYER_PASSWORD = "111111"
-OPERATOR_NAME = "王晓燕"
+from hall_common.permissions import ALL_PERMISSIONS
+
+INITIAL_PASSWORD = "111111"
 CENTER_LOGIN = "center01"
 CENTER_PASSWORD = "center123"
 CENTER_NAME = "中心审核员李明"
 RATIO = Decimal("0.12")
+# The demo UKey: a SoftHSM2 token the agent signs with; the center's CA certifies its key.
+UKEY_LABEL = "HALL-DEMO-UKEY"
+UKEY_PIN = "123456"
+UKEY_SO_PIN = "12345678"
 
-EMPLOYER = {
-    "employer_no": EMPLOYER_NO,
-    "name": EMPLOYER_NAME,
-    "credit_code": "91350100M000100Y43",
-    "open_date": date(2015, 3, 18),
-    "status": "01",
-    "employer_ratio": RATIO,
-    "personal_ratio": RATIO,
-    "address": "山西省太原市小店区长治路100号",
-    "postcode": "030006",
-    "legal_representative": "赵建国",
-    "contact_name": OPERATOR_NAME,
-    "contact_mobile": "13935100001",
-    "phone": "0351-7654321",
+
+def _employer(no: str, name: str, credit_code: str, address: str, operator: str, mobile: str) -> dict[str, Any]:
+    return {
+        "employer_no": no, "name": name, "credit_code": credit_code, "open_date": date(2015, 3, 18),
+        "status": "01", "employer_ratio": RATIO, "personal_ratio": RATIO, "address": address,
+        "postcode": "030006", "legal_representative": "赵建国", "contact_name": operator,
+        "contact_mobile": mobile, "phone": "0351-7654321",
+    }
+
+
+EMPLOYERS: list[dict[str, Any]] = [
+    _employer("100100001", "太原市示例科技有限公司", "91350100M000100Y43", "山西省太原市小店区长治路100号",
+              "王晓燕", "13935100001"),
+    _employer("100100002", "太原市示例商贸有限公司", "91110108551385082Q", "山西省太原市迎泽区柳巷18号",
+              "王晓燕", "13935100001"),
+]
+EMPLOYER_NO = EMPLOYERS[0]["employer_no"]
+EMPLOYER_NAME = EMPLOYERS[0]["name"]
+SECOND_EMPLOYER_NO = EMPLOYERS[1]["employer_no"]
+# The second account shows permissions at work: queries only, no business.
+PERMISSIONS = {
+    EMPLOYER_NO: ALL_PERMISSIONS,
+    SECOND_EMPLOYER_NO: ["employer_info", "employer_query", "member_query"],
 }
 
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 _GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋",
           "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
-# 40 normal, 6 sealed, 2 frozen, 2 closed by withdrawal
-_STATUSES = ["01"] * 40 + ["02"] * 6 + ["06"] * 2 + ["05"] * 2
+# The first employer: 40 normal, 6 sealed, 2 frozen, 2 closed by withdrawal; the second: 5 normal.
+_STATUSES = {EMPLOYER_NO: ["01"] * 40 + ["02"] * 6 + ["06"] * 2 + ["05"] * 2, SECOND_EMPLOYER_NO: ["01"] * 5}
 
 
 def _id_number(index: int) -> str:
@@ -46,19 +58,21 @@ def _id_number(index: int) -> str:
     return body + ric.calc_check_digit(body + "0")  # the function expects a placeholder check digit
 
 
-def members() -> list[dict[str, Any]]:
+def members(employer_no: str = EMPLOYER_NO) -> list[dict[str, Any]]:
+    offset = 0 if employer_no == EMPLOYER_NO else 500
     result = []
-    for i, status in enumerate(_STATUSES):
+    for i, status in enumerate(_STATUSES[employer_no]):
+        n = i + offset
         result.append({
-            "member_no": f"{EMPLOYER_NO}{i + 1:04d}",
-            "employer_no": EMPLOYER_NO,
-            "name": _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)],
-            "id_number": _id_number(i),
-            "base": Decimal(3000 + (i * 937) % 17000) + Decimal(i % 100) / 100,
+            "member_no": f"{employer_no}{i + 1:04d}",
+            "employer_no": employer_no,
+            "name": _SURNAMES[n % len(_SURNAMES)] + _GIVEN[(n * 7) % len(_GIVEN)],
+            "id_number": _id_number(n),
+            "base": Decimal(3000 + (n * 937) % 17000) + Decimal(n % 100) / 100,
             "employer_ratio": RATIO,
             "personal_ratio": RATIO,
             "status": status,
-            "open_date": date(2015 + i % 10, 1 + i % 12, 1),
-            "balance": Decimal(0) if status == "05" else Decimal(5000 + (i * 1733) % 60000) + Decimal(i % 7) / 4,
+            "open_date": date(2015 + n % 10, 1 + n % 12, 1),
+            "balance": Decimal(0) if status == "05" else Decimal(5000 + (n * 1733) % 60000) + Decimal(n % 7) / 4,
         })
     return result

@@ -14,50 +14,56 @@ from . import demo_data as demo
 
 
 def seed_auth() -> None:
+    from services.auth.accounts import hash_password
     from services.auth.models import CENTER, EMPLOYER, Operator
-    from services.auth.services import EMPLOYER_PERMISSIONS, hash_password
 
     session = db.session()
-    if session.scalar(select(Operator).where(Operator.login_name == demo.EMPLOYER_NO)) is None:
-        session.add(Operator(
-            login_name=demo.EMPLOYER_NO, role=EMPLOYER, display_name=demo.OPERATOR_NAME,
-            employer_no=demo.EMPLOYER_NO, employer_name=demo.EMPLOYER_NAME,
-            password_hash=hash_password(demo.EMPLOYER_PASSWORD), permissions=EMPLOYER_PERMISSIONS,
-        ))
+    for employer in demo.EMPLOYERS:
+        if session.scalar(select(Operator).where(Operator.login_name == employer["employer_no"])) is None:
+            session.add(Operator(
+                login_name=employer["employer_no"], role=EMPLOYER, display_name=employer["contact_name"],
+                employer_no=employer["employer_no"], employer_name=employer["name"],
+                password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=True,
+                permissions=demo.PERMISSIONS[employer["employer_no"]],
+            ))
     if session.scalar(select(Operator).where(Operator.login_name == demo.CENTER_LOGIN)) is None:
         session.add(Operator(
             login_name=demo.CENTER_LOGIN, role=CENTER, display_name=demo.CENTER_NAME,
-            password_hash=hash_password(demo.CENTER_PASSWORD), permissions=["approve"],
+            password_hash=hash_password(demo.CENTER_PASSWORD), must_change_password=False, permissions=[],
         ))
 
 
 def seed_employer() -> None:
     from services.employer.models import Employer
 
-    if db.session().get(Employer, demo.EMPLOYER_NO) is None:
-        db.session().add(Employer(**demo.EMPLOYER))
+    for employer in demo.EMPLOYERS:
+        if db.session().get(Employer, employer["employer_no"]) is None:
+            db.session().add(Employer(**employer))
 
 
 def seed_member() -> None:
     from services.member.models import Member
 
     session = db.session()
-    for row in demo.members():
-        if session.get(Member, row["member_no"]) is None:
-            session.add(Member(**{k: v for k, v in row.items() if k != "balance"}))
+    for employer in demo.EMPLOYERS:
+        for row in demo.members(employer["employer_no"]):
+            if session.get(Member, row["member_no"]) is None:
+                session.add(Member(**{k: v for k, v in row.items() if k != "balance"}))
 
 
 def seed_payment() -> None:
     from services.payment.models import EmployerAccount, MemberAccount
 
     session = db.session()
-    if session.get(EmployerAccount, demo.EMPLOYER_NO) is not None:
-        return
-    rows = demo.members()
-    total = sum((r["balance"] for r in rows), Decimal("0"))
-    session.add(EmployerAccount(employer_no=demo.EMPLOYER_NO, balance=total, unallocated=Decimal("0.00")))
-    for row in rows:
-        session.add(MemberAccount(member_no=row["member_no"], employer_no=demo.EMPLOYER_NO, balance=row["balance"]))
+    for employer in demo.EMPLOYERS:
+        employer_no = employer["employer_no"]
+        if session.get(EmployerAccount, employer_no) is not None:
+            continue
+        rows = demo.members(employer_no)
+        total = sum((r["balance"] for r in rows), Decimal("0"))
+        session.add(EmployerAccount(employer_no=employer_no, balance=total, unallocated=Decimal("0.00")))
+        for row in rows:
+            session.add(MemberAccount(member_no=row["member_no"], employer_no=employer_no, balance=row["balance"]))
 
 
 def seed_workflow() -> None:

@@ -23,9 +23,13 @@ import httpx
 
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
+from . import demo_data as demo
+from . import ukey
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_REDIS_PORT = 6391
+DEFAULT_AGENT_PORT = 18761
 
 
 def free_port() -> int:
@@ -45,6 +49,7 @@ class Stack:
         var_dir: Path,
         ports: Mapping[str, int] | None = None,
         redis_port: int | None = None,
+        agent_port: int | None = None,
         database_urls: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
@@ -52,6 +57,8 @@ class Stack:
         self.log_dir = self.var_dir / "log"
         self.ports = dict(ports or DEFAULT_PORTS)
         self.redis_port = redis_port or DEFAULT_REDIS_PORT
+        self.agent_port = agent_port or DEFAULT_AGENT_PORT
+        self.softhsm_conf = ukey.softhsm_conf(self.var_dir)
         self.database_urls = dict(database_urls or {})
         self.extra_env = dict(extra_env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -65,6 +72,10 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    @property
+    def agent_url(self) -> str:
+        return f"http://127.0.0.1:{self.agent_port}"
+
     def database_url(self, service: str) -> str:
         return self.database_urls.get(service) or f"sqlite:///{self.var_dir / (service + '.db')}"
 
@@ -75,6 +86,8 @@ class Stack:
             "HALL_REDIS_URL": self.redis_url,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
+            "SOFTHSM2_CONF": str(self.softhsm_conf),
+            "HALL_UKEY_AGENT_URL": self.agent_url,
         })
         for service in SERVICES:
             env[f"HALL_{service.upper()}_URL"] = self.url(service)
@@ -104,7 +117,8 @@ class Stack:
         self._wait_port(self.redis_port, "redis")
 
     def prepare(self) -> None:
-        """Migrate every database and seed the demo data (idempotent)."""
+        """Migrate every database, seed the demo data and provision the demo UKey (idempotent)."""
+        ukey.init_token(self.softhsm_conf, demo.UKEY_LABEL, demo.UKEY_PIN, demo.UKEY_SO_PIN)
         subprocess.run([str(BIN / "python"), "-m", "deploy.prepare"], cwd=ROOT, env=self.env(), check=True)
 
     def start_service(self, name: str) -> None:
@@ -112,6 +126,13 @@ class Stack:
         self.spawn(name, [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
                           "--graceful-timeout", "5", "--no-control-socket",
                           "-b", f"127.0.0.1:{self.ports[name]}", target])
+
+    def start_agent(self) -> None:
+        """The demo employer's UKey agent, answering the gateway's origin only."""
+        self.spawn("agent", [str(BIN / "python"), "-m", "ukey_agent", "--module", ukey.SOFTHSM_MODULE,
+                             "--token-label", demo.UKEY_LABEL, "--port", str(self.agent_port),
+                             "--origin", self.url("gateway")])
+        self._wait_port(self.agent_port, "agent")
 
     def start_worker(self) -> None:
         self.spawn("worker", [str(BIN / "celery"), "-A", "services.worker", "worker", "-Q", ",".join(SERVICES),
@@ -131,6 +152,7 @@ class Stack:
                 self.start_service(name)
             self.start_worker()
             self.start_beat()
+            self.start_agent()
             for name in SERVICES:
                 self._wait_http(self.url(name) + "/health", name)
             self._wait_http(self.url("gateway") + "/login", "gateway")

@@ -10,7 +10,7 @@ from flask import Flask
 
 from hall_common.settings import get_settings
 
-from . import admin, views
+from . import admin, admin_accounts, login, views
 from .session import register_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         VENDOR_DIRS=VENDOR_DIRS,
     )
     app.config.update(config or {})
+    app.register_blueprint(login.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_accounts.bp)
     register_context(app)
     return app

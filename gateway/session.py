@@ -15,7 +15,13 @@ EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
 
 
 def start(key: str, login: dict[str, Any]) -> None:
-    session[key] = {"token": login["token"], "principal": login["principal"]}
+    session[key] = {"token": login["token"], "principal": login["principal"],
+                    "sound_enabled": login.get("sound_enabled", True)}
+
+
+def permitted(permission: str) -> bool:
+    value = current(EMPLOYER_KEY)
+    return value is not None and permission in value["principal"].get("perms", [])
 
 
 def end(key: str) -> None:
@@ -65,7 +71,9 @@ def register_context(app: Flask) -> None:
         center = current(CENTER_KEY)
         return {
             "employer_user": employer["principal"] if employer else None,
+            "sound_enabled": employer.get("sound_enabled", True) if employer else False,
             "center_user": center["principal"] if center else None,
+            "permitted": permitted,
         }
 
     @app.errorhandler(ServiceError)

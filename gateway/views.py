@@ -1,4 +1,4 @@
-"""The employer's pages: login, home with the inboxes, employer info change."""
+"""The employer's pages: home with the inboxes, employer info change."""
 
 from __future__ import annotations
 
@@ -16,19 +16,17 @@ from flask import (
 )
 from werkzeug.exceptions import NotFound
 
-from hall_common.client import ServiceClient, ServiceError
+from hall_common.client import ServiceError
+from hall_common.permissions import PERMISSIONS
 
 from . import session as sessions
 from .session import EMPLOYER_KEY
 
 bp = Blueprint("hall", __name__)
-login_required = sessions.login_required(EMPLOYER_KEY, "hall.login")
+login_required = sessions.login_required(EMPLOYER_KEY, "login.login")
 BOXES = [("message", "消息"), ("todo", "待办"), ("done", "已办"), ("initiated", "我发起的"), ("read", "已阅")]
-MODULES = [
-    ("单位基本信息", None), ("单位信息变更", "hall.employer_change"), ("基数调整", None), ("补缴", None),
-    ("单位信息查询", None), ("缴存人登记", None), ("缴存人信息变更", None), ("缴存人信息查询", None),
-    ("启封", None), ("封存", None), ("零余额销户", None),
-]
+# module permission -> the page that serves it (None: not built yet)
+MODULE_PAGES: dict[str, str | None] = {"employer_change": "hall.employer_change"}
 
 
 @bp.route("/vendor/<package>/<path:filename>")
@@ -37,31 +35,6 @@ def vendor(package: str, filename: str) -> Any:
     if directory is None:
         raise NotFound()
     return send_from_directory(directory, filename)
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
-    form = {"employer_no": "", "login_name": ""}
-    if request.method == "POST":
-        form = {k: request.form.get(k, "").strip() for k in ("employer_no", "login_name")}
-        try:
-            result = ServiceClient("auth").post("/auth/login", {**form, "password": request.form.get("password", "")})
-        except ServiceError as exc:
-            flash(exc.message, "error")
-        else:
-            sessions.start(EMPLOYER_KEY, result)
-            return redirect(_safe_next(request.args.get("next")) or url_for("hall.home"))
-    return render_template("login.html", form=form)
-
-
-def _safe_next(target: str | None) -> str | None:
-    return target if target and target.startswith("/") and not target.startswith("//") else None
-
-
-@bp.route("/logout", methods=["POST"])
-def logout() -> Any:
-    sessions.end(EMPLOYER_KEY)
-    return redirect(url_for("hall.login"))
 
 
 def _employer_no() -> str:
@@ -80,15 +53,20 @@ def home() -> Any:
     notify = sessions.client("notify")
     counts = notify.get(f"/employers/{employer_no}/inbox-counts")
     inbox = notify.get(f"/employers/{employer_no}/inbox/{box}", page=1, per_page=10)
+    # Only the modules this account may use are shown.
+    modules = [(label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
     return render_template(
         "home.html", profile=profile, account=account, counts=counts, inbox=inbox, box=box, boxes=BOXES,
-        modules=MODULES,
+        modules=modules,
     )
 
 
 @bp.route("/employer/change", methods=["GET", "POST"])
 @login_required
 def employer_change() -> Any:
+    if not sessions.permitted("employer_change"):
+        flash("当前账号无权办理该业务", "error")
+        return redirect(url_for("hall.home"))
     employer_no = _employer_no()
     client = sessions.client("employer")
     profile = client.get(f"/employers/{employer_no}")

@@ -12,8 +12,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from .settings import SERVICES
+
 SOURCE_PREFIX = "/hall/"
 OWNER = "$owner"
+ALL_SERVICES = SERVICES
 
 ROUTES: dict[str, tuple[str, ...]] = {
     # An owning service submitted a business for approval: the workflow service starts its process.
@@ -24,6 +27,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # Domain events: the result as the owner applied it.
     "employer.info_changed": ("notify", "auth", "payment"),
     "employer.info_change_rejected": ("notify",),
+    # A logout: every service stops accepting the token at once.
+    "auth.session_revoked": ALL_SERVICES,
 }
 
 

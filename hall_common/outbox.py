@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import DateTime, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import db
 from .celery_app import get_celery
@@ -23,35 +22,19 @@ from .settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class OutboxMixin:
-    __tablename__ = "outbox"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    type: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=db.utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
-
-
-class ProcessedEventMixin:
-    __tablename__ = "processed_events"
-    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    type: Mapped[str] = mapped_column(String(100))
-    processed_at: Mapped[datetime] = mapped_column(DateTime, default=db.utcnow)
-
-
 def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
     """Add an event to the outbox of the current service; it is sent only if the transaction commits."""
     runtime = get_runtime()
     event = make_event(runtime.name, type_, data, subject)
-    session.add(runtime.outbox_model(event_id=event["id"], type=type_, payload=json.dumps(event, ensure_ascii=False)))
+    payload = json.dumps(event, ensure_ascii=False)
+    session.add(runtime.plumbing.outbox(event_id=event["id"], type=type_, payload=payload))
     return event
 
 
 def relay(limit: int = 200, retry: bool = True) -> int:
     """Publish unsent outbox rows of the current service. Returns how many rows were published."""
     runtime = get_runtime()
-    model = runtime.outbox_model
+    model = runtime.plumbing.outbox
     session = db.session()
     celery = get_celery()
     query = (

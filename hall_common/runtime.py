@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.orm import DeclarativeBase
 
+from .models import PlumbingModels
+
 EXTENSION_KEY = "hall.runtime"
 Handler = Callable[[dict[str, Any]], None]
 
@@ -17,8 +19,7 @@ Handler = Callable[[dict[str, Any]], None]
 class ServiceRuntime:
     name: str
     base: type[DeclarativeBase]
-    outbox_model: type[Any]
-    processed_model: type[Any]
+    plumbing: PlumbingModels
     # event type -> handler(event); runs inside the consumer's transaction
     handlers: Mapping[str, Handler] = field(default_factory=dict)
 

@@ -14,7 +14,9 @@ from typing import Any
 import jwt
 from flask import Flask, g, request
 
+from . import db
 from .errors import BusinessError
+from .runtime import get_runtime
 
 ALGORITHM = "ES256"
 AUDIENCE = "employer-hall"
@@ -29,6 +31,7 @@ class Principal:
     employer_name: str | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
+    expires_at: int = 0  # epoch seconds
 
     def claims(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         employer_name=claims.get("emp_name"),
         permissions=frozenset(claims.get("perms") or ()),
         token_id=claims.get("jti", ""),
+        expires_at=int(claims.get("exp", 0)),
     )
 
 
@@ -95,7 +99,10 @@ def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
         g.principal = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            g.principal = verify_token(header[len("Bearer ") :], provider)
+            principal = verify_token(header[len("Bearer ") :], provider)
+            if db.session().get(get_runtime().plumbing.revoked, principal.token_id) is not None:
+                raise BusinessError("已退出登录，请重新登录", 401)
+            g.principal = principal
 
 
 def current_principal() -> Principal:

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     notify_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['notify']}"
     # The auth service signs session tokens with this key; other services only need its public half.
     auth_signing_key_file: str = ""
+    # Login (manual ch. 1): lockout after repeated wrong passwords, single-use UKey challenges.
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_lock_minutes: int = Field(15, ge=1, le=24 * 60)
+    challenge_ttl_seconds: int = Field(60, ge=5, le=600)
+    login_ticket_seconds: int = Field(300, ge=30, le=3600)
+    ukey_certificate_days: int = Field(3 * 365, ge=1, le=20 * 365)
+    # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
+    ukey_agent_url: str = "http://127.0.0.1:18761"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
 

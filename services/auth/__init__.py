@@ -11,7 +11,7 @@ from hall_common.security import KeyProvider
 from . import models, routes, tasks
 from .keys import public_key_pem
 
-RUNTIME = ServiceRuntime("auth", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+RUNTIME = ServiceRuntime("auth", models.Base, models.PLUMBING, tasks.HANDLERS)
 
 
 def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:

@@ -2,25 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 EMPLOYER, CENTER = "employer", "center"
+ACTIVE, REVOKED = "active", "revoked"
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class Operator(Base):
@@ -34,6 +30,61 @@ class Operator(Base):
     employer_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
     employer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # The initial password (111111) and a center reset must be changed before any business page opens.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class UKey(Base):
+    """A USB key the center issued: its certificate (key pair generated on the token) and status."""
+
+    __tablename__ = "ukeys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_serial: Mapped[str] = mapped_column(String(64))
+    token_label: Mapped[str] = mapped_column(String(64))
+    certificate_serial: Mapped[str] = mapped_column(String(64), unique=True)
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime] = mapped_column(DateTime)
+    not_after: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    issued_by: Mapped[str] = mapped_column(String(50))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class UKeyBinding(Base):
+    """One UKey manages one or more employer accounts; one account may have several UKeys."""
+
+    __tablename__ = "ukey_bindings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ukey_id: Mapped[int] = mapped_column(ForeignKey("ukeys.id"), index=True)
+    login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), index=True)
+    __table_args__ = (UniqueConstraint("ukey_id", "login_name"),)
+
+
+class Challenge(Base):
+    """A single-use login challenge for one account, signed by the UKey."""
+
+    __tablename__ = "login_challenges"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    login_name: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

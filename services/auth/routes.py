@@ -1,21 +1,72 @@
+"""Login (public), the operator's own account (session), and the center's account and UKey admin."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from flask_smorest import Blueprint
 
-from . import services
-from .keys import public_key_pem
-from .schemas import CenterLoginSchema, EmployerLoginSchema, PublicKeySchema, SessionSchema
+from hall_common.security import current_principal, require_center
 
-blp = Blueprint("auth", __name__, description="Login and session tokens")
+from . import accounts, services, ukeys
+from .keys import public_key_pem
+from .schemas import (
+    AuditSchema,
+    BindingSchema,
+    CenterLoginSchema,
+    ChallengeRequestSchema,
+    ChallengeSchema,
+    EmployerLoginSchema,
+    InitialPasswordSchema,
+    LoginStageSchema,
+    MessageSchema,
+    OperatorSchema,
+    PasswordChangeSchema,
+    PermissionsSchema,
+    PublicKeySchema,
+    ResetSchema,
+    SelectSchema,
+    SessionSchema,
+    SoundSchema,
+    UKeyIssueSchema,
+    UKeySchema,
+)
+
+blp = Blueprint("auth", __name__, description="Login, sessions, accounts and UKeys")
+
+
+@blp.route("/auth/public-key")
+@blp.response(200, PublicKeySchema)
+def public_key() -> dict[str, str]:
+    return {"algorithm": "ES256", "public_key": public_key_pem()}
+
+
+@blp.route("/auth/challenge", methods=["POST"])
+@blp.arguments(ChallengeRequestSchema)
+@blp.response(200, ChallengeSchema)
+def challenge(body: dict[str, Any]) -> dict[str, Any]:
+    return services.challenge(body["login_name"])
 
 
 @blp.route("/auth/login", methods=["POST"])
 @blp.arguments(EmployerLoginSchema)
-@blp.response(200, SessionSchema)
+@blp.response(200, LoginStageSchema)
 def login(body: dict[str, Any]) -> dict[str, Any]:
-    return services.login_employer(body["employer_no"], body["login_name"], body["password"])
+    return services.login_employer(**body)
+
+
+@blp.route("/auth/initial-password", methods=["POST"])
+@blp.arguments(InitialPasswordSchema)
+@blp.response(200, LoginStageSchema)
+def initial_password(body: dict[str, Any]) -> dict[str, Any]:
+    return services.change_initial_password(body["ticket"], body["new_password"])
+
+
+@blp.route("/auth/select", methods=["POST"])
+@blp.arguments(SelectSchema)
+@blp.response(200, SessionSchema)
+def select(body: dict[str, Any]) -> dict[str, Any]:
+    return services.select_employer(body["ticket"], body["employer_no"])
 
 
 @blp.route("/auth/center-login", methods=["POST"])
@@ -25,7 +76,98 @@ def center_login(body: dict[str, Any]) -> dict[str, Any]:
     return services.login_center(body["login_name"], body["password"])
 
 
-@blp.route("/auth/public-key")
-@blp.response(200, PublicKeySchema)
-def public_key() -> dict[str, str]:
-    return {"algorithm": "ES256", "public_key": public_key_pem()}
+@blp.route("/auth/logout", methods=["POST"])
+@blp.response(200, MessageSchema)
+def logout() -> dict[str, str]:
+    services.logout(current_principal())
+    return {"message": "已退出系统"}
+
+
+@blp.route("/auth/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, MessageSchema)
+def change_password(body: dict[str, Any]) -> dict[str, str]:
+    accounts.change_password(current_principal().login_name, body["old_password"], body["new_password"])
+    return {"message": "密码修改成功"}
+
+
+@blp.route("/auth/sound", methods=["POST"])
+@blp.arguments(SoundSchema)
+@blp.response(200, SoundSchema)
+def sound(body: dict[str, Any]) -> Any:
+    return accounts.set_sound(current_principal().login_name, body["sound_enabled"])
+
+
+# -- the center's administration ------------------------------------------------------------------
+
+@blp.route("/auth/operators")
+@blp.response(200, OperatorSchema(many=True))
+def operators() -> Any:
+    require_center()
+    return accounts.employer_accounts()
+
+
+@blp.route("/auth/operators/<login_name>/reset-password", methods=["POST"])
+@blp.response(200, ResetSchema)
+def reset_password(login_name: str) -> dict[str, str]:
+    actor = require_center()
+    one_time = accounts.reset_password(actor.login_name, login_name)
+    return {"message": "密码已重置，请将一次性密码交给单位经办人", "one_time_password": one_time}
+
+
+@blp.route("/auth/operators/<login_name>/permissions", methods=["PUT"])
+@blp.arguments(PermissionsSchema)
+@blp.response(200, OperatorSchema)
+def set_permissions(body: dict[str, Any], login_name: str) -> Any:
+    actor = require_center()
+    return accounts.set_permissions(actor.login_name, login_name, body["permissions"])
+
+
+@blp.route("/auth/ukeys")
+@blp.response(200, UKeySchema(many=True))
+def list_ukeys() -> Any:
+    require_center()
+    return [_ukey_view(ukey, names) for ukey, names in ukeys.list_ukeys()]
+
+
+@blp.route("/auth/ukeys", methods=["POST"])
+@blp.arguments(UKeyIssueSchema)
+@blp.response(201, UKeySchema)
+def issue_ukey(body: dict[str, Any]) -> Any:
+    actor = require_center()
+    ukey = ukeys.issue(actor.login_name, body["token_serial"], body["token_label"], body["public_key"],
+                       body["login_names"])
+    return _ukey_view(ukey, ukeys.bound_accounts(ukey))
+
+
+@blp.route("/auth/ukeys/<int:ukey_id>/bindings", methods=["POST"])
+@blp.arguments(BindingSchema)
+@blp.response(200, MessageSchema)
+def bind(body: dict[str, Any], ukey_id: int) -> dict[str, str]:
+    ukeys.bind(require_center().login_name, ukey_id, body["login_name"])
+    return {"message": "绑定成功"}
+
+
+@blp.route("/auth/ukeys/<int:ukey_id>/bindings/<login_name>", methods=["DELETE"])
+@blp.response(200, MessageSchema)
+def unbind(ukey_id: int, login_name: str) -> dict[str, str]:
+    ukeys.unbind(require_center().login_name, ukey_id, login_name)
+    return {"message": "已解除绑定"}
+
+
+@blp.route("/auth/ukeys/<int:ukey_id>/revoke", methods=["POST"])
+@blp.response(200, MessageSchema)
+def revoke(ukey_id: int) -> dict[str, str]:
+    ukeys.revoke(require_center().login_name, ukey_id)
+    return {"message": "UKey证书已注销"}
+
+
+@blp.route("/auth/audit")
+@blp.response(200, AuditSchema(many=True))
+def audit() -> Any:
+    require_center()
+    return accounts.audit_records()
+
+
+def _ukey_view(ukey: Any, login_names: list[str]) -> dict[str, Any]:
+    return {**{c: getattr(ukey, c) for c in UKeySchema().fields if c != "login_names"}, "login_names": login_names}

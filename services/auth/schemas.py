@@ -3,24 +3,131 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 _required = validate.Length(min=1, max=50, error="不能为空且不超过50个字符")
+_password = validate.Length(min=1, max=128, error="请输入密码")
+
+
+class ChallengeRequestSchema(Schema):
+    employer_no = fields.String(required=True, validate=_required)
+    login_name = fields.String(required=True, validate=_required)
+
+
+class ChallengeSchema(Schema):
+    challenge_id = fields.String()
+    nonce = fields.String()
+    expires_at = fields.DateTime()
 
 
 class EmployerLoginSchema(Schema):
     employer_no = fields.String(required=True, validate=_required)
     login_name = fields.String(required=True, validate=_required)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128, error="请输入登录密码"))
+    password = fields.String(required=True, validate=_password)
+    challenge_id = fields.String(required=True, validate=validate.Length(min=1, max=36, error="请插入UKey后重新登录"))
+    certificate = fields.String(required=True, validate=validate.Length(min=1, max=8000, error="未读取到UKey证书"))
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=400, error="未读取到UKey签名"))
+
+
+class EmployerChoiceSchema(Schema):
+    employer_no = fields.String()
+    employer_name = fields.String()
+    login_name = fields.String()
+
+
+class LoginStageSchema(Schema):
+    stage = fields.String()
+    ticket = fields.String()
+    message = fields.String()
+    employers = fields.List(fields.Nested(EmployerChoiceSchema))
+
+
+class InitialPasswordSchema(Schema):
+    ticket = fields.String(required=True)
+    new_password = fields.String(required=True, validate=_password)
+
+
+class SelectSchema(Schema):
+    ticket = fields.String(required=True)
+    employer_no = fields.String(required=True, validate=_required)
 
 
 class CenterLoginSchema(Schema):
     login_name = fields.String(required=True, validate=_required)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128, error="请输入登录密码"))
+    password = fields.String(required=True, validate=_password)
 
 
 class SessionSchema(Schema):
     token = fields.String()
     principal = fields.Dict()
+    sound_enabled = fields.Boolean()
 
 
 class PublicKeySchema(Schema):
     algorithm = fields.String()
     public_key = fields.String()
+
+
+class PasswordChangeSchema(Schema):
+    old_password = fields.String(required=True, validate=_password)
+    new_password = fields.String(required=True, validate=_password)
+
+
+class SoundSchema(Schema):
+    sound_enabled = fields.Boolean(required=True)
+
+
+class MessageSchema(Schema):
+    message = fields.String()
+
+
+class OperatorSchema(Schema):
+    login_name = fields.String()
+    employer_no = fields.String(allow_none=True)
+    employer_name = fields.String(allow_none=True)
+    display_name = fields.String()
+    permissions = fields.List(fields.String())
+    must_change_password = fields.Boolean()
+    locked_until = fields.DateTime(allow_none=True)
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class PermissionsSchema(Schema):
+    permissions = fields.List(fields.String(), required=True)
+
+
+class ResetSchema(Schema):
+    message = fields.String()
+    one_time_password = fields.String()
+
+
+class UKeyIssueSchema(Schema):
+    token_serial = fields.String(required=True, validate=validate.Length(min=1, max=64, error="请读取UKey序列号"))
+    token_label = fields.String(load_default="", validate=validate.Length(max=64))
+    public_key = fields.String(required=True, validate=validate.Length(min=1, max=4000, error="未读取到UKey公钥"))
+    login_names = fields.List(fields.String(validate=_required), required=True,
+                              validate=validate.Length(min=1, error="请至少绑定一个单位账号"))
+
+
+class UKeySchema(Schema):
+    id = fields.Integer()
+    token_serial = fields.String()
+    token_label = fields.String()
+    certificate_serial = fields.String()
+    certificate_pem = fields.String()
+    not_before = fields.DateTime()
+    not_after = fields.DateTime()
+    status = fields.String()
+    issued_by = fields.String()
+    issued_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    login_names = fields.List(fields.String())
+
+
+class BindingSchema(Schema):
+    login_name = fields.String(required=True, validate=_required)
+
+
+class AuditSchema(Schema):
+    actor = fields.String()
+    action = fields.String()
+    target = fields.String()
+    detail = fields.String()
+    at = fields.DateTime()

@@ -1,4 +1,4 @@
-"""Events this service consumes: none yet (the UKey and audit events of the full login come later)."""
+"""Events this service consumes beyond the common ones (session revocation): none yet."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 IN_APPROVAL = "in_approval"
 APPROVED = "approved"
@@ -19,12 +19,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class Employer(Base):

@@ -23,7 +23,7 @@ PERMISSION = "employer_change"
 @blp.route("/employers/<employer_no>")
 @blp.response(200, ProfileSchema)
 def get_profile(employer_no: str) -> dict[str, Any]:
-    require_employer(employer_no)
+    require_employer(employer_no)  # the home page shows it to every account of the employer
     return services.profile(employer_no)
 
 
@@ -39,7 +39,7 @@ def submit_change(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
 @blp.route("/employers/<employer_no>/change-requests")
 @blp.response(200, ChangeRequestSchema(many=True))
 def list_change_requests(employer_no: str) -> Any:
-    require_employer(employer_no)
+    require_employer(employer_no, PERMISSION)
     return services.change_requests(employer_no)
 
 
@@ -47,5 +47,5 @@ def list_change_requests(employer_no: str) -> Any:
 @blp.arguments(HistoryQuerySchema, location="query")
 @blp.response(200, HistorySchema(many=True))
 def change_history(query: dict[str, Any], employer_no: str) -> Any:
-    require_employer(employer_no)
+    require_employer(employer_no, "employer_query")
     return services.change_history(employer_no, query["start_date"], query["end_date"])

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import Date, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 # Member account status (个人账户状态), JGJ/T 320-2014
 STATUS_NAMES = {
@@ -18,12 +18,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class Member(Base):

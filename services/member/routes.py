@@ -16,6 +16,6 @@ blp = Blueprint("member", __name__, description="Members (缴存人)")
 @blp.arguments(MemberQuery, location="query")
 @blp.response(200, MemberPageSchema)
 def list_members(query: dict[str, Any], employer_no: str) -> dict[str, Any]:
-    require_employer(employer_no)
+    require_employer(employer_no, "member_query")
     items, total = services.list_members(employer_no, query["status"], query["page"], query["per_page"])
     return {"items": items, "total": total, "status_counts": services.status_counts(employer_no)}

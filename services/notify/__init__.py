@@ -5,5 +5,5 @@ from hall_common.runtime import ServiceRuntime
 
 from . import models, routes, tasks
 
-RUNTIME = ServiceRuntime("notify", models.Base, models.Outbox, models.ProcessedEvent, tasks.HANDLERS)
+RUNTIME = ServiceRuntime("notify", models.Base, models.PLUMBING, tasks.HANDLERS)
 create_app = app_factory(RUNTIME, [routes.blp])

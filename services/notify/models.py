@@ -6,7 +6,7 @@ from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 BOXES = ("message", "todo", "done", "initiated", "read")
 MESSAGE, READ = "message", "read"
@@ -16,12 +16,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class InboxItem(Base):

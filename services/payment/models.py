@@ -5,19 +5,14 @@ from decimal import Decimal
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class EmployerAccount(Base):

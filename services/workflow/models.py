@@ -7,7 +7,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
-from hall_common.outbox import OutboxMixin, ProcessedEventMixin
+from hall_common.models import plumbing_models
 
 RUNNING = "running"
 COMPLETED = "completed"
@@ -18,12 +18,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
+PLUMBING = plumbing_models(Base)
 
 
 class ProcessDefinition(Base):

@@ -23,6 +23,13 @@ EMPLOYER_NO = "100100001"
 OTHER_EMPLOYER_NO = "200200002"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from .ukey_support import init_tokens
+
+    init_tokens(tmp_path_factory.mktemp("softhsm"))
+
+
 @pytest.fixture(autouse=True)
 def hall_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("HALL_VAR_DIR", str(tmp_path))
@@ -36,11 +43,12 @@ def hall_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def _reset() -> None:
-    from services.auth.keys import private_key_pem
+    from services.auth.keys import ca, private_key_pem
 
     reset_settings()
     reset_celery()
     private_key_pem.cache_clear()
+    ca.cache_clear()
 
 
 def make_app(service: str, seed: bool = True) -> Flask:
@@ -57,7 +65,8 @@ def make_app(service: str, seed: bool = True) -> Flask:
 
 
 def token_for(role: str = "employer", employer_no: str | None = EMPLOYER_NO, perms: tuple[str, ...] = ()) -> str:
-    from services.auth.services import EMPLOYER_PERMISSIONS, issue_token
+    from hall_common.permissions import ALL_PERMISSIONS as EMPLOYER_PERMISSIONS
+    from services.auth.services import issue_token
 
     principal = Principal(
         login_name=employer_no or "center01",
@@ -106,5 +115,5 @@ def outbox_events(app: Flask) -> list[dict[str, Any]]:
     from hall_common.runtime import get_runtime
 
     with app.app_context():
-        model = get_runtime().outbox_model
+        model = get_runtime().plumbing.outbox
         return [json.loads(r.payload) for r in db.session().scalars(select(model).order_by(model.id))]

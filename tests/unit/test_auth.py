@@ -1,15 +1,25 @@
-"""The auth service's minimal login: password check, signed tokens every service can verify."""
+"""The login of manual ch. 1 against a real SoftHSM2 token through python-pkcs11."""
 
 from __future__ import annotations
 
-import jwt
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
+from hall_common import db
 from hall_common.security import KeyProvider, verify_token
 from services.auth.keys import public_key_pem
+from services.auth.models import AuditRecord, Challenge, Operator
 
 from .conftest import make_app
+from .ukey_support import PIN, challenge, issue, signed_login, token
+
+A, B = "100100001", "100100002"
+NEW_PASSWORD = "Hall2026ok"
 
 
 @pytest.fixture
@@ -17,65 +27,287 @@ def app() -> Flask:
     return make_app("auth")
 
 
-def test_employer_login_gives_a_token_scoped_to_the_employer(app: Flask) -> None:
-    response = app.test_client().post("/auth/login", json={
-        "employer_no": "100100001", "login_name": "100100001", "password": "111111"})
-    assert response.status_code == 200
-    principal = verify_token(response.get_json()["token"], KeyProvider(public_key_pem()))
-    assert principal.employer_no == "100100001"
-    assert principal.role == "employer"
-    assert "employer_change" in principal.permissions
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
-@pytest.mark.parametrize("body", [
-    {"employer_no": "100100001", "login_name": "100100001", "password": "wrong"},
-    {"employer_no": "999999999", "login_name": "100100001", "password": "111111"},
-    {"employer_no": "100100001", "login_name": "nobody", "password": "111111"},
-    {"employer_no": "center01", "login_name": "center01", "password": "center123"},
-])
-def test_bad_logins_get_one_message(app: Flask, body: dict[str, str]) -> None:
-    response = app.test_client().post("/auth/login", json=body)
+@pytest.fixture
+def key_ab(client: FlaskClient, center_headers: dict[str, str]) -> dict[str, Any]:
+    """One UKey managing both demo employers."""
+    return issue(client, center_headers, "UK-A", [A, B])
+
+
+def message(response: Any) -> str:
+    return str(response.get_json()["message"])
+
+
+def change_initial(client: FlaskClient, stage: dict[str, Any]) -> dict[str, Any]:
+    assert stage["stage"] == "change_password"
+    response = client.post("/auth/initial-password", json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def full_login(client: FlaskClient, login: str, label: str, employer_no: str | None = None) -> dict[str, Any]:
+    response = signed_login(client, login, "111111", label)
+    stage = response.get_json()
+    if stage.get("stage") == "change_password":
+        stage = change_initial(client, stage)
+    else:
+        response = signed_login(client, login, NEW_PASSWORD, label)
+        stage = response.get_json()
+    assert stage["stage"] == "select", stage
+    selected = client.post("/auth/select", json={"ticket": stage["ticket"], "employer_no": employer_no or login})
+    assert selected.status_code == 200, selected.get_json()
+    body: dict[str, Any] = selected.get_json()
+    return body
+
+
+def test_password_and_ukey_then_forced_change_then_choice_of_employer(
+    client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    stage = signed_login(client, A, "111111", "UK-A").get_json()
+    assert stage["stage"] == "change_password"
+    assert stage["message"] == "首次登录或密码已重置，请先修改密码"
+    # No business session before the initial password is changed.
+    early = client.post("/auth/select", json={"ticket": stage["ticket"], "employer_no": A})
+    assert early.status_code == 403
+    assert message(early) == "请先修改密码"
+
+    for weak, reason in (("abc123", "新密码长度不能少于8位"), ("abcdefgh", "新密码必须同时包含字母和数字"),
+                         ("111111", "新密码长度不能少于8位")):
+        refused = client.post("/auth/initial-password", json={"ticket": stage["ticket"], "new_password": weak})
+        assert refused.status_code == 422
+        assert reason in message(refused)
+
+    selection = change_initial(client, stage)
+    assert [e["employer_no"] for e in selection["employers"]] == [A, B]
+    assert selection["employers"][1]["employer_name"] == "太原市示例商贸有限公司"
+    chosen = client.post("/auth/select", json={"ticket": selection["ticket"], "employer_no": B})
+    principal = verify_token(chosen.get_json()["token"], KeyProvider(public_key_pem()))
+    assert principal.employer_no == B
+    # The session carries the chosen account's permissions: the second demo account may only query.
+    assert principal.permissions == {"employer_info", "employer_query", "member_query"}
+
+    # The next login goes straight to the choice.
+    again = signed_login(client, A, NEW_PASSWORD, "UK-A").get_json()
+    assert again["stage"] == "select"
+    reused_password = client.post(
+        "/auth/initial-password", json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD}
+    )
+    assert reused_password.status_code == 422
+    assert "新密码不能与原密码相同" in message(reused_password)
+
+
+def test_a_key_cannot_choose_an_employer_it_does_not_manage(
+    client: FlaskClient, center_headers: dict[str, str]
+) -> None:
+    issue(client, center_headers, "UK-B", [A])
+    selection = change_initial(client, signed_login(client, A, "111111", "UK-B").get_json())
+    assert [e["employer_no"] for e in selection["employers"]] == [A]
+    refused = client.post("/auth/select", json={"ticket": selection["ticket"], "employer_no": B})
+    assert refused.status_code == 403
+    assert message(refused) == "该UKey无权管理所选单位账号"
+
+
+def test_two_keys_for_one_employer(client: FlaskClient, center_headers: dict[str, str]) -> None:
+    issue(client, center_headers, "UK-A", [A])
+    issue(client, center_headers, "UK-B", [A])
+    assert full_login(client, A, "UK-A")["principal"]["emp"] == A
+    assert full_login(client, A, "UK-B")["principal"]["emp"] == A
+
+
+def test_a_signature_by_another_key_is_refused(client: FlaskClient, center_headers: dict[str, str],
+                                               key_ab: dict[str, Any]) -> None:
+    token("UK-C").generate_key(PIN)  # a key the center never certified
+    response = signed_login(client, A, "111111", "UK-C", certificate=key_ab["certificate_pem"])
     assert response.status_code == 401
-    assert response.get_json()["message"] == "单位账号、登录名称或密码错误"
+    assert message(response) == "UKey签名验证失败"
 
 
-def test_missing_fields_are_named(app: Flask) -> None:
-    response = app.test_client().post("/auth/login", json={"employer_no": "", "login_name": "100100001"})
-    assert response.status_code == 422
-    errors = response.get_json()["errors"]["json"]
-    assert errors["password"] == ["不能为空"]
-    assert errors["employer_no"] == ["不能为空且不超过50个字符"]
+def test_certificate_bound_to_another_employer_is_refused(client: FlaskClient, center_headers: dict[str, str]) -> None:
+    issue(client, center_headers, "UK-B", [B])
+    response = signed_login(client, A, "111111", "UK-B")
+    assert response.status_code == 401
+    assert message(response) == "该UKey未绑定此单位账号"
 
 
-def test_center_login_and_the_public_key(app: Flask) -> None:
-    client = app.test_client()
-    assert client.post("/auth/center-login", json={"login_name": "100100001", "password": "111111"}).status_code == 401
-    login = client.post("/auth/center-login", json={"login_name": "center01", "password": "center123"})
-    token = login.get_json()["token"]
+def test_revoked_certificate_is_refused(client: FlaskClient, center_headers: dict[str, str],
+                                        key_ab: dict[str, Any]) -> None:
+    revoked = client.post(f"/auth/ukeys/{key_ab['id']}/revoke", headers=center_headers)
+    assert message(revoked) == "UKey证书已注销"
+    response = signed_login(client, A, "111111", "UK-A")
+    assert response.status_code == 401
+    assert message(response) == "UKey证书已注销，请联系中心"
+
+
+def test_expired_and_foreign_certificates_are_refused(app: Flask, client: FlaskClient) -> None:
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from services.auth import ukeys
+
+    generated = token("UK-C").generate_key(PIN)
+    with app.app_context():
+        past = datetime.now(UTC) - timedelta(days=400)
+        expired = ukeys.issue("center01", generated["token_serial"], "UK-C", generated["public_key"], [A],
+                              not_before=past, not_after=past + timedelta(days=365))
+    token("UK-C").store_certificate(PIN, expired.certificate_pem)
+    response = signed_login(client, A, "111111", "UK-C")
+    assert message(response) == "UKey证书已过期，请到中心更换"
+
+    other_ca = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "住房公积金管理中心 UKey CA")])
+    forged = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+              .public_key(serialization.load_pem_public_key(generated["public_key"].encode()))  # type: ignore[arg-type]
+              .serial_number(x509.random_serial_number()).not_valid_before(datetime.now(UTC) - timedelta(days=1))
+              .not_valid_after(datetime.now(UTC) + timedelta(days=1)).sign(other_ca, hashes.SHA256()))
+    forged_pem = forged.public_bytes(serialization.Encoding.PEM).decode()
+    response = signed_login(client, A, "111111", "UK-C", certificate=forged_pem)
+    assert response.status_code == 401
+    assert message(response) == "UKey证书不是中心签发的"
+
+
+def test_challenges_are_single_use_short_lived_and_for_one_account(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    first = challenge(client, A)
+    assert signed_login(client, A, "111111", "UK-A", challenge_body=first).status_code == 200
+    replay = signed_login(client, A, "111111", "UK-A", challenge_body=first)
+    assert replay.status_code == 401
+    assert message(replay) == "登录挑战已使用，请重新登录"
+
+    foreign = signed_login(client, A, "111111", "UK-A", challenge_body=challenge(client, B))
+    assert message(foreign) == "登录挑战与当前账号不符，请重新登录"
+
+    late = challenge(client, A)
+    with app.app_context():
+        db.session().execute(update(Challenge).where(Challenge.id == late["challenge_id"])
+                             .values(expires_at=db.utcnow() - timedelta(seconds=1)))
+        db.session().commit()
+    expired = signed_login(client, A, "111111", "UK-A", challenge_body=late)
+    assert message(expired) == "登录挑战已过期，请重新登录"
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    for left in (4, 3, 2, 1):
+        wrong = signed_login(client, A, "wrong-pass1", "UK-A")
+        assert wrong.status_code == 401
+        assert message(wrong) == f"单位账号、登录名称或密码错误，还可尝试{left}次"
+    locked = signed_login(client, A, "wrong-pass1", "UK-A")
+    assert locked.status_code == 403
+    assert message(locked) == "密码连续错误5次，账号已锁定15分钟"
+    still = signed_login(client, A, "111111", "UK-A")
+    assert still.status_code == 403
+    assert message(still) == "密码连续错误次数过多，账号已锁定，请15分钟后再试"
+
+    with app.app_context():  # fifteen minutes later
+        db.session().execute(update(Operator).where(Operator.login_name == A)
+                             .values(locked_until=db.utcnow() - timedelta(seconds=1)))
+        db.session().commit()
+    assert signed_login(client, A, "111111", "UK-A").get_json()["stage"] == "change_password"
+    with app.app_context():
+        assert db.session().scalar(select(Operator.failed_attempts).where(Operator.login_name == A)) == 0
+
+
+def test_center_reset_gives_a_one_time_password_and_an_audit_record(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any], center_headers: dict[str, str],
+    employer_headers: dict[str, str]
+) -> None:
+    full_login(client, A, "UK-A")
+    assert client.post(f"/auth/operators/{A}/reset-password", headers=employer_headers).status_code == 403
+    reset = client.post(f"/auth/operators/{A}/reset-password", headers=center_headers).get_json()
+    one_time = reset["one_time_password"]
+    assert len(one_time) == 10
+    assert signed_login(client, A, NEW_PASSWORD, "UK-A").status_code == 401
+    stage = signed_login(client, A, one_time, "UK-A").get_json()
+    assert stage["stage"] == "change_password"
+    with app.app_context():
+        record = db.session().scalar(select(AuditRecord).where(AuditRecord.action == "reset_password"))
+    assert record is not None
+    assert (record.actor, record.target) == ("center01", A)
+    audit = client.get("/auth/audit", headers=center_headers).get_json()
+    assert any(r["action"] == "reset_password" and r["target"] == A for r in audit)
+
+
+def test_center_sets_permissions_per_account(client: FlaskClient, center_headers: dict[str, str]) -> None:
+    bad = client.put(f"/auth/operators/{B}/permissions", json={"permissions": ["fly"]}, headers=center_headers)
+    assert bad.status_code == 422
+    assert message(bad) == "不存在的权限：fly"
+    ok = client.put(f"/auth/operators/{B}/permissions", json={"permissions": ["member_query", "employer_change"]},
+                    headers=center_headers)
+    assert ok.get_json()["permissions"] == ["employer_change", "member_query"]
+    listed = {o["login_name"]: o for o in client.get("/auth/operators", headers=center_headers).get_json()}
+    assert listed[B]["permissions"] == ["employer_change", "member_query"]
+
+
+def test_change_password_when_logged_in_and_sound_preference(
+    client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    session = full_login(client, A, "UK-A")
+    headers = {"Authorization": f"Bearer {session['token']}"}
+    assert session["sound_enabled"] is True
+    wrong = client.post("/auth/password", json={"old_password": "nope", "new_password": "Another2026"}, headers=headers)
+    assert message(wrong) == "原密码错误，还可尝试4次"
+    done = client.post("/auth/password", json={"old_password": NEW_PASSWORD, "new_password": "Another2026"},
+                       headers=headers)
+    assert message(done) == "密码修改成功"
+    off = client.post("/auth/sound", json={"sound_enabled": False}, headers=headers)
+    assert off.get_json() == {"sound_enabled": False}
+    stage = signed_login(client, A, "Another2026", "UK-A").get_json()
+    chosen = client.post("/auth/select", json={"ticket": stage["ticket"], "employer_no": A}).get_json()
+    assert chosen["sound_enabled"] is False
+
+
+def test_logout_revokes_the_token_in_every_service(app: Flask, client: FlaskClient, key_ab: dict[str, Any]) -> None:
+    from hall_common.consumer import consume
+
+    from .conftest import outbox_events
+
+    session = full_login(client, A, "UK-A")
+    headers = {"Authorization": f"Bearer {session['token']}"}
+    assert client.post("/auth/logout", headers=headers).get_json()["message"] == "已退出系统"
+    [revoked] = [e for e in outbox_events(app) if e["type"] == "auth.session_revoked"]
+    employer = make_app("employer")
+    assert employer.test_client().get(f"/employers/{A}", headers=headers).status_code == 200
+    for service_app in (app, employer):
+        with service_app.app_context():
+            assert consume(revoked) == "processed"
+    refused = employer.test_client().get(f"/employers/{A}", headers=headers)
+    assert refused.status_code == 401
+    assert message(refused) == "已退出登录，请重新登录"
+    assert client.post("/auth/sound", json={"sound_enabled": True}, headers=headers).status_code == 401
+
+
+def test_center_login_with_lockout(client: FlaskClient) -> None:
+    assert client.post("/auth/center-login", json={"login_name": A, "password": "111111"}).status_code == 401
+    wrong = client.post("/auth/center-login", json={"login_name": "center01", "password": "bad"})
+    assert message(wrong) == "登录名称或密码错误，还可尝试4次"
+    ok = client.post("/auth/center-login", json={"login_name": "center01", "password": "center123"}).get_json()
     pem = client.get("/auth/public-key").get_json()["public_key"]
-    assert verify_token(token, KeyProvider(pem)).role == "center"
+    assert verify_token(ok["token"], KeyProvider(pem)).role == "center"
 
 
 def test_passwords_are_stored_with_argon2(app: Flask) -> None:
-    from sqlalchemy import select
-
-    from hall_common import db
-    from services.auth.models import Operator
-
     with app.app_context():
-        stored = db.session().scalar(select(Operator.password_hash).where(Operator.login_name == "100100001"))
+        stored = db.session().scalar(select(Operator.password_hash).where(Operator.login_name == A))
     assert stored is not None and stored.startswith("$argon2id$")
-    assert "111111" not in stored
 
 
-def test_a_token_signed_by_another_key_is_refused(app: Flask) -> None:
+def test_a_token_signed_by_another_key_is_refused() -> None:
+    import jwt
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    forged = jwt.encode({"sub": "100100001", "role": "employer", "emp": "100100001", "aud": "employer-hall"},
-                        other, algorithm="ES256")
-    response = make_app("employer").test_client().get(
-        "/employers/100100001", headers={"Authorization": f"Bearer {forged}"})
+    forged = jwt.encode({"sub": A, "role": "employer", "emp": A, "aud": "employer-hall"}, other, algorithm="ES256")
+    response = make_app("employer").test_client().get(f"/employers/{A}", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401

@@ -112,6 +112,18 @@ def test_other_employer_and_anonymous_are_refused(
     assert submit(app, center_headers, [{"field": "postcode", "value": "030001"}]).status_code == 403
 
 
+def test_an_account_without_the_permission_cannot_submit(app: Flask) -> None:
+    from .conftest import auth, token_for
+
+    queries_only = auth(token_for(perms=("employer_info", "employer_query")))
+    refused = submit(app, queries_only, [{"field": "postcode", "value": "030001"}])
+    assert refused.status_code == 403
+    assert refused.get_json()["message"] == "当前账号无权办理该业务"
+    assert app.test_client().get(f"{BASE}/change-history", headers=queries_only).status_code == 200
+    no_query = auth(token_for(perms=("employer_change",)))
+    assert app.test_client().get(f"{BASE}/change-history", headers=no_query).status_code == 403
+
+
 def test_tampered_token_is_refused(app: Flask, employer_headers: dict[str, str]) -> None:
     token = employer_headers["Authorization"]
     response = app.test_client().get(BASE, headers={"Authorization": token[:-4] + "AAAA"})

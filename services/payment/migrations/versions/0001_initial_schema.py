@@ -1,8 +1,9 @@
+# ruff: noqa: E501
 """initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 05:24:24.371687
+Create Date: 2026-11-28 05:40:21.674301
 """
 import sqlalchemy as sa
 from alembic import op
@@ -48,9 +49,21 @@ def upgrade() -> None:
     sa.Column('processed_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('event_id')
     )
+    op.create_table('revoked_sessions',
+    sa.Column('token_id', sa.String(length=36), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('token_id')
+    )
+    with op.batch_alter_table('revoked_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revoked_sessions_expires_at'), ['expires_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('revoked_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revoked_sessions_expires_at'))
+
+    op.drop_table('revoked_sessions')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_published_at'))

@@ -1,0 +1,104 @@
+"""The center's account administration: employer accounts (permissions, password reset) and UKeys
+(issue through the agent, bind, unbind, revoke)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+
+from hall_common.client import ServiceError
+from hall_common.permissions import PERMISSIONS
+from hall_common.settings import get_settings
+
+from . import session as sessions
+from .session import CENTER_KEY
+
+bp = Blueprint("accounts", __name__, url_prefix="/admin")
+login_required = sessions.login_required(CENTER_KEY, "admin.login")
+
+
+def _auth() -> Any:
+    return sessions.client("auth", CENTER_KEY)
+
+
+def _flash_result(call: Any) -> Any:
+    """Run a call to the auth service, flashing its message; user errors are shown, not raised."""
+    try:
+        result = call()
+    except ServiceError as exc:
+        if exc.status >= 500:
+            raise
+        flash(exc.message, "error")
+        return None
+    if "message" in result:
+        flash(result["message"], "success")
+    return result
+
+
+@bp.route("/accounts")
+@login_required
+def accounts() -> Any:
+    return render_template("admin/accounts.html", operators=_auth().get("/auth/operators"), permissions=PERMISSIONS)
+
+
+@bp.route("/accounts/<login_name>/permissions", methods=["POST"])
+@login_required
+def set_permissions(login_name: str) -> Any:
+    chosen = [p for p in PERMISSIONS if request.form.get(p)]
+    path = f"/auth/operators/{login_name}/permissions"
+    if _flash_result(lambda: _auth().request("PUT", path, json={"permissions": chosen})) is not None:
+        flash(f"已保存 {login_name} 的权限，下次登录生效", "success")
+    return redirect(url_for("accounts.accounts"))
+
+
+@bp.route("/accounts/<login_name>/reset-password", methods=["POST"])
+@login_required
+def reset_password(login_name: str) -> Any:
+    result = _flash_result(lambda: _auth().post(f"/auth/operators/{login_name}/reset-password"))
+    if result is not None:
+        flash(f"{login_name} 的一次性密码：{result['one_time_password']}", "success")
+    return redirect(url_for("accounts.accounts"))
+
+
+@bp.route("/ukeys")
+@login_required
+def ukeys() -> Any:
+    return render_template(
+        "admin/ukeys.html", ukeys=_auth().get("/auth/ukeys"), operators=_auth().get("/auth/operators"),
+        agent_url=get_settings().ukey_agent_url,
+    )
+
+
+@bp.route("/ukeys", methods=["POST"])
+@login_required
+def issue_ukey() -> Any:
+    """Called by the page's script with the public key the agent generated on the token."""
+    data = request.get_json(silent=True) or {}
+    try:
+        ukey = _auth().post("/auth/ukeys", data)
+    except ServiceError as exc:
+        return jsonify({"message": exc.message, "errors": exc.errors}), exc.status
+    return jsonify(ukey), 201
+
+
+@bp.route("/ukeys/<int:ukey_id>/bindings", methods=["POST"])
+@login_required
+def bind(ukey_id: int) -> Any:
+    login_name = request.form.get("login_name", "")
+    _flash_result(lambda: _auth().post(f"/auth/ukeys/{ukey_id}/bindings", {"login_name": login_name}))
+    return redirect(url_for("accounts.ukeys"))
+
+
+@bp.route("/ukeys/<int:ukey_id>/bindings/<login_name>/delete", methods=["POST"])
+@login_required
+def unbind(ukey_id: int, login_name: str) -> Any:
+    _flash_result(lambda: _auth().delete(f"/auth/ukeys/{ukey_id}/bindings/{login_name}"))
+    return redirect(url_for("accounts.ukeys"))
+
+
+@bp.route("/ukeys/<int:ukey_id>/revoke", methods=["POST"])
+@login_required
+def revoke(ukey_id: int) -> Any:
+    _flash_result(lambda: _auth().post(f"/auth/ukeys/{ukey_id}/revoke"))
+    return redirect(url_for("accounts.ukeys"))

@@ -1,0 +1,152 @@
+"""The employer's login (manual ch. 1): password and UKey, forced password change, the choice of the
+employer account; and, once in, 修改密码, 关闭音效 and 退出系统."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+
+from hall_common.client import ServiceClient, ServiceError
+from hall_common.settings import get_settings
+
+from . import session as sessions
+from .session import EMPLOYER_KEY
+
+bp = Blueprint("login", __name__)
+login_required = sessions.login_required(EMPLOYER_KEY, "login.login")
+PENDING = "pending_login"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = {"employer_no": "", "login_name": ""}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in ("employer_no", "login_name")}
+        signed = {k: request.form.get(k, "") for k in ("password", "challenge_id", "certificate", "signature")}
+        body = {**form, **signed}
+        try:
+            stage = ServiceClient("auth").post("/auth/login", body)
+        except ServiceError as exc:
+            if exc.status >= 500:
+                raise
+            flash(exc.message, "error")
+        else:
+            return _next_stage(stage)
+    return render_template("login.html", form=form, agent_url=get_settings().ukey_agent_url)
+
+
+@bp.route("/login/challenge", methods=["POST"])
+def challenge() -> Any:
+    data = request.get_json(silent=True) or {}
+    try:
+        result = ServiceClient("auth").post("/auth/challenge", {
+            "employer_no": str(data.get("employer_no", "")).strip(),
+            "login_name": str(data.get("login_name", "")).strip(),
+        })
+    except ServiceError as exc:
+        return jsonify({"message": exc.message}), exc.status
+    return jsonify(result)
+
+
+def _next_stage(stage: dict[str, Any]) -> Any:
+    session[PENDING] = {"ticket": stage["ticket"], "employers": stage.get("employers", [])}
+    if stage["stage"] == "change_password":
+        flash(stage.get("message") or "请先修改密码", "info")
+        return redirect(url_for("login.initial_password"))
+    return redirect(url_for("login.select"))
+
+
+@bp.route("/login/password", methods=["GET", "POST"])
+def initial_password() -> Any:
+    pending = session.get(PENDING)
+    if not pending:
+        return redirect(url_for("login.login"))
+    if request.method == "POST":
+        new_password = request.form.get("new_password", "")
+        if new_password != request.form.get("confirm_password", ""):
+            flash("两次输入的新密码不一致", "error")
+        else:
+            try:
+                stage = ServiceClient("auth").post(
+                    "/auth/initial-password", {"ticket": pending["ticket"], "new_password": new_password}
+                )
+            except ServiceError as exc:
+                return _retry_or_restart(exc, "login.initial_password")
+            flash("密码修改成功", "success")
+            return _next_stage(stage)
+    return render_template("password.html", initial=True)
+
+
+@bp.route("/login/select", methods=["GET", "POST"])
+def select() -> Any:
+    pending = session.get(PENDING)
+    if not pending:
+        return redirect(url_for("login.login"))
+    if request.method == "POST":
+        try:
+            result = ServiceClient("auth").post(
+                "/auth/select", {"ticket": pending["ticket"], "employer_no": request.form.get("employer_no", "")}
+            )
+        except ServiceError as exc:
+            return _retry_or_restart(exc, "login.select")
+        session.pop(PENDING, None)
+        sessions.start(EMPLOYER_KEY, result)
+        return redirect(url_for("hall.home"))
+    return render_template("select.html", employers=pending["employers"])
+
+
+def _retry_or_restart(error: ServiceError, endpoint: str) -> Any:
+    if error.status >= 500:
+        raise error
+    flash(error.message, "error")
+    if error.status == 401:  # the ticket expired: the whole login again
+        session.pop(PENDING, None)
+        return redirect(url_for("login.login"))
+    return redirect(url_for(endpoint))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    if sessions.current(EMPLOYER_KEY):
+        try:
+            sessions.client("auth").post("/auth/logout")
+        except ServiceError:
+            current_app.logger.warning("logout: the auth service did not answer; the cookie is dropped anyway")
+    sessions.end(EMPLOYER_KEY)
+    flash("已退出系统", "success")
+    return redirect(url_for("login.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    if request.method == "POST":
+        new_password = request.form.get("new_password", "")
+        if new_password != request.form.get("confirm_password", ""):
+            flash("两次输入的新密码不一致", "error")
+        else:
+            try:
+                result = sessions.client("auth").post("/auth/password", {
+                    "old_password": request.form.get("old_password", ""), "new_password": new_password,
+                })
+            except ServiceError as exc:
+                if exc.status >= 500 or exc.status == 401 and "原密码" not in exc.message:
+                    raise
+                flash(exc.message, "error")
+            else:
+                flash(result["message"], "success")
+                return redirect(url_for("hall.home"))
+    return render_template("password.html", initial=False)
+
+
+@bp.route("/sound", methods=["POST"])
+@login_required
+def sound() -> Any:
+    current = sessions.current(EMPLOYER_KEY) or {}
+    enabled = not current.get("sound_enabled", True)
+    result = sessions.client("auth").post("/auth/sound", {"sound_enabled": enabled})
+    current["sound_enabled"] = result["sound_enabled"]
+    session[EMPLOYER_KEY] = current
+    flash("音效已开启" if enabled else "音效已关闭", "success")
+    return redirect(request.referrer or url_for("hall.home"))
