@@ -27,7 +27,7 @@ run: deps
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy hall_common services gateway deploy
+	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent
 
 test: deps lint
 	deploy/sysdeps.sh redis ukey browser

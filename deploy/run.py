@@ -25,7 +25,9 @@ def main() -> int:
     apis = ", ".join(f"{n} {stack.url(n)}" for n in sorted(stack.ports) if n != "gateway")
     print(f"""
   单位网上服务大厅   {stack.url('gateway')}/login
-      单位账号 / 登录名称 {demo.EMPLOYER_NO}, 密码 {demo.INITIAL_PASSWORD}
+      单位账号 / 登录名称 {demo.EMPLOYER_NO} (or {demo.SECOND_EMPLOYER_NO}), 初始密码 {demo.INITIAL_PASSWORD}
+      (changed at first login), UKey密码 {demo.UKEY_PIN}; the demo UKey manages both employers
+  联连客户端 (UKey agent) {stack.agent_url}, on SoftHSM2 token {demo.UKEY_LABEL}
   中心管理控制台     {stack.url('gateway')}/admin/login
       登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD}
   service APIs (OpenAPI at /openapi.json):

@@ -52,6 +52,11 @@ def issue(actor: str, token_serial: str, token_label: str, public_key_pem: str, 
         issued_by=actor,
     )
     session = db.session()
+    # A new key on a token replaces the old one there: the old certificate is of no further use.
+    replaced = session.scalars(select(UKey).where(UKey.token_serial == token_serial, UKey.status == ACTIVE))
+    for old in replaced:
+        old.status, old.revoked_by, old.revoked_at = REVOKED, actor, db.utcnow()
+        audit(actor, "revoke_ukey", token_serial, f"证书序列号 {old.certificate_serial}（UKey重新签发）")
     session.add(ukey)
     session.flush()
     for login_name in login_names:

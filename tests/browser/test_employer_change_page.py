@@ -10,26 +10,79 @@ from playwright.sync_api import Browser, Page, expect
 from deploy import demo_data as demo
 from deploy.stack import Stack
 
+B_PASSWORD = "Hall2026br"
+
+
+def fill_login(page: Page, stack: Stack, login: str, password: str) -> None:
+    page.goto(stack.url("gateway") + "/login")
+    page.get_by_label("缴存单位账号").fill(login)
+    page.get_by_label("登录名称").fill(login)
+    page.get_by_label("登录密码").fill(password)
+    page.get_by_label("UKey密码").fill(demo.UKEY_PIN)
+    page.get_by_role("button", name="登录").click()
+
+
+def change_password(page: Page, password: str) -> None:
+    page.get_by_label("新密码", exact=True).fill(password)
+    page.get_by_label("确认新密码").fill(password)
+    page.get_by_role("button", name="确定").click()
+
 
 def login_employer(page: Page, stack: Stack) -> None:
+    """Log in to the first demo employer with the second account and the key that manages both,
+    whether or not that account's initial password was already changed."""
+    fill_login(page, stack, demo.SECOND_EMPLOYER_NO, B_PASSWORD)
+    choice = page.locator("#select-form")
+    expect(choice.or_(page.locator("[role=alert]:visible")).first).to_be_visible()
+    if not choice.count():
+        fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
+        change_password(page, B_PASSWORD)
+    page.get_by_label(re.compile(demo.EMPLOYER_NO)).check()
+    page.get_by_role("button", name="确定").click()
+    expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
+
+
+def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
     page.goto(stack.url("gateway") + "/")
     expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("缴存单位账号").fill(demo.EMPLOYER_NO)
-    page.get_by_label("登录名称").fill(demo.EMPLOYER_NO)
-    page.get_by_label("登录密码").fill(demo.EMPLOYER_PASSWORD)
+    fill_login(page, stack, demo.SECOND_EMPLOYER_NO, "wrong-password1")
+    expect(page.get_by_role("alert")).to_have_text("单位账号、登录名称或密码错误，还可尝试4次")
+
+    # A wrong UKey PIN is reported by the agent, before the hall sees the password.
+    page.get_by_label("登录密码").fill(demo.INITIAL_PASSWORD)
+    page.get_by_label("UKey密码").fill("000000")
     page.get_by_role("button", name="登录").click()
-    expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
+    expect(page.locator("#login-error")).to_have_text("UKey密码错误")
+
+    fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
+    expect(page.get_by_role("heading", name="修改密码")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text("首次登录或密码已重置，请先修改密码")
+    change_password(page, "short1")
+    expect(page.get_by_role("alert")).to_contain_text("新密码长度不能少于8位")
+    change_password(page, B_PASSWORD)
+
+    # The authorization page: the employers this UKey manages.
+    expect(page.get_by_role("heading", name="选择需要登录的单位账号")).to_be_visible()
+    choices = page.locator("#select-form label.choice")
+    expect(choices).to_have_count(2)
+    page.get_by_label(re.compile(demo.SECOND_EMPLOYER_NO)).check()
+    page.get_by_role("button", name="确定").click()
+    expect(page.locator("#employer-name")).to_have_text("太原市示例商贸有限公司")
+    # The second account may only query: the business modules are hidden.
+    expect(page.get_by_text("单位信息查询", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="单位信息变更")).to_have_count(0)
+
+    page.get_by_role("button", name="关闭音效").click()
+    expect(page.get_by_role("button", name="开启音效")).to_be_visible()
+    page.get_by_role("button", name="退出系统").click()
+    expect(page.get_by_role("alert")).to_have_text("已退出系统")
+    page.goto(stack.url("gateway") + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
 
 
 def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack: Stack) -> None:
     page = browser.new_page()
-    page.goto(stack.url("gateway") + "/login")
-    page.get_by_label("缴存单位账号").fill(demo.EMPLOYER_NO)
-    page.get_by_label("登录名称").fill(demo.EMPLOYER_NO)
-    page.get_by_label("登录密码").fill("wrong-password")
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("alert")).to_have_text("单位账号、登录名称或密码错误")
-
     login_employer(page, stack)
     page.get_by_role("link", name="单位信息变更").click()
     expect(page.get_by_role("heading", name="单位信息变更")).to_be_visible()

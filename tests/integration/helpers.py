@@ -40,12 +40,38 @@ class Api:
         return response.json()
 
 
-def employer_api(stack: Stack) -> Api:
-    response = httpx.post(stack.url("auth") + "/auth/login", json={
-        "employer_no": EMPLOYER, "login_name": EMPLOYER, "password": demo.EMPLOYER_PASSWORD,
+# The integration tests' own password for the accounts they log in with (the first login changes 111111).
+NEW_PASSWORD = "Hall2026it"
+_passwords: dict[str, str] = {}
+
+
+def ukey_login(stack: Stack, login: str, password: str) -> httpx.Response:
+    """The login page's steps: a challenge from the hall, a signature from the running UKey agent."""
+    auth = stack.url("auth")
+    challenge = httpx.post(auth + "/auth/challenge", json={"employer_no": login, "login_name": login}).json()
+    signed = httpx.post(stack.agent_url + "/sign", json={"nonce": challenge["nonce"], "pin": demo.UKEY_PIN},
+                        headers={"Origin": stack.url("gateway")})
+    assert signed.status_code == 200, signed.text
+    return httpx.post(auth + "/auth/login", json={
+        "employer_no": login, "login_name": login, "password": password,
+        "challenge_id": challenge["challenge_id"], **signed.json(),
     })
+
+
+def employer_api(stack: Stack, login: str = EMPLOYER, employer_no: str | None = None) -> Api:
+    """Log in with password and the demo UKey, change the initial password once, choose the employer."""
+    response = ukey_login(stack, login, _passwords.get(login, demo.INITIAL_PASSWORD))
     assert response.status_code == 200, response.text
-    return Api(stack, response.json()["token"])
+    stage = response.json()
+    if stage["stage"] == "change_password":
+        stage = httpx.post(stack.url("auth") + "/auth/initial-password",
+                           json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD}).json()
+        _passwords[login] = NEW_PASSWORD
+    assert stage["stage"] == "select", stage
+    selected = httpx.post(stack.url("auth") + "/auth/select",
+                          json={"ticket": stage["ticket"], "employer_no": employer_no or login})
+    assert selected.status_code == 200, selected.text
+    return Api(stack, selected.json()["token"])
 
 
 def center_api(stack: Stack) -> Api:
@@ -56,9 +82,9 @@ def center_api(stack: Stack) -> Api:
     return Api(stack, response.json()["token"])
 
 
-def submit_change(api: Api, changes: dict[str, str]) -> httpx.Response:
+def submit_change(api: Api, changes: dict[str, str], employer_no: str = EMPLOYER) -> httpx.Response:
     rows = [{"field": k, "value": v} for k, v in changes.items()]
-    return api.call("POST", "employer", f"/employers/{EMPLOYER}/change-requests", json={"changes": rows})
+    return api.call("POST", "employer", f"/employers/{employer_no}/change-requests", json={"changes": rows})
 
 
 def open_task_for(center: Api, request_id: int) -> dict[str, Any]:

@@ -119,6 +119,19 @@ def test_two_keys_for_one_employer(client: FlaskClient, center_headers: dict[str
     assert full_login(client, A, "UK-B")["principal"]["emp"] == A
 
 
+def test_reissuing_a_token_revokes_its_old_certificate(
+    client: FlaskClient, center_headers: dict[str, str], key_ab: dict[str, Any]
+) -> None:
+    issue(client, center_headers, "UK-A", [A])
+    listed = client.get("/auth/ukeys", headers=center_headers).get_json()
+    statuses = {u["certificate_serial"]: u["status"] for u in listed}
+    assert statuses[key_ab["certificate_serial"]] == "revoked"
+    assert list(statuses.values()).count("active") == 1
+    old = signed_login(client, A, "111111", "UK-A", certificate=key_ab["certificate_pem"])
+    assert old.get_json()["message"] == "UKey证书已注销，请联系中心"
+    assert signed_login(client, A, "111111", "UK-A").status_code == 200
+
+
 def test_a_signature_by_another_key_is_refused(client: FlaskClient, center_headers: dict[str, str],
                                                key_ab: dict[str, Any]) -> None:
     token("UK-C").generate_key(PIN)  # a key the center never certified
