@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from hall_common.settings import get_settings
 
@@ -36,9 +37,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session, which the auth token already bounds
         VENDOR_DIRS=VENDOR_DIRS,
     )
     app.config.update(config or {})
+    # Every form and script POST carries the session's CSRF token (forms: hidden field; scripts: header).
+    CSRFProtect(app)
     app.register_blueprint(login.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError
 
 from hall_common.client import ServiceClient, ServiceError
 
@@ -75,6 +76,15 @@ def register_context(app: Flask) -> None:
             "center_user": center["principal"] if center else None,
             "permitted": permitted,
         }
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> Any:
+        from flask import jsonify, render_template
+
+        message = "页面已过期，请刷新页面后重试"
+        if request.is_json:
+            return jsonify({"message": message}), 400
+        return render_template("error.html", message=message), 400
 
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> Any:

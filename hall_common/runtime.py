@@ -22,6 +22,8 @@ class ServiceRuntime:
     plumbing: PlumbingModels
     # event type -> handler(event); runs inside the consumer's transaction
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # periodic clean-up of the service's own expired rows, run by beat besides the common one
+    housekeeping: Callable[[], None] | None = None
 
 
 def get_runtime(app: Flask | None = None) -> ServiceRuntime:

@@ -1,4 +1,4 @@
-"""The Celery tasks every service gets: consume an event, relay the outbox."""
+"""The Celery tasks every service gets: consume an event, relay the outbox, housekeeping."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 from celery import Celery
 from flask import Flask
+from sqlalchemy import delete
 
+from . import db
 from .consumer import InvalidEvent, consume
 from .outbox import relay
 from .runtime import get_runtime
@@ -33,13 +35,33 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
         with app.app_context():
             return relay()
 
+    @celery.task(name=f"{name}.housekeeping", ignore_result=True)
+    def housekeeping() -> None:
+        with app.app_context():
+            run_housekeeping()
 
-def relay_schedule(services: list[str], interval: float) -> dict[str, Any]:
-    return {
-        f"relay-{name}": {
+
+def run_housekeeping() -> None:
+    """Forget what can no longer matter: revoked tokens past their expiry, and the service's own."""
+    runtime = get_runtime()
+    model = runtime.plumbing.revoked
+    session = db.session()
+    session.execute(delete(model).where(model.expires_at < db.utcnow()))
+    session.commit()
+    if runtime.housekeeping is not None:
+        runtime.housekeeping()
+        session.commit()
+
+
+def beat_schedule(services: list[str], relay_interval: float) -> dict[str, Any]:
+    schedule: dict[str, Any] = {}
+    for name in services:
+        schedule[f"relay-{name}"] = {
             "task": f"{name}.relay_outbox",
-            "schedule": interval,
-            "options": {"queue": name, "expires": max(interval * 5, 5)},
+            "schedule": relay_interval,
+            "options": {"queue": name, "expires": max(relay_interval * 5, 5)},
         }
-        for name in services
-    }
+        schedule[f"housekeeping-{name}"] = {
+            "task": f"{name}.housekeeping", "schedule": 3600.0, "options": {"queue": name, "expires": 600},
+        }
+    return schedule

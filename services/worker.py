@@ -10,10 +10,10 @@ import importlib
 
 from hall_common.celery_app import get_celery
 from hall_common.settings import get_settings
-from hall_common.tasks import register_service_tasks, relay_schedule
+from hall_common.tasks import beat_schedule, register_service_tasks
 
 settings = get_settings()
 app = get_celery()
 for _name in settings.worker_service_list:
     register_service_tasks(app, importlib.import_module(f"services.{_name}").create_app())
-app.conf.beat_schedule = relay_schedule(settings.worker_service_list, settings.relay_interval)
+app.conf.beat_schedule = beat_schedule(settings.worker_service_list, settings.relay_interval)

@@ -5,8 +5,10 @@
   if (!form) return;
   const error = document.getElementById("issue-error");
   const agent = form.dataset.agent;
-  const post = (url, body) => fetch(url, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  const csrf = document.querySelector("meta[name=csrf-token]").content;
+  // The hall's own endpoints want the CSRF token; the agent is another origin and must not get it.
+  const post = (url, body, headers = {}) => fetch(url, {
+    method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body),
   }).then(async (r) => { const data = await r.json(); if (!r.ok) throw new Error(data.message); return data; });
 
   form.addEventListener("submit", async (event) => {
@@ -20,7 +22,7 @@
       });
       const issued = await post("/admin/ukeys", {
         token_serial: key.token_serial, token_label: key.token_label, public_key: key.public_key, login_names: logins,
-      });
+      }, { "X-CSRFToken": csrf });
       await post(agent + "/certificate", { pin, certificate: issued.certificate_pem });
       window.location.reload();
     } catch (e) {

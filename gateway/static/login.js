@@ -11,8 +11,9 @@
     event.preventDefault();
     error.hidden = true;
     const who = { employer_no: form.employer_no.value.trim(), login_name: form.login_name.value.trim() };
+    const csrf = document.querySelector("meta[name=csrf-token]").content;
     const challenge = await fetch("/login/challenge", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(who),
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(who),
     }).then((r) => r.json()).catch(() => ({ message: "网络异常，请稍后再试" }));
     if (!challenge.challenge_id) { show(challenge.message || "登录失败，请稍后再试"); return; }
     let signed;

@@ -32,3 +32,13 @@
   inputs.forEach((input) => input.addEventListener("input", render));
   render();
 })();
+
+// A double click submits once (the service refuses a second request in approval anyway).
+(function () {
+  const form = document.getElementById("change-form");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    const button = document.getElementById("submit-change");
+    setTimeout(() => { button.disabled = true; }, 0);
+  });
+})();

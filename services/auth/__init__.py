@@ -8,10 +8,12 @@ from hall_common.app import create_service_app
 from hall_common.runtime import ServiceRuntime
 from hall_common.security import KeyProvider
 
-from . import models, routes, tasks
+from . import models, routes, tasks, ukeys
 from .keys import public_key_pem
 
-RUNTIME = ServiceRuntime("auth", models.Base, models.PLUMBING, tasks.HANDLERS)
+RUNTIME = ServiceRuntime(
+    "auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=ukeys.forget_old_challenges
+)
 
 
 def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hall_common import db
@@ -136,6 +136,11 @@ def new_challenge(login_name: str) -> Challenge:
     db.session().add(challenge)
     db.session().commit()
     return challenge
+
+
+def forget_old_challenges() -> None:
+    """Challenges are kept an hour past their expiry (for the record of failed logins), then deleted."""
+    db.session().execute(delete(Challenge).where(Challenge.expires_at < db.utcnow() - timedelta(hours=1)))
 
 
 def use_challenge(challenge_id: str, login_name: str) -> Challenge:
