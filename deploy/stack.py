@@ -100,11 +100,11 @@ class Stack:
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed by the child's exit)
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
-        )
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
         self.processes[name] = process
         return process
 
@@ -128,10 +128,11 @@ class Stack:
                           "-b", f"127.0.0.1:{self.ports[name]}", target])
 
     def start_agent(self) -> None:
-        """The demo employer's UKey agent, answering the gateway's origin only."""
+        """The demo UKey agent, answering the gateway's origin only. On this one machine it serves both
+        the employer's login and the center's issuing page, so issuing is enabled."""
         self.spawn("agent", [str(BIN / "python"), "-m", "ukey_agent", "--module", ukey.SOFTHSM_MODULE,
                              "--token-label", demo.UKEY_LABEL, "--port", str(self.agent_port),
-                             "--origin", self.url("gateway")])
+                             "--origin", self.url("gateway"), "--allow-issue"])
         self._wait_port(self.agent_port, "agent")
 
     def start_worker(self) -> None:

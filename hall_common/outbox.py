@@ -70,8 +70,7 @@ def commit_and_relay(session: Session) -> None:
     """
     session.commit()
     if get_settings().relay_inline:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        threading.Thread(target=_relay_in_app, args=(app,), name="outbox-relay", daemon=True).start()
+        _relayer(current_app._get_current_object()).wake()  # type: ignore[attr-defined]
 
 
 def relay_now() -> None:
@@ -84,6 +83,31 @@ def relay_now() -> None:
         log.warning("outbox relay deferred: broker unavailable", exc_info=True)
 
 
-def _relay_in_app(app: Flask) -> None:
-    with app.app_context():
-        relay_now()
+class _Relayer:
+    """One background thread per application: a burst of commits becomes one relay pass."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.pending = threading.Event()
+        threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+
+    def wake(self) -> None:
+        self.pending.set()
+
+    def _run(self) -> None:
+        while True:
+            self.pending.wait()
+            self.pending.clear()
+            with self.app.app_context():
+                relay_now()
+
+
+_relayers_lock = threading.Lock()
+
+
+def _relayer(app: Flask) -> _Relayer:
+    with _relayers_lock:
+        relayer: _Relayer | None = app.extensions.get("hall.relayer")
+        if relayer is None:
+            relayer = app.extensions["hall.relayer"] = _Relayer(app)
+        return relayer

@@ -22,9 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("HALL_UKEY_AGENT_PORT", "18761")))
     parser.add_argument("--origin", action="append",
                         help="the hall's origin, e.g. https://dwwt.example.gov.cn (repeatable)")
+    parser.add_argument("--allow-issue", action="store_true",
+                        help="let the center's admin console generate keys and write certificates (issuing PCs only)")
     args = parser.parse_args(argv)
     origins = args.origin or os.environ.get("HALL_UKEY_AGENT_ORIGINS", "http://127.0.0.1:8000").split(",")
-    app = create_app(UKeyToken(args.module, args.token_label), origins)
+    app = create_app(UKeyToken(args.module, args.token_label), origins, allow_issue=args.allow_issue)
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     print(f"联连客户端已启动：http://127.0.0.1:{args.port}（允许来源：{', '.join(origins)}；PKCS#11：{args.module}）",
           flush=True)

@@ -18,7 +18,9 @@ from .token import TokenError, UKeyToken
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
-def create_app(token: UKeyToken, allowed_origins: list[str]) -> Flask:
+def create_app(token: UKeyToken, allowed_origins: list[str], allow_issue: bool = False) -> Flask:
+    """``allow_issue`` enables key generation and certificate writing: on the center's issuing PCs only,
+    so a script on an employer's PC can never replace the key on the employer's token."""
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     origins = {o.rstrip("/") for o in allowed_origins}
@@ -80,10 +82,14 @@ def create_app(token: UKeyToken, allowed_origins: list[str]) -> Flask:
 
     @app.post("/keys")
     def generate_key() -> Any:
+        if not allow_issue:
+            return refuse("此联连客户端未开启UKey签发功能", 403)
         return token.generate_key(str(body().get("pin", "")))
 
     @app.post("/certificate")
     def store_certificate() -> Any:
+        if not allow_issue:
+            return refuse("此联连客户端未开启UKey签发功能", 403)
         data = body()
         token.store_certificate(str(data.get("pin", "")), str(data.get("certificate", "")))
         return {"message": "证书已写入UKey"}

@@ -67,6 +67,18 @@ def test_wrong_pin_and_missing_token_are_explained(agent: FlaskClient) -> None:
     assert response.get_json()["message"] == "未检测到UKey，请插入UKey"
 
 
+def test_issuing_is_off_unless_enabled(agent: FlaskClient) -> None:
+    before = agent.get("/status", headers={"Origin": HALL}).get_json()
+    for path in ("/keys", "/certificate"):
+        refused = agent.post(path, json={"pin": PIN}, headers={"Origin": HALL})
+        assert refused.status_code == 403
+        assert refused.get_json()["message"] == "此联连客户端未开启UKey签发功能"
+    assert agent.get("/status", headers={"Origin": HALL}).get_json() == before
+    issuing = create_app(token("UK-C"), [HALL], allow_issue=True).test_client()
+    generated = issuing.post("/keys", json={"pin": PIN}, headers={"Origin": HALL}).get_json()
+    assert generated["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
 def test_status_tells_the_token_and_its_certificate(agent: FlaskClient) -> None:
     status = agent.get("/status", headers={"Origin": HALL}).get_json()
     assert status["token_label"] == "UK-C"
