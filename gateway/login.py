@@ -57,16 +57,23 @@ def _next_stage(stage: dict[str, Any]) -> Any:
     return redirect(url_for("login.select"))
 
 
+def _confirmed_new_password() -> str | None:
+    """The new password if both entries agree; otherwise the page says so."""
+    new_password = request.form.get("new_password", "")
+    if new_password != request.form.get("confirm_password", ""):
+        flash("两次输入的新密码不一致", "error")
+        return None
+    return new_password
+
+
 @bp.route("/login/password", methods=["GET", "POST"])
 def initial_password() -> Any:
     pending = session.get(PENDING)
     if not pending:
         return redirect(url_for("login.login"))
     if request.method == "POST":
-        new_password = request.form.get("new_password", "")
-        if new_password != request.form.get("confirm_password", ""):
-            flash("两次输入的新密码不一致", "error")
-        else:
+        new_password = _confirmed_new_password()
+        if new_password is not None:
             try:
                 stage = ServiceClient("auth").post(
                     "/auth/initial-password", {"ticket": pending["ticket"], "new_password": new_password}
@@ -122,16 +129,14 @@ def logout() -> Any:
 @login_required
 def change_password() -> Any:
     if request.method == "POST":
-        new_password = request.form.get("new_password", "")
-        if new_password != request.form.get("confirm_password", ""):
-            flash("两次输入的新密码不一致", "error")
-        else:
+        new_password = _confirmed_new_password()
+        if new_password is not None:
             try:
                 result = sessions.client("auth").post("/auth/password", {
                     "old_password": request.form.get("old_password", ""), "new_password": new_password,
                 })
             except ServiceError as exc:
-                if exc.status >= 500 or exc.status == 401 and "原密码" not in exc.message:
+                if exc.status >= 500 or exc.status == 401:
                     raise
                 flash(exc.message, "error")
             else:

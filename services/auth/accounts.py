@@ -100,7 +100,13 @@ def set_password(operator: Operator, new_password: str) -> None:
 
 
 def change_password(login_name: str, old_password: str, new_password: str) -> None:
-    operator = check_password(find_operator(login_name), old_password, "原密码错误")
+    try:
+        operator = check_password(find_operator(login_name), old_password, "原密码错误")
+    except BusinessError as exc:
+        if exc.status != 401:
+            raise
+        # A wrong old password is a field error of a valid session, not a failed authentication.
+        raise BusinessError(exc.message, 422, {"json": {"old_password": [exc.message]}}) from exc
     set_password(operator, new_password)
     db.session().commit()
 

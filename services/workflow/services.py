@@ -151,6 +151,13 @@ def get_task(task_id: int) -> dict[str, Any]:
     return _task_view(task, instance)
 
 
+def _load(instance: ProcessInstance) -> tuple[Any, ProcessDefinition]:
+    """The instance's workflow, restored on the definition version it started on."""
+    definition = db.session().get(ProcessDefinition, instance.definition_id)
+    assert definition is not None
+    return engine.load(instance.state, definition.spec_json), definition
+
+
 def _task_view(task: UserTask, instance: ProcessInstance) -> dict[str, Any]:
     return {"task": task, "instance": instance}
 
@@ -168,9 +175,7 @@ def complete_task(principal: Principal, task_id: int, decision: str, opinion: st
     session.refresh(task)
     if task.status != OPEN or instance is None or instance.status != RUNNING:
         raise BusinessError("该任务已办理，请刷新后查看", 409)
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    assert definition is not None
-    workflow = engine.load(instance.state, definition.spec_json)
+    workflow, _ = _load(instance)
     spiff_task = engine.find_task(workflow, task.task_guid)
     if spiff_task is None:
         raise BusinessError("该任务已办理，请刷新后查看", 409)
@@ -192,9 +197,7 @@ def diagram(instance_id: int) -> dict[str, Any]:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise BusinessError("流程实例不存在", 404)
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    assert definition is not None
-    workflow = engine.load(instance.state, definition.spec_json)
+    workflow, definition = _load(instance)
     history = list(session.scalars(select(UserTask).where(UserTask.instance_id == instance.id).order_by(UserTask.id)))
     return {
         "instance": instance,

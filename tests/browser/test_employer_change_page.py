@@ -73,6 +73,12 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     expect(page.get_by_text("单位信息查询", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="单位信息变更")).to_have_count(0)
 
+    page.get_by_role("link", name="修改密码").click()
+    page.get_by_label("原密码").fill("not-the-password1")
+    change_password(page, "Another2026x")
+    expect(page.get_by_role("alert")).to_have_text("原密码错误，还可尝试4次")
+    page.goto(stack.url("gateway") + "/")
+
     page.get_by_role("button", name="关闭音效").click()
     expect(page.get_by_role("button", name="开启音效")).to_be_visible()
     page.get_by_role("button", name="退出系统").click()

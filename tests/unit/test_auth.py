@@ -268,6 +268,7 @@ def test_change_password_when_logged_in_and_sound_preference(
     headers = {"Authorization": f"Bearer {session['token']}"}
     assert session["sound_enabled"] is True
     wrong = client.post("/auth/password", json={"old_password": "nope", "new_password": "Another2026"}, headers=headers)
+    assert wrong.status_code == 422
     assert message(wrong) == "原密码错误，还可尝试4次"
     done = client.post("/auth/password", json={"old_password": NEW_PASSWORD, "new_password": "Another2026"},
                        headers=headers)
