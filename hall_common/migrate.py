@@ -22,7 +22,8 @@ def alembic_config(service: str, url: str) -> Config:
 
 
 def upgrade(service: str, url: str | None = None) -> None:
-    command.upgrade(alembic_config(service, url or get_settings().database_url(service)), "head")
+    # "heads": independent schema changes may branch from one revision until a merge revision joins them.
+    command.upgrade(alembic_config(service, url or get_settings().database_url(service)), "heads")
 
 
 def run_env(metadata: MetaData) -> None:
