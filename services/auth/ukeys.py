@@ -174,7 +174,7 @@ def verify_certificate(certificate_pem: str, login_name: str) -> UKey:
         certificate = x509.load_pem_x509_certificate(certificate_pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
         raise BusinessError("UKey证书格式不正确", 401) from exc
-    _, ca_certificate = keys.ca()
+    ca_certificate = keys.ca().certificate
     try:
         certificate.verify_directly_issued_by(ca_certificate)
     except (ValueError, TypeError, InvalidSignature) as exc:
