@@ -54,6 +54,13 @@ def test_init_ca_writes_private_files_and_refuses_to_replace_them(hall_env: Path
     assert not [p for p in hall_env.iterdir() if p.name.startswith(".auth_ca")]  # no temporary files left
 
 
+def test_the_token_signing_key_is_created_once_and_private(hall_env: Path) -> None:
+    first = keys.private_key_pem()
+    keys.private_key_pem.cache_clear()
+    assert keys.private_key_pem() == first
+    assert stat.S_IMODE((hall_env / "auth_signing_key.pem").stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("lost", ["certificate", "key"])
 def test_the_auth_service_refuses_to_start_without_its_ca(hall_env: Path, lost: str) -> None:
     from services.auth import create_app
@@ -145,6 +152,15 @@ def test_a_ukey_certified_by_an_hsm_held_ca_verifies_and_logs_in(
     assert certificate.signature_hash_algorithm is not None
     assert certificate.signature_hash_algorithm.name == "sha256"
     assert signed_login(client, A, "111111", "UK-B").get_json()["stage"] == "change_password"
+
+    # A wrong PIN (or token) stops the service at start, naming the settings to fix.
+    monkeypatch.setenv("HALL_CA_PKCS11_PIN", "654321")
+    reset_settings()
+    keys.ca.cache_clear()
+    from services.auth import create_app
+
+    with pytest.raises(keys.CAError, match="cannot open the CA token 'HALL-CA'.*HALL_CA_PKCS11_"):
+        create_app({"TESTING": True})
 
     # The token's private key cannot be read out.
     import pkcs11
