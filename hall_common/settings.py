@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = Field(60, ge=5, le=600)
     login_ticket_seconds: int = Field(300, ge=30, le=3600)
     ukey_certificate_days: int = Field(3 * 365, ge=1, le=20 * 365)
+    # The center's UKey CA key: a PEM file under var_dir, or, with a module path, a key on a PKCS#11
+    # token (an HSM) that signs the certificates itself. Created once by `python -m services.auth.keys init-ca`.
+    ca_pkcs11_module: str = ""
+    ca_pkcs11_token_label: str = ""
+    ca_pkcs11_pin: str = ""
+    ca_pkcs11_key_label: str = "hall-ukey-ca"
+    # Login challenges per client address and per account (Flask-Limiter notation), counted in
+    # rate_limit_storage_uri (empty: the Redis of redis_url; memory:// counts per process). An
+    # X-Forwarded-For address is believed only from trusted_proxies (the gateway).
+    challenge_limit_per_address: str = "30 per minute"
+    challenge_limit_per_account: str = "10 per minute"
+    rate_limit_storage_uri: str = ""
+    trusted_proxies: str = "127.0.0.1,::1"
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
@@ -75,6 +88,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("service URLs must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("challenge_limit_per_address", "challenge_limit_per_account")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '10 per minute': {value!r}") from exc
+        return value
 
     @field_validator("worker_services")
     @classmethod

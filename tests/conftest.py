@@ -43,8 +43,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         var_dir,
         ports={name: free_port() for name in DEFAULT_PORTS},
         redis_port=free_port(),
+        agent_port=free_port(),  # several stacks may run on one machine at once
         database_urls=database_urls,
-        extra_env={"HALL_RELAY_INTERVAL": "0.5"},
+        # Every test logs in from 127.0.0.1, and the lockout test needs 20 challenges for one account.
+        extra_env={"HALL_RELAY_INTERVAL": "0.5", "HALL_CHALLENGE_LIMIT_PER_ADDRESS": "600 per minute",
+                   "HALL_CHALLENGE_LIMIT_PER_ACCOUNT": "30 per minute"},
     )
     running.start()
     try:

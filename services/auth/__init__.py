@@ -8,8 +8,8 @@ from hall_common.app import create_service_app
 from hall_common.runtime import ServiceRuntime
 from hall_common.security import KeyProvider
 
-from . import models, routes, tasks, ukeys
-from .keys import public_key_pem
+from . import models, ratelimit, routes, tasks, ukeys
+from .keys import ca, public_key_pem
 
 RUNTIME = ServiceRuntime(
     "auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=ukeys.forget_old_challenges
@@ -17,5 +17,10 @@ RUNTIME = ServiceRuntime(
 
 
 def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:
+    # Without its CA the service could neither issue nor check a UKey: refuse to start (CAError says
+    # why) rather than fail every login later.
+    ca()
     # The auth service verifies its own tokens with the key it holds instead of calling itself.
-    return create_service_app(RUNTIME, [routes.blp], config, keys or KeyProvider(public_key_pem()))
+    app = create_service_app(RUNTIME, [routes.blp], config, keys or KeyProvider(public_key_pem()))
+    ratelimit.init_app(app)
+    return app

@@ -6,11 +6,12 @@ import math
 import re
 import secrets
 import string
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select, update
 
 from hall_common import db
 from hall_common.errors import BusinessError
@@ -21,7 +22,8 @@ from .models import EMPLOYER, AuditRecord, Operator
 
 HASHER = PasswordHasher()
 INITIAL_PASSWORD = "111111"
-BAD_LOGIN = "单位账号、登录名称或密码错误"
+# One answer for every wrong secret of an employer login: it must not say which one was wrong.
+BAD_LOGIN = "登录失败：单位账号、登录名称、密码或UKey验证未通过"
 
 
 def hash_password(password: str) -> str:
@@ -50,33 +52,86 @@ def audit(actor: str, action: str, target: str, detail: str = "") -> None:
     db.session().add(AuditRecord(actor=actor, action=action, target=target, detail=detail))
 
 
-def check_password(operator: Operator | None, password: str, bad_message: str = BAD_LOGIN) -> Operator:
-    """Verify the password, counting failures: after N in a row the account locks for M minutes.
+@dataclass(frozen=True)
+class Attempt:
+    """One reserved try at an account's secrets: its place in the current run of failures."""
 
-    Failures are committed at once, so a refused login still counts even though the request fails.
+    login_name: str
+    number: int
+
+
+def begin_attempt(operator: Operator) -> Attempt:
+    """Reserve a try before any secret is checked, so that concurrent wrong guesses are counted exactly.
+
+    One conditional UPDATE decides (SQLite ignores FOR UPDATE): it succeeds only while the account has
+    tries left and is not locked, and the try that reaches the limit locks the account at once; success
+    lifts the lock again (``attempt_succeeded``). A lock that has run out starts a new run of tries.
+    The reservation is committed before the slow checks, so it counts even if the request dies.
     """
     settings = get_settings()
-    if operator is None:
-        HASHER.hash(password)  # the same cost as a real check: timing does not reveal unknown names
-        raise BusinessError(bad_message, 401)
     now = db.utcnow()
-    if operator.locked_until is not None and operator.locked_until > now:
-        minutes = math.ceil((operator.locked_until - now).total_seconds() / 60)
-        raise BusinessError(f"密码连续错误次数过多，账号已锁定，请{minutes}分钟后再试", 403)
-    if not _matches(operator.password_hash, password):
-        operator.failed_attempts += 1
-        left = settings.login_max_failures - operator.failed_attempts
-        if left <= 0:
-            operator.failed_attempts = 0
-            operator.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            db.session().commit()
-            raise BusinessError(
-                f"密码连续错误{settings.login_max_failures}次，账号已锁定{settings.login_lock_minutes}分钟", 403
-            )
-        db.session().commit()
-        raise BusinessError(f"{bad_message}，还可尝试{left}次", 401)
-    operator.failed_attempts = 0
-    operator.locked_until = None
+    expired = and_(Operator.locked_until.is_not(None), Operator.locked_until <= now)
+    number = case((expired, 0), else_=Operator.failed_attempts) + 1
+    open_account = or_(expired, and_(Operator.locked_until.is_(None),
+                                     Operator.failed_attempts < settings.login_max_failures))
+    session = db.session()
+    reserved = session.execute(
+        update(Operator)
+        .where(Operator.login_name == operator.login_name, open_account)
+        .values(failed_attempts=number, locked_until=case(
+            (number >= settings.login_max_failures, now + timedelta(minutes=settings.login_lock_minutes)),
+            else_=None))
+        .returning(Operator.failed_attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    session.commit()
+    if reserved is None:
+        raise _locked(operator.login_name, now)
+    return Attempt(operator.login_name, reserved)
+
+
+def _locked(login_name: str, now: datetime) -> BusinessError:
+    locked_until = db.session().scalar(select(Operator.locked_until).where(Operator.login_name == login_name))
+    seconds = (locked_until - now).total_seconds() if locked_until else 0.0
+    minutes = math.ceil(seconds / 60) if seconds > 0 else get_settings().login_lock_minutes
+    return BusinessError(f"密码连续错误次数过多，账号已锁定，请{minutes}分钟后再试", 403)
+
+
+def attempt_succeeded(attempt: Attempt) -> None:
+    """Every secret was right: the run of failures ends (committed with the caller's own changes)."""
+    db.session().execute(
+        update(Operator).where(Operator.login_name == attempt.login_name)
+        .values(failed_attempts=0, locked_until=None).execution_options(synchronize_session=False)
+    )
+
+
+def attempt_failed(attempt: Attempt, bad_message: str) -> BusinessError:
+    """The refusal of a failed try (already counted by its reservation)."""
+    settings = get_settings()
+    if attempt.number >= settings.login_max_failures:
+        return BusinessError(
+            f"密码连续错误{settings.login_max_failures}次，账号已锁定{settings.login_lock_minutes}分钟", 403
+        )
+    return BusinessError(f"{bad_message}，还可尝试{settings.login_max_failures - attempt.number}次", 401)
+
+
+def password_matches(operator: Operator | None, password: str) -> bool:
+    """Always one argon2 computation, so the time taken does not reveal whether the account exists."""
+    if operator is None:
+        HASHER.hash(password)
+        return False
+    return _matches(operator.password_hash, password)
+
+
+def check_password(operator: Operator | None, password: str, bad_message: str) -> Operator:
+    """A password-only login (center staff, the old password of a change), counted for the lockout."""
+    if operator is None:
+        password_matches(None, password)
+        raise BusinessError(bad_message, 401)
+    attempt = begin_attempt(operator)
+    if not password_matches(operator, password):
+        raise attempt_failed(attempt, bad_message)
+    attempt_succeeded(attempt)
     return operator
 
 

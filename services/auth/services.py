@@ -22,7 +22,16 @@ from hall_common.security import ALGORITHM, AUDIENCE, Principal
 from hall_common.settings import get_settings
 
 from . import ukeys
-from .accounts import check_password, find_operator, set_password
+from .accounts import (
+    BAD_LOGIN,
+    attempt_failed,
+    attempt_succeeded,
+    begin_attempt,
+    check_password,
+    find_operator,
+    password_matches,
+    set_password,
+)
 from .keys import private_key_pem, public_key_pem
 from .models import CENTER, EMPLOYER, Operator, UKeyBinding
 
@@ -37,13 +46,25 @@ def challenge(login_name: str) -> dict[str, Any]:
 
 def login_employer(employer_no: str, login_name: str, password: str, challenge_id: str,
                    certificate: str, signature: str) -> dict[str, Any]:
+    """Check every secret before answering, and answer every wrong one alike.
+
+    The single-use challenge comes first (its refusals reveal no secret). Then a try is reserved for
+    the lockout, the password is hashed whether or not the account exists, and the UKey is checked
+    whatever the password: a caller without the key learns nothing about the password, and a wrong
+    key costs a try like a wrong password.
+    """
+    used = ukeys.use_challenge(challenge_id, login_name)
     operator = find_operator(login_name)
     if operator is not None and (operator.role != EMPLOYER or operator.employer_no != employer_no):
         operator = None
-    operator = check_password(operator, password)
-    used = ukeys.use_challenge(challenge_id, login_name)
-    ukey = ukeys.verify_certificate(certificate, login_name)
-    ukeys.verify_signature(ukey, used, signature)
+    attempt = begin_attempt(operator) if operator is not None else None
+    password_ok = password_matches(operator, password)
+    ukey = ukeys.login_key(certificate, login_name, used, signature)
+    if operator is None or attempt is None:
+        raise BusinessError(BAD_LOGIN, 401)
+    if not password_ok or ukey is None:
+        raise attempt_failed(attempt, BAD_LOGIN)
+    attempt_succeeded(attempt)
     operator.last_login_at = db.utcnow()
     db.session().commit()
     if operator.must_change_password:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from ukey_agent import LOGIN_PREFIX
 from . import keys
 from .accounts import audit, get_operator
 from .models import ACTIVE, EMPLOYER, REVOKED, Challenge, UKey, UKeyBinding
+
+log = logging.getLogger(__name__)
 
 
 def _naive(moment: datetime) -> datetime:
@@ -171,7 +174,7 @@ def verify_certificate(certificate_pem: str, login_name: str) -> UKey:
         certificate = x509.load_pem_x509_certificate(certificate_pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
         raise BusinessError("UKey证书格式不正确", 401) from exc
-    _, ca_certificate = keys.ca()
+    ca_certificate = keys.ca().certificate
     try:
         certificate.verify_directly_issued_by(ca_certificate)
     except (ValueError, TypeError, InvalidSignature) as exc:
@@ -188,6 +191,20 @@ def verify_certificate(certificate_pem: str, login_name: str) -> UKey:
         raise BusinessError("UKey证书已注销，请联系中心", 401)
     if login_name not in bound_accounts(ukey):
         raise BusinessError("该UKey未绑定此单位账号", 401)
+    return ukey
+
+
+def login_key(certificate_pem: str, login_name: str, challenge: Challenge, signature_b64: str) -> UKey | None:
+    """The UKey of a login if its certificate and signature pass, else None.
+
+    The reason stays in the log: the caller's answer must not tell which secret was wrong.
+    """
+    try:
+        ukey = verify_certificate(certificate_pem, login_name)
+        verify_signature(ukey, challenge, signature_b64)
+    except BusinessError as refused:
+        log.info("UKey check of a login to %s failed: %s", login_name, refused.message)
+        return None
     return ukey
 
 

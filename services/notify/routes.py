@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from hall_common.security import require_employer
+from hall_common.security import require_employer, require_own_employer
 
 from . import services
 from .schemas import CountsSchema, InboxItemSchema, InboxPageSchema, InboxQuery, ResultSchema
@@ -38,13 +38,14 @@ def get_item(employer_no: str, item_id: int) -> Any:
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>/read", methods=["POST"])
 @blp.response(200, ResultSchema)
 def mark_read(employer_no: str, item_id: int) -> dict[str, Any]:
-    require_employer(employer_no)
+    # Center staff may read an inbox for support, but its state is the employer's own.
+    require_own_employer(employer_no)
     return {"message": "已标为已阅", "item": services.mark_read(employer_no, item_id)}
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>", methods=["DELETE"])
 @blp.response(200, ResultSchema)
 def delete(employer_no: str, item_id: int) -> dict[str, Any]:
-    require_employer(employer_no)
+    require_own_employer(employer_no)
     services.delete(employer_no, item_id)
     return {"message": "消息已删除", "item": None}

@@ -47,7 +47,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     page.goto(stack.url("gateway") + "/")
     expect(page).to_have_url(re.compile(r"/login"))
     fill_login(page, stack, demo.SECOND_EMPLOYER_NO, "wrong-password1")
-    expect(page.get_by_role("alert")).to_have_text("单位账号、登录名称或密码错误，还可尝试4次")
+    expect(page.get_by_role("alert")).to_have_text("登录失败：单位账号、登录名称、密码或UKey验证未通过，还可尝试4次")
 
     # A wrong UKey PIN is reported by the agent, before the hall sees the password.
     page.get_by_label("登录密码").fill(demo.INITIAL_PASSWORD)

@@ -57,7 +57,7 @@ def test_login_refusals_through_the_real_agent(stack: Stack) -> None:
     employer_api(stack, A)  # the password is no longer the initial one
     wrong = ukey_login(stack, A, "not-my-password1")
     assert wrong.status_code == 401
-    assert wrong.json()["message"].startswith("单位账号、登录名称或密码错误，还可尝试")
+    assert wrong.json()["message"].startswith("登录失败：单位账号、登录名称、密码或UKey验证未通过，还可尝试")
     agent_foreign = httpx.post(stack.agent_url + "/sign", json={"nonce": "AQ==", "pin": demo.UKEY_PIN},
                                headers={"Origin": "https://evil.example"})
     assert agent_foreign.status_code == 403

@@ -52,8 +52,10 @@ def _reset() -> None:
 
 
 def make_app(service: str, seed: bool = True) -> Flask:
-    from services.auth.keys import public_key_pem
+    from services.auth.keys import ca_exists, init_ca, public_key_pem
 
+    if service == "auth" and not ca_exists():
+        init_ca()  # the explicit step of a new installation: the auth service refuses to start without a CA
     migrate.upgrade(service)
     module = importlib.import_module(f"services.{service}")
     app: Flask = module.create_app({"TESTING": True}, keys=KeyProvider(public_key_pem()))

@@ -42,6 +42,11 @@ def message(response: Any) -> str:
     return str(response.get_json()["message"])
 
 
+def bad_login(left: int) -> str:
+    """The one answer to any wrong secret of an employer login: it does not say which one."""
+    return f"登录失败：单位账号、登录名称、密码或UKey验证未通过，还可尝试{left}次"
+
+
 def change_initial(client: FlaskClient, stage: dict[str, Any]) -> dict[str, Any]:
     assert stage["stage"] == "change_password"
     response = client.post("/auth/initial-password", json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD})
@@ -128,7 +133,7 @@ def test_reissuing_a_token_revokes_its_old_certificate(
     assert statuses[key_ab["certificate_serial"]] == "revoked"
     assert list(statuses.values()).count("active") == 1
     old = signed_login(client, A, "111111", "UK-A", certificate=key_ab["certificate_pem"])
-    assert old.get_json()["message"] == "UKey证书已注销，请联系中心"
+    assert old.get_json()["message"] == bad_login(4)
     assert signed_login(client, A, "111111", "UK-A").status_code == 200
 
 
@@ -137,14 +142,14 @@ def test_a_signature_by_another_key_is_refused(client: FlaskClient, center_heade
     token("UK-C").generate_key(PIN)  # a key the center never certified
     response = signed_login(client, A, "111111", "UK-C", certificate=key_ab["certificate_pem"])
     assert response.status_code == 401
-    assert message(response) == "UKey签名验证失败"
+    assert message(response) == bad_login(4)
 
 
 def test_certificate_bound_to_another_employer_is_refused(client: FlaskClient, center_headers: dict[str, str]) -> None:
     issue(client, center_headers, "UK-B", [B])
     response = signed_login(client, A, "111111", "UK-B")
     assert response.status_code == 401
-    assert message(response) == "该UKey未绑定此单位账号"
+    assert message(response) == bad_login(4)
 
 
 def test_revoked_certificate_is_refused(client: FlaskClient, center_headers: dict[str, str],
@@ -153,7 +158,7 @@ def test_revoked_certificate_is_refused(client: FlaskClient, center_headers: dic
     assert message(revoked) == "UKey证书已注销"
     response = signed_login(client, A, "111111", "UK-A")
     assert response.status_code == 401
-    assert message(response) == "UKey证书已注销，请联系中心"
+    assert message(response) == bad_login(4)
 
 
 def test_expired_and_foreign_certificates_are_refused(app: Flask, client: FlaskClient) -> None:
@@ -172,7 +177,7 @@ def test_expired_and_foreign_certificates_are_refused(app: Flask, client: FlaskC
                               not_before=past, not_after=past + timedelta(days=365))
     token("UK-C").store_certificate(PIN, expired.certificate_pem)
     response = signed_login(client, A, "111111", "UK-C")
-    assert message(response) == "UKey证书已过期，请到中心更换"
+    assert message(response) == bad_login(4)
 
     other_ca = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "住房公积金管理中心 UKey CA")])
@@ -183,7 +188,7 @@ def test_expired_and_foreign_certificates_are_refused(app: Flask, client: FlaskC
     forged_pem = forged.public_bytes(serialization.Encoding.PEM).decode()
     response = signed_login(client, A, "111111", "UK-C", certificate=forged_pem)
     assert response.status_code == 401
-    assert message(response) == "UKey证书不是中心签发的"
+    assert message(response) == bad_login(3)
 
 
 def test_challenges_are_single_use_short_lived_and_for_one_account(
@@ -213,7 +218,7 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(
     for left in (4, 3, 2, 1):
         wrong = signed_login(client, A, "wrong-pass1", "UK-A")
         assert wrong.status_code == 401
-        assert message(wrong) == f"单位账号、登录名称或密码错误，还可尝试{left}次"
+        assert message(wrong) == bad_login(left)
     locked = signed_login(client, A, "wrong-pass1", "UK-A")
     assert locked.status_code == 403
     assert message(locked) == "密码连续错误5次，账号已锁定15分钟"
@@ -325,3 +330,55 @@ def test_a_token_signed_by_another_key_is_refused() -> None:
     forged = jwt.encode({"sub": A, "role": "employer", "emp": A, "aud": "employer-hall"}, other, algorithm="ES256")
     response = make_app("employer").test_client().get(f"/employers/{A}", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
+
+
+def test_a_wrong_password_and_a_wrong_ukey_get_the_same_answer_and_both_count(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    token("UK-C").generate_key(PIN)  # a key the center never certified
+    certified = key_ab["certificate_pem"]
+    for left in (4, 3):
+        # A and B are fresh accounts in step: the same count, so the whole answers must be equal.
+        wrong_password = signed_login(client, A, "wrong-pass1", "UK-A")
+        wrong_key = signed_login(client, B, "111111", "UK-C", certificate=certified)
+        assert (wrong_password.status_code, wrong_password.get_json()) == (wrong_key.status_code, wrong_key.get_json())
+        assert wrong_password.status_code == 401
+        assert message(wrong_password) == bad_login(left)
+    # A certificate that is no certificate and a signature that is no signature: the same answer too.
+    garbled = signed_login(client, B, "111111", "UK-A", certificate="-----BEGIN CERTIFICATE-----\nAAAA")
+    assert (garbled.status_code, message(garbled)) == (401, bad_login(2))
+    found = challenge(client, A)
+    unsigned = client.post("/auth/login", json={
+        "employer_no": A, "login_name": A, "password": "111111", "challenge_id": found["challenge_id"],
+        "certificate": certified, "signature": "not base64!"})
+    assert (unsigned.status_code, message(unsigned)) == (401, bad_login(2))
+    with app.app_context():
+        rows = db.session().execute(select(Operator.login_name, Operator.failed_attempts)
+                                    .where(Operator.login_name.in_([A, B])))
+        counts = {name: failures for name, failures in rows}
+    assert counts == {A: 3, B: 3}
+    # Both kinds of failure lead to the same lock.
+    signed_login(client, A, "wrong-pass1", "UK-A")
+    locked = signed_login(client, A, "111111", "UK-C", certificate=certified)
+    assert (locked.status_code, message(locked)) == (403, "密码连续错误5次，账号已锁定15分钟")
+
+
+def test_an_unknown_account_gets_the_same_answer_without_a_count(client: FlaskClient, key_ab: dict[str, Any]) -> None:
+    found = challenge(client, "999999999")
+    response = signed_login(client, "999999999", "111111", "UK-A", challenge_body=found)
+    generic = "登录失败：单位账号、登录名称、密码或UKey验证未通过"
+    assert (response.status_code, message(response)) == (401, generic)
+    other_employer = client.post("/auth/login", json={**_login_fields(client, A, "111111"), "employer_no": B})
+    assert (other_employer.status_code, message(other_employer)) == (401, generic)
+    assert signed_login(client, A, "111111", "UK-A").get_json()["stage"] == "change_password"
+
+
+def _login_fields(client: FlaskClient, login: str, password: str) -> dict[str, str]:
+    import base64
+
+    from ukey_agent import LOGIN_PREFIX
+
+    found = challenge(client, login)
+    signature = token("UK-A").sign(PIN, LOGIN_PREFIX + base64.b64decode(found["nonce"]))
+    return {"employer_no": login, "login_name": login, "password": password, "challenge_id": found["challenge_id"],
+            "certificate": token("UK-A").certificate_pem() or "", "signature": base64.b64encode(signature).decode()}

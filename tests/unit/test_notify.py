@@ -58,3 +58,20 @@ def test_another_employer_sees_nothing(app: Flask, other_employer_headers: dict[
     # Guessing an item id of employer 100100001 through one's own path finds nothing.
     assert client.get("/employers/200200002/inbox-items/1", headers=other_employer_headers).status_code == 404
     assert client.delete("/employers/200200002/inbox-items/1", headers=other_employer_headers).status_code == 404
+
+
+def test_center_may_read_an_inbox_but_not_mark_or_delete(
+    app: Flask, center_headers: dict[str, str], employer_headers: dict[str, str]
+) -> None:
+    client = app.test_client()
+    page = client.get(f"{BASE}/inbox/message", headers=center_headers).get_json()
+    assert page["total"] == 2
+    item_id = page["items"][0]["id"]
+    assert client.get(f"{BASE}/inbox-items/{item_id}", headers=center_headers).status_code == 200
+    for refused in (client.post(f"{BASE}/inbox-items/{item_id}/read", headers=center_headers),
+                    client.delete(f"{BASE}/inbox-items/{item_id}", headers=center_headers)):
+        assert refused.status_code == 403
+        assert refused.get_json()["message"] == "该业务只能由单位经办人办理"
+    # Nothing changed for the employer: the message is still unread and present.
+    counts = client.get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()
+    assert (counts["message"], counts["read"]) == (2, 0)

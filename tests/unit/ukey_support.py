@@ -15,7 +15,7 @@ from ukey_agent import LOGIN_PREFIX
 from ukey_agent.token import UKeyToken
 
 PIN = "123456"
-TOKENS = ("UK-A", "UK-B", "UK-C")
+TOKENS = ("UK-A", "UK-B", "UK-C", "HALL-CA")  # HALL-CA: an HSM stand-in holding the center's CA key
 
 
 def init_tokens(directory: Path) -> None:
