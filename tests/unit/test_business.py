@@ -171,7 +171,9 @@ def test_the_center_and_the_employer_itself_read_the_rows(
     assert client.get(url, headers=other_employer_headers).status_code == 403
     no_permission = auth(token_for(perms=("employer_info",)))
     assert client.get(url, headers=no_permission).status_code == 403
-    for missing in ("/businesses/employer_change/999", "/businesses/employer_change/abc", f"/businesses/nothing/{request_id}"):
+    missing_ones = ("/businesses/employer_change/999", "/businesses/employer_change/abc",
+                    f"/businesses/nothing/{request_id}")
+    for missing in missing_ones:
         response = client.get(missing, headers=center_headers)
         assert response.status_code == 404
         assert response.get_json()["message"] == "业务不存在"
