@@ -130,7 +130,8 @@ def _request(business_id: str) -> ChangeRequest | None:
 
 def summarize(business_id: str) -> Summary:
     request = _request(business_id)
-    assert request is not None, "summarized in the transaction that stored it"
+    if request is None:
+        raise LookupError(f"change request {business_id} does not exist")
     return Summary(text="、".join(row["label"] for row in request.changes), row_count=len(request.changes))
 
 

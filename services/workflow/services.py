@@ -246,9 +246,10 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
 
 
 def _is_busy(exc: OperationalError) -> bool:
-    """SQLite's lock errors, which a fresh transaction resolves; anything else is a real failure."""
+    """Lock conflicts a fresh transaction resolves (SQLite busy, a PostgreSQL deadlock victim);
+    anything else is a real failure."""
     text = str(exc.orig).lower()
-    return "database is locked" in text or "database is busy" in text
+    return any(m in text for m in ("database is locked", "database is busy", "deadlock detected"))
 
 
 def diagram(instance_id: int) -> dict[str, Any]:
