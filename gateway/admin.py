@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hall_common.client import ServiceClient, ServiceError
+from hall_common.settings import SERVICES
 
 from . import session as sessions
 from .session import CENTER_KEY
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 login_required = sessions.login_required(CENTER_KEY, "admin.login")
+ROWS_PER_PAGE = 50
+MAX_ROWS_PAGE = 100_000
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,4 +69,17 @@ def task(task_id: int) -> Any:
             return redirect(url_for("admin.tasks"))
     view = client.get(f"/tasks/{task_id}")
     diagram = client.get(f"/instances/{view['instance']['id']}/diagram")
-    return render_template("admin/task.html", view=view, diagram=diagram, opinion=opinion)
+    rows = business_rows(view["instance"], request.args.get("page", 1, type=int) or 1)
+    return render_template("admin/task.html", view=view, diagram=diagram, rows=rows, opinion=opinion)
+
+
+def business_rows(instance: dict[str, Any], page: int) -> dict[str, Any]:
+    """One page of the business's rows, read from the service that owns the business."""
+    owner = instance["owner"]
+    if owner not in SERVICES:
+        raise ServiceError("workflow", 502, "业务所属服务未知")
+    path = f"/businesses/{quote(instance['business_type'], safe='')}/{quote(instance['business_id'], safe='')}"
+    page = min(max(page, 1), MAX_ROWS_PAGE)
+    rows: dict[str, Any] = sessions.client(owner, CENTER_KEY).get(path, page=page, per_page=ROWS_PER_PAGE)
+    rows["pages"] = max(1, -(-rows["total"] // ROWS_PER_PAGE))
+    return rows

@@ -6,4 +6,4 @@ from hall_common.runtime import ServiceRuntime
 from . import models, routes, tasks
 
 RUNTIME = ServiceRuntime("employer", models.Base, models.PLUMBING, tasks.HANDLERS)
-create_app = app_factory(RUNTIME, [routes.blp])
+create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp])

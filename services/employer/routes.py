@@ -18,6 +18,8 @@ from .schemas import (
 
 blp = Blueprint("employer", __name__, description="Employer profile and info change (单位信息变更)")
 PERMISSION = "employer_change"
+# GET /businesses/<business_type>/<business_id>: the rows of a business, for the center's task page.
+businesses_blp = services.BUSINESSES.blueprint()
 
 
 @blp.route("/employers/<employer_no>")

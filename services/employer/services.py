@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hall_common import db
+from hall_common.business import BusinessRegistry, BusinessType, Column, Outcome, Rows, Summary
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
@@ -111,67 +112,112 @@ def submit_change(principal: Principal, employer_no: str, changes: list[dict[str
     except IntegrityError as exc:  # a concurrent submission won the race for the one in-approval slot
         session.rollback()
         raise BusinessError(DUPLICATE_MESSAGE, 409) from exc
-    emit(
-        session,
-        "business.submitted",
-        {
-            "business_type": BUSINESS_TYPE,
-            "business_id": str(request.id),
-            "owner": "employer",
-            "title": BUSINESS_TITLE,
-            "employer_no": employer_no,
-            "employer_name": employer.name,
-            "initiator": principal.display_name,
-            "form": {"changes": rows},
-        },
-        subject=f"{BUSINESS_TYPE}/{request.id}",
+    BUSINESSES.submit(
+        session, BUSINESS_TYPE, str(request.id),
+        employer_no=employer_no, employer_name=employer.name, initiator=principal.display_name,
     )
     commit_and_relay(session)
     return request
 
 
-def apply_outcome(event: dict[str, Any]) -> None:
-    """Handler of business.approved / business.rejected; a request is decided once, later deliveries skip."""
-    data = event["data"]
-    if data.get("business_type") != BUSINESS_TYPE:
+# -- the business as the registry sees it ------------------------------------------------------------
+
+def _request(business_id: str) -> ChangeRequest | None:
+    if not business_id.isdigit():
+        return None
+    return db.session().get(ChangeRequest, int(business_id))
+
+
+def summarize(business_id: str) -> Summary:
+    request = _request(business_id)
+    if request is None:
+        raise LookupError(f"change request {business_id} does not exist")
+    return Summary(text="、".join(row["label"] for row in request.changes), row_count=len(request.changes))
+
+
+def read_rows(business_id: str, page: int, per_page: int) -> Rows | None:
+    request = _request(business_id)
+    if request is None:
+        return None
+    start = (page - 1) * per_page
+    items = [{"label": r["label"], "old": r["old"], "new": r["new"]} for r in request.changes[start:start + per_page]]
+    return Rows(employer_no=request.employer_no, items=items, total=len(request.changes))
+
+
+def _decide(outcome: Outcome) -> ChangeRequest | None:
+    """Move the request out of approval once: the conditional update's row count decides, so of
+    concurrent deliveries (or an approval racing a rejection) exactly one goes on."""
+    session = db.session()
+    request_id = int(outcome.business_id)
+    decided = session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.id == request_id, ChangeRequest.status == IN_APPROVAL)
+        .values(status=APPROVED if outcome.approved else REJECTED, decided_at=db.utcnow(),
+                approver=outcome.approver, opinion=outcome.opinion)
+        .execution_options(synchronize_session=False)
+    )
+    request = session.get(ChangeRequest, request_id, populate_existing=True)
+    if request is None:
+        raise LookupError(f"change request {request_id} does not exist")
+    return request if cast(CursorResult[Any], decided).rowcount == 1 else None
+
+
+def apply_change(outcome: Outcome) -> None:
+    request = _decide(outcome)
+    if request is None:
         return
     session = db.session()
-    request = session.get(ChangeRequest, int(data["business_id"]), with_for_update=True)
-    if request is None or request.status != IN_APPROVAL:
-        return
     employer = get_employer(request.employer_no)
-    approved = event["type"] == "business.approved"
-    request.status = APPROVED if approved else REJECTED
-    request.decided_at = db.utcnow()
-    request.approver = data.get("approver") or ""
-    request.opinion = data.get("opinion") or ""
     applied: list[dict[str, str]] = []
-    if approved:
-        for row in request.changes:
-            old = display_value(employer, row["field"])
-            setattr(employer, row["field"], row["new"])
-            session.add(ChangeHistory(
-                employer_no=employer.employer_no, request_id=request.id, field=row["field"],
-                label=row["label"], old_value=old, new_value=row["new"], operator=request.operator,
-                approver=request.approver, changed_at=request.decided_at,
-            ))
-            applied.append({**row, "old": old})
+    for row in request.changes:
+        old = display_value(employer, row["field"])
+        setattr(employer, row["field"], row["new"])
+        session.add(ChangeHistory(
+            employer_no=employer.employer_no, request_id=request.id, field=row["field"],
+            label=row["label"], old_value=old, new_value=row["new"], operator=request.operator,
+            approver=request.approver, changed_at=request.decided_at,
+        ))
+        applied.append({**row, "old": old})
+    _emit_decided(request, employer, "employer.info_changed", applied)
+
+
+def discard_change(outcome: Outcome) -> None:
+    request = _decide(outcome)
+    if request is not None:
+        _emit_decided(request, get_employer(request.employer_no), "employer.info_change_rejected", request.changes)
+
+
+def _emit_decided(request: ChangeRequest, employer: Employer, type_: str, changes: list[dict[str, str]]) -> None:
     emit(
-        session,
-        "employer.info_changed" if approved else "employer.info_change_rejected",
+        db.session(),
+        type_,
         {
             "employer_no": employer.employer_no,
             "employer_name": employer.name,
             "business_type": BUSINESS_TYPE,
             "business_id": str(request.id),
             "title": BUSINESS_TITLE,
-            "changes": applied if approved else request.changes,
+            "changes": changes,
             "operator": request.operator,
             "approver": request.approver,
             "opinion": request.opinion,
         },
         subject=f"{BUSINESS_TYPE}/{request.id}",
     )
+
+
+BUSINESSES = BusinessRegistry("employer")
+BUSINESSES.register(BusinessType(
+    type=BUSINESS_TYPE,
+    title=BUSINESS_TITLE,
+    summarize=summarize,
+    read_rows=read_rows,
+    apply=apply_change,
+    discard=discard_change,
+    columns=(Column("label", "变更项目"), Column("old", "变更前"), Column("new", "变更后")),
+    rows_caption="变更清册",
+    permission="employer_change",
+))
 
 
 def change_requests(employer_no: str) -> list[ChangeRequest]:

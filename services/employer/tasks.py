@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from hall_common.runtime import Handler
 
-from .services import apply_outcome
+from .services import BUSINESSES
 
-HANDLERS: dict[str, Handler] = {
-    "business.approved": apply_outcome,
-    "business.rejected": apply_outcome,
-}
+# Outcomes dispatch by business_type through the registry: a new business is one registration.
+HANDLERS: dict[str, Handler] = BUSINESSES.outcome_handlers()

@@ -58,12 +58,13 @@ def _specs(spec_json: str) -> dict[str, Any]:
     return dict(json.loads(spec_json))
 
 
-def start(spec_json: str, data: dict[str, Any]) -> BpmnWorkflow:
+def start(spec_json: str, variables: dict[str, Any]) -> BpmnWorkflow:
+    """A new instance whose gateways see ``variables`` (set on the root task, every task inherits them)."""
     specs = _specs(spec_json)
     spec = SERIALIZER.from_dict(specs["spec"])
     subprocesses = {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
     workflow = BpmnWorkflow(spec, subprocesses)
-    workflow.data.update(data)
+    workflow.task_tree.data.update(variables)
     workflow.do_engine_steps()
     return workflow
 
@@ -72,7 +73,7 @@ def dump(workflow: BpmnWorkflow) -> str:
     state = json.loads(SERIALIZER.serialize_json(workflow))
     for key in _SPEC_KEYS:
         state.pop(key, None)
-    return json.dumps(state, ensure_ascii=False)
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
 
 
 def load(state: str, spec_json: str) -> BpmnWorkflow:

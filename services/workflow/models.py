@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
@@ -49,13 +48,19 @@ class ProcessInstance(Base):
     employer_no: Mapped[str] = mapped_column(String(20), index=True)
     employer_name: Mapped[str] = mapped_column(String(100))
     initiator: Mapped[str] = mapped_column(String(50))
-    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the approver's list shows; the rows themselves stay with the owner.
+    summary: Mapped[str] = mapped_column(String(200), default="")
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default=RUNNING)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Optimistic lock: every save is UPDATE ... WHERE version = <read version>, so two tasks of one
+    # instance completed at once cannot both save over each other's state (StaleDataError).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
     # One process per business: a redelivered submission cannot start a second one.
     __table_args__ = (UniqueConstraint("business_type", "business_id"),)
 

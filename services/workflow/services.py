@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from hall_common import db
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
+from hall_common.settings import SERVICES
 
 from . import engine
 from .models import COMPLETED, OPEN, RUNNING, ProcessDefinition, ProcessInstance, UserTask
 
 PROCESS_DIR = Path(__file__).resolve().parent / "processes"
 APPROVE, REJECT = "approve", "reject"
+TASK_TAKEN = "该任务已办理，请刷新后查看"
+SAVE_ATTEMPTS = 5
 
 
 # -- definitions -----------------------------------------------------------------------------------
@@ -67,28 +75,47 @@ def deploy_defaults() -> list[ProcessDefinition]:
 # -- instances -------------------------------------------------------------------------------------
 
 def start_process(event: dict[str, Any]) -> None:
-    """Handler of business.submitted: start the business type's process."""
+    """Handler of business.submitted: start the business type's process, once per business.
+
+    The event carries the business key, a summary and the gateways' variables, never the rows. A
+    redelivered or repeated submission meets the unique (business_type, business_id) and starts nothing.
+    """
     data = event["data"]
-    session = db.session()
-    existing = session.scalar(
-        select(ProcessInstance).where(
-            ProcessInstance.business_type == data["business_type"],
-            ProcessInstance.business_id == data["business_id"],
-        )
-    )
-    if existing is not None:
-        return
+    if data.get("owner") not in SERVICES:
+        raise ValueError(f"business.submitted names no known owning service: {data.get('owner')!r}")
     definition = definition_for(data["business_type"])
-    workflow = engine.start(definition.spec_json, {"business": data})
-    instance = ProcessInstance(
-        definition_id=definition.id, business_type=data["business_type"], business_id=data["business_id"],
-        owner=data["owner"], title=data["title"], employer_no=data["employer_no"],
-        employer_name=data.get("employer_name", ""), initiator=data.get("initiator", ""),
-        form=data.get("form", {}), state=engine.dump(workflow), serializer_version=engine.SERIALIZER_VERSION,
-    )
-    session.add(instance)
-    session.flush()
+    workflow = engine.start(definition.spec_json, dict(data.get("variables") or {}))
+    instance_id = _insert_once({
+        "definition_id": definition.id, "business_type": data["business_type"],
+        "business_id": str(data["business_id"]), "owner": data["owner"], "title": data["title"],
+        "employer_no": data["employer_no"], "employer_name": data.get("employer_name", ""),
+        "initiator": data.get("initiator", ""), "summary": str(data.get("summary", ""))[:200],
+        "row_count": int(data.get("row_count", 0)), "status": RUNNING, "state": engine.dump(workflow),
+        "serializer_version": engine.SERIALIZER_VERSION, "started_at": db.utcnow(), "version": 1,
+    })
+    if instance_id is None:
+        return
+    instance = db.session().get(ProcessInstance, instance_id)
+    assert instance is not None
     _after_step(instance, workflow)
+
+
+def _insert_once(values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING: the new instance's id, or None if the business has one.
+
+    No exception path: an IntegrityError would abort the consumer's whole transaction.
+    """
+    session = db.session()
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = (
+        insert(ProcessInstance)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["business_type", "business_id"])
+        .returning(ProcessInstance.id)
+    )
+    instance_id: int | None = session.execute(statement).scalar_one_or_none()
+    return instance_id
 
 
 def _after_step(instance: ProcessInstance, workflow: Any) -> None:
@@ -163,33 +190,66 @@ def _task_view(task: UserTask, instance: ProcessInstance) -> dict[str, Any]:
 
 
 def complete_task(principal: Principal, task_id: int, decision: str, opinion: str) -> dict[str, Any]:
+    """Complete a task once: of concurrent approvers exactly one wins, the others get 409."""
     opinion = opinion.strip()
     if decision == REJECT and not opinion:
         raise BusinessError("审批不通过时请填写审批意见", 422, {"json": {"opinion": ["审批不通过时请填写审批意见"]}})
     session = db.session()
-    task = session.get(UserTask, task_id)
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            return _complete_once(principal, task_id, decision, opinion)
+        except StaleDataError:
+            # Another task of the same instance saved first: our claim is rolled back, try on its state.
+            session.rollback()
+        except OperationalError as exc:
+            session.rollback()
+            if not _is_busy(exc):
+                raise
+        time.sleep(0.05 * (attempt + 1))
+    raise BusinessError("系统繁忙，请稍后再试", 503)
+
+
+def _complete_once(principal: Principal, task_id: int, decision: str, opinion: str) -> dict[str, Any]:
+    session = db.session()
+    task = session.get(UserTask, task_id, populate_existing=True)
     if task is None:
         raise BusinessError("审批任务不存在", 404)
-    # Lock the instance: two approvers clicking at once must not both run the task.
-    instance = session.get(ProcessInstance, task.instance_id, with_for_update=True)
-    session.refresh(task)
-    if task.status != OPEN or instance is None or instance.status != RUNNING:
-        raise BusinessError("该任务已办理，请刷新后查看", 409)
-    workflow, _ = _load(instance)
-    spiff_task = engine.find_task(workflow, task.task_guid)
-    if spiff_task is None:
-        raise BusinessError("该任务已办理，请刷新后查看", 409)
+    if task.status != OPEN:
+        raise BusinessError(TASK_TAKEN, 409)
+    # The claim is the transaction's first write: on SQLite it waits for the write lock (busy_timeout)
+    # instead of failing a read-then-write upgrade, and its row count decides who completes the task.
+    claimed = session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.status == OPEN)
+        .values(status=COMPLETED, assignee=principal.display_name, decision=decision, opinion=opinion,
+                completed_at=db.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        session.rollback()
+        raise BusinessError(TASK_TAKEN, 409)
+    instance = session.get(ProcessInstance, task.instance_id, populate_existing=True)
+    workflow = _load(instance)[0] if instance is not None and instance.status == RUNNING else None
+    spiff_task = engine.find_task(workflow, task.task_guid) if workflow is not None else None
+    if instance is None or spiff_task is None:
+        session.rollback()
+        raise BusinessError(TASK_TAKEN, 409)
+    assert workflow is not None
     spiff_task.set_data(approved=decision == APPROVE, opinion=opinion, approver=principal.display_name)
     spiff_task.run()
     workflow.do_engine_steps()
-    task.status = COMPLETED
-    task.assignee = principal.display_name
-    task.decision = decision
-    task.opinion = opinion
-    task.completed_at = db.utcnow()
     _after_step(instance, workflow)
+    session.flush()  # the instance's UPDATE ... WHERE version = :read_version (StaleDataError if lost)
     commit_and_relay(session)
+    session.refresh(task)
     return _task_view(task, instance)
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """Lock conflicts a fresh transaction resolves (SQLite busy, a PostgreSQL deadlock victim);
+    anything else is a real failure."""
+    text = str(exc.orig).lower()
+    return any(m in text for m in ("database is locked", "database is busy", "deadlock detected"))
 
 
 def diagram(instance_id: int) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
         admin.wait_for_timeout(300)
         admin.reload()
     task_row.first.get_by_role("link", name="审批").click()
-    expect(admin.locator("#changes")).to_contain_text("山西省太原市杏花岭区府西街9号")
+    expect(admin.locator("#business-rows")).to_contain_text("山西省太原市杏花岭区府西街9号")
     expect(admin.locator("#diagram[data-rendered=true]")).to_be_attached()
     admin.get_by_label("审批意见").fill("同意")
     admin.get_by_role("button", name="通过", exact=True).click()

@@ -38,7 +38,9 @@ def test_approve_path_applies_change_records_history_and_messages(stack: Stack) 
 
     row = open_task_for(center, request_id)
     assert row["task"]["name"] == "中心审核"
-    assert row["instance"]["form"]["changes"][0]["new"] == "山西省太原市迎泽区迎泽大街1号"
+    assert row["instance"]["summary"] == "单位地址"
+    rows = center.get("employer", f"/businesses/employer_change/{request_id}")["items"]
+    assert rows[0]["new"] == "山西省太原市迎泽区迎泽大街1号"
     done = center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete",
                        json={"decision": "approve", "opinion": "同意变更"})
     assert done.status_code == 200, done.text

@@ -35,3 +35,34 @@ def test_login_page_points_at_the_configured_agent(monkeypatch: pytest.MonkeyPat
     page = create_app().test_client().get("/login").get_data(as_text=True)
     assert 'data-agent="http://127.0.0.1:19999"' in page
     assert "UKey密码" in page
+
+
+def test_the_center_task_page_pages_the_rows_read_from_the_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    calls: list[tuple[str, str, dict[str, object]]] = []
+    instance = {"id": 3, "business_type": "base_adjust", "business_id": "41", "owner": "member",
+                "title": "基数调整", "employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
+                "initiator": "王晓燕", "summary": "共120人", "row_count": 120, "started_at": "2026-11-28T08:00:00Z"}
+
+    def fake_get(self: ServiceClient, path: str, **params: object) -> object:
+        calls.append((self.service, path, params))
+        if path == "/tasks/9":
+            return {"task": {"id": 9, "status": "open"}, "instance": instance}
+        if path == "/instances/3/diagram":
+            return {"version": 1, "bpmn_xml": "<x/>", "completed": [], "current": []}
+        page = int(str(params["page"]))
+        items = [{"name": f"职工{i}"} for i in range((page - 1) * 50, min(page * 50, 120))]
+        return {"caption": "调整清册", "columns": [{"key": "name", "label": "姓名"}], "total": 120, "page": page,
+                "per_page": params["per_page"], "items": items}
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    client = create_app().test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}}
+    page = client.get("/admin/tasks/9?page=3").get_data(as_text=True)
+    # The rows come from the owning service named by the instance, never from the process.
+    assert ("member", "/businesses/base_adjust/41", {"page": 3, "per_page": 50}) in calls
+    assert "调整清册（共120行）" in page
+    assert "<td>101</td><td>职工100</td>" in page  # numbering continues across pages
+    assert "第3/3页" in page and "上一页" in page and "下一页" not in page

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.orm.exc import StaleDataError
 
+from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
 from services.workflow import services
+from services.workflow.models import ProcessInstance
 
 from .conftest import make_app, outbox_events
 
@@ -26,7 +31,7 @@ def submitted(business_id: str = "1") -> dict[str, Any]:
     return make_event("employer", "business.submitted", {
         "business_type": "employer_change", "business_id": business_id, "owner": "employer",
         "title": "单位信息变更", "employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
-        "initiator": "王晓燕", "form": {"changes": [{"field": "address", "label": "单位地址", "old": "a", "new": "b"}]},
+        "initiator": "王晓燕", "summary": "单位地址", "row_count": 1, "variables": {},
     })
 
 
@@ -44,7 +49,9 @@ def test_submission_starts_one_process_with_a_center_task(app: Flask, center_hea
     [row] = open_tasks(app, center_headers)
     assert row["task"]["name"] == "中心审核"
     assert row["task"]["candidate_group"] == "center_reviewer"
-    assert row["instance"]["form"]["changes"][0]["new"] == "b"
+    assert row["instance"]["summary"] == "单位地址"
+    assert row["instance"]["row_count"] == 1
+    assert "form" not in row["instance"]
 
 
 def test_approve_emits_the_outcome_to_the_owner(app: Flask, center_headers: dict[str, str]) -> None:
@@ -124,3 +131,103 @@ def test_an_invalid_definition_is_refused(app: Flask) -> None:
 
     with app.app_context(), pytest.raises(DefinitionError, match="流程定义无效"):
         services.deploy("employer_change", "<not-bpmn/>", "center01")
+
+
+def _threads(app: Flask, work: list[Any]) -> list[Any]:
+    barrier = threading.Barrier(len(work))
+    results: list[Any] = [None] * len(work)
+
+    def run(index: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = work[index]()
+            except Exception as exc:  # reported by the assertions
+                results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_concurrent_submissions_of_one_business_start_one_process(app: Flask, center_headers: dict[str, str]) -> None:
+    events = [submitted("7") for _ in range(10)]  # ten distinct event ids for the same business
+    results = _threads(app, [lambda e=e: consume(e) for e in events])
+    assert results == ["processed"] * 10, results
+    assert [r["instance"]["business_id"] for r in open_tasks(app, center_headers)] == ["7"]
+
+
+def test_concurrent_completions_on_the_test_client_give_one_winner(app: Flask, center_headers: dict[str, str]) -> None:
+    with app.app_context():
+        consume(submitted())
+    [row] = open_tasks(app, center_headers)
+    url = f"/tasks/{row['task']['id']}/complete"
+
+    def complete(decision: str) -> tuple[int, str]:
+        response = app.test_client().post(url, json={"decision": decision, "opinion": "并发"}, headers=center_headers)
+        return response.status_code, response.get_json()["message" if response.status_code != 200 else "task"]
+
+    results = _threads(app, [lambda d=d: complete(d) for d in ["approve", "reject"] * 5])
+    assert sorted(status for status, _ in results) == [200] + [409] * 9, results
+    assert {body for status, body in results if status == 409} == {"该任务已办理，请刷新后查看"}
+    assert len([e for e in outbox_events(app) if e["type"] in ("business.approved", "business.rejected")]) == 1
+
+
+PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_parallel"
+                  targetNamespace="http://hall.example/bpmn">
+  <bpmn:process id="employer_change" name="会签" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_s"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="Fork"><bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing><bpmn:outgoing>F3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="Task_a" name="会签甲"><bpmn:incoming>F2</bpmn:incoming>
+      <bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_b" name="会签乙"><bpmn:incoming>F3</bpmn:incoming>
+      <bpmn:outgoing>F5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:parallelGateway id="Join"><bpmn:incoming>F4</bpmn:incoming><bpmn:incoming>F5</bpmn:incoming>
+      <bpmn:outgoing>F6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="EndEvent_e"><bpmn:incoming>F6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_s" targetRef="Fork" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Fork" targetRef="Task_a" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Fork" targetRef="Task_b" />
+    <bpmn:sequenceFlow id="F4" sourceRef="Task_a" targetRef="Join" />
+    <bpmn:sequenceFlow id="F5" sourceRef="Task_b" targetRef="Join" />
+    <bpmn:sequenceFlow id="F6" sourceRef="Join" targetRef="EndEvent_e" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_two_tasks_of_one_instance_completed_at_once_both_count(app: Flask, center_headers: dict[str, str]) -> None:
+    with app.app_context():
+        services.deploy("employer_change", PARALLEL, "center01")
+        db.session().commit()
+        consume(submitted())
+    rows = open_tasks(app, center_headers)
+    assert sorted(r["task"]["name"] for r in rows) == ["会签乙", "会签甲"]
+
+    def complete(task_id: int) -> int:
+        response = app.test_client().post(f"/tasks/{task_id}/complete", json={"decision": "approve"},
+                                          headers=center_headers)
+        return response.status_code
+
+    assert _threads(app, [lambda t=r["task"]["id"]: complete(t) for r in rows]) == [200, 200]
+    assert open_tasks(app, center_headers) == []
+    [outcome] = [e for e in outbox_events(app) if e["type"] in ("business.approved", "business.rejected")]
+    assert outcome["type"] == "business.approved"
+
+
+def test_a_stale_save_of_an_instance_is_refused(app: Flask) -> None:
+    with app.app_context():
+        consume(submitted())
+        session = db.session()
+        instance = session.scalars(select(ProcessInstance)).one()
+        # Another approver saved the instance since it was read here.
+        session.execute(text("UPDATE process_instances SET version = version + 1"))
+        instance.state = instance.state + " "
+        with pytest.raises(StaleDataError):
+            session.flush()
+        session.rollback()

@@ -1,0 +1,241 @@
+"""Business types: an owning service registers each of its businesses once; the spine does the rest.
+
+A registration names the type and its title, how the approver sees it (a one-line summary, the row
+count and the few variables BPMN gateways decide on), how the center's task page reads its rows, and
+what happens on approval and on rejection. From the registry come:
+
+- the ``business.submitted`` event, carrying the key and the summary only: the rows stay with the owner;
+- the handlers of ``business.approved`` / ``business.rejected``, dispatched by ``business_type``
+  (a type the service does not own raises, so the consumer never records the event as processed);
+- the read route ``GET /businesses/<business_type>/<business_id>`` (paged rows) the center may call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy.orm import Session
+
+from .errors import BusinessError
+from .outbox import emit
+from .runtime import Handler
+from .schemas import PageQuery
+from .security import current_principal, require_employer
+
+SUMMARY_MAX_CHARS = 200
+# Variables are copied into every task of the process state: keep them to what gateways need.
+VARIABLES_MAX_BYTES = 256
+# Names the workflow service itself writes into the process data when a task is completed.
+RESERVED_VARIABLES = frozenset({"approved", "opinion", "approver"})
+Variable = str | int | bool | None
+
+
+class UnknownBusinessType(LookupError):
+    """An outcome for a business type this service does not own: a routing or registration bug."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What travels with the business: a line for the approver, the row count, the gateways' inputs."""
+
+    text: str
+    row_count: int
+    variables: Mapping[str, Variable] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One page of a business's rows as the owner keeps them."""
+
+    employer_no: str
+    items: list[dict[str, Any]]
+    total: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    business_type: str
+    business_id: str
+    approved: bool
+    approver: str
+    opinion: str
+    event_id: str
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Outcome:
+        data = event["data"]
+        return cls(
+            business_type=str(data["business_type"]),
+            business_id=str(data["business_id"]),
+            approved=event["type"] == "business.approved",
+            approver=str(data.get("approver") or ""),
+            opinion=str(data.get("opinion") or ""),
+            event_id=str(event["id"]),
+        )
+
+
+@dataclass(frozen=True)
+class BusinessType:
+    type: str
+    title: str
+    # business_id -> its summary; called in the submitting transaction, after the business is stored
+    summarize: Callable[[str], Summary]
+    # (business_id, page, per_page) -> one page of rows, or None if there is no such business
+    read_rows: Callable[[str, int, int], Rows | None]
+    # Run inside the consumer's transaction; each must decide once (a conditional update on the
+    # business's state whose row count decides) and may emit the owner's domain events.
+    apply: Callable[[Outcome], None]
+    discard: Callable[[Outcome], None]
+    columns: tuple[Column, ...]
+    rows_caption: str = "业务清册"
+    # The employer's own accounts need this permission to read the rows; center staff always may.
+    permission: str | None = None
+
+
+# business type -> owning service, across every registry in the process: a type has one owner.
+_OWNERS: dict[str, str] = {}
+
+
+class BusinessRegistry:
+    """The business types one service owns."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._types: dict[str, BusinessType] = {}
+
+    def register(self, business: BusinessType) -> BusinessType:
+        if _OWNERS.get(business.type, self.owner) != self.owner or business.type in self._types:
+            raise ValueError(f"business type {business.type} is already registered")
+        _OWNERS[business.type] = self.owner
+        self._types[business.type] = business
+        return business
+
+    def unregister(self, type_: str) -> None:
+        self._types.pop(type_, None)
+        if _OWNERS.get(type_) == self.owner:
+            del _OWNERS[type_]
+
+    def get(self, type_: str) -> BusinessType:
+        business = self._types.get(type_)
+        if business is None:
+            raise UnknownBusinessType(f"{self.owner} owns no business type {type_!r}")
+        return business
+
+    def types(self) -> list[str]:
+        return sorted(self._types)
+
+    # -- submission ------------------------------------------------------------------------------
+
+    def submit(
+        self, session: Session, type_: str, business_id: str, *, employer_no: str, employer_name: str,
+        initiator: str,
+    ) -> dict[str, Any]:
+        """Emit ``business.submitted`` in the caller's transaction, after it stored the business."""
+        business = self.get(type_)
+        summary = checked_summary(business.summarize(business_id))
+        return emit(
+            session,
+            "business.submitted",
+            {
+                "business_type": business.type,
+                "business_id": business_id,
+                "owner": self.owner,
+                "title": business.title,
+                "employer_no": employer_no,
+                "employer_name": employer_name,
+                "initiator": initiator,
+                "summary": summary.text,
+                "row_count": summary.row_count,
+                "variables": dict(summary.variables),
+            },
+            subject=f"{business.type}/{business_id}",
+        )
+
+    # -- outcomes --------------------------------------------------------------------------------
+
+    def handle_outcome(self, event: dict[str, Any]) -> None:
+        outcome = Outcome.from_event(event)
+        business = self.get(outcome.business_type)
+        (business.apply if outcome.approved else business.discard)(outcome)
+
+    def outcome_handlers(self) -> dict[str, Handler]:
+        return {"business.approved": self.handle_outcome, "business.rejected": self.handle_outcome}
+
+    # -- the read route --------------------------------------------------------------------------
+
+    def blueprint(self) -> Blueprint:
+        blp = Blueprint("businesses", __name__, description="The owner's businesses, read by the center's task page")
+
+        @blp.route("/businesses/<business_type>/<business_id>")
+        @blp.arguments(PageQuery, location="query")
+        @blp.response(200, BusinessRowsSchema)
+        def read_business(query: dict[str, Any], business_type: str, business_id: str) -> dict[str, Any]:
+            current_principal()  # anonymous callers learn nothing, not even which types exist
+            return self.read(business_type, business_id, query["page"], query["per_page"])
+
+        return blp
+
+    def read(self, type_: str, business_id: str, page: int, per_page: int) -> dict[str, Any]:
+        business = self._types.get(type_)
+        rows = business.read_rows(business_id, page, per_page) if business else None
+        if business is None or rows is None:
+            raise BusinessError("业务不存在", 404)
+        require_employer(rows.employer_no, business.permission)
+        return {
+            "business_type": business.type,
+            "business_id": business_id,
+            "title": business.title,
+            "caption": business.rows_caption,
+            "employer_no": rows.employer_no,
+            "columns": [{"key": c.key, "label": c.label} for c in business.columns],
+            "items": rows.items,
+            "total": rows.total,
+            "page": page,
+            "per_page": per_page,
+        }
+
+
+def checked_summary(summary: Summary) -> Summary:
+    """Keep what travels small whatever the business's size; a registration that sends more is a bug."""
+    text = " ".join(summary.text.split())
+    if len(text) > SUMMARY_MAX_CHARS:
+        text = text[: SUMMARY_MAX_CHARS - 1] + "…"
+    if summary.row_count < 0:
+        raise ValueError("row_count must not be negative")
+    for name, value in summary.variables.items():
+        if not name.isidentifier() or name in RESERVED_VARIABLES:
+            raise ValueError(f"variable name {name!r} is not allowed")
+        if value is not None and not isinstance(value, str | int | bool):
+            raise ValueError(f"variable {name} must be text, an integer or a boolean")
+    if len(json.dumps(dict(summary.variables), ensure_ascii=False).encode("utf-8")) > VARIABLES_MAX_BYTES:
+        raise ValueError(f"variables exceed {VARIABLES_MAX_BYTES} bytes: pass only what gateways decide on")
+    return Summary(text, summary.row_count, dict(summary.variables))
+
+
+class ColumnSchema(Schema):
+    key = fields.String()
+    label = fields.String()
+
+
+class BusinessRowsSchema(Schema):
+    business_type = fields.String()
+    business_id = fields.String()
+    title = fields.String()
+    caption = fields.String()
+    employer_no = fields.String()
+    columns = fields.List(fields.Nested(ColumnSchema))
+    items = fields.List(fields.Dict(keys=fields.String()))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
