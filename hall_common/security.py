@@ -143,12 +143,18 @@ def current_principal() -> Principal:
     return principal
 
 
-def require_employer(employer_no: str, permission: str | None = None) -> Principal:
-    """The caller acts for this employer (or is center staff, who may see every employer)."""
+def require_employer(employer_no: str | None, permission: str | None = None, missing: str | None = None) -> Principal:
+    """The caller acts for this employer (or is center staff, who may see every employer).
+
+    ``missing``: the object was found by its own id, not under the employer's path: to another
+    employer it answers as missing (404 with this message), so ids tell nothing about other employers.
+    """
     principal = current_principal()
     if principal.role == "center":
         return principal
     if principal.role != "employer" or principal.employer_no != employer_no:
+        if missing is not None:
+            raise BusinessError(missing, 404)
         raise BusinessError("无权访问其他单位的数据", 403)
     if permission and permission not in principal.permissions:
         raise BusinessError("当前账号无权办理该业务", 403)
