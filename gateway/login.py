@@ -59,9 +59,11 @@ def _agent_download() -> dict[str, str] | None:
     return {
         "filename": wheel.name,
         "url": url,
-        "windows": f"py -m pip install --user {url} && py -m ukey_agent --origin {origin} --module <UKey驱动.dll>",
-        "linux": f"python3 -m pip install --user {url} && python3 -m ukey_agent --origin {origin}"
-                 " --module <UKey驱动.so>",
+        "windows": f"py -m pip install --user {url} && py -m ukey_agent --origin {origin}"
+                   " --module 厂商PKCS11驱动.dll",
+        # A virtualenv of its own: Debian and Ubuntu refuse `pip install` into the system Python.
+        "linux": f"python3 -m venv ~/.hall-ukey-agent && ~/.hall-ukey-agent/bin/pip install {url}"
+                 f" && ~/.hall-ukey-agent/bin/hall-ukey-agent --origin {origin} --module 厂商PKCS11驱动.so",
     }
 
 

@@ -33,7 +33,7 @@ def test_the_login_page_finds_the_agent_and_its_ukey_or_says_how_to_start_it(bro
         download = page.locator("#agent-download")
         expect(download).to_have_text("下载联连客户端")
         expect(page.locator("#agent-command-windows")).to_contain_text("py -m pip install --user")
-        expect(page.locator("#agent-command-linux")).to_contain_text("python3 -m ukey_agent --origin "
+        expect(page.locator("#agent-command-linux")).to_contain_text("hall-ukey-agent --origin "
                                                                      + stack.url("gateway"))
         wheel = httpx.get(download.get_attribute("href") or "", timeout=10)
         assert wheel.status_code == 200

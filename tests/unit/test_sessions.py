@@ -184,3 +184,20 @@ def test_the_gateway_renews_an_expiring_token_and_ends_an_idle_session(monkeypat
         assert sessions.end_if_idle(sessions.EMPLOYER_KEY)
         assert FakeAuth.calls[-1] == ("/auth/logout", "renewed")  # revoked at the auth service, not only forgotten
         assert sessions.current(sessions.EMPLOYER_KEY) is None
+
+
+def test_center_logout_revokes_the_center_session_as_employer_logout_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import create_app
+    from gateway import session as sessions
+
+    monkeypatch.setattr(sessions, "ServiceClient", FakeAuth)
+    FakeAuth.calls = []
+    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    for key, logout in ((sessions.CENTER_KEY, "/admin/logout"), (sessions.EMPLOYER_KEY, "/logout")):
+        with client.session_transaction() as cookie:
+            cookie[key] = {"token": f"{key}-token", "refresh_token": "r", "expires_at": time.time() + 300,
+                           "principal": {"sub": "center01"}, "last_active": time.time()}
+        assert client.post(logout).status_code == 302
+        assert FakeAuth.calls[-1] == ("/auth/logout", f"{key}-token")
+        with client.session_transaction() as cookie:
+            assert key not in cookie
