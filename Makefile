@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# The UKey agent (联连客户端) the login page offers for download (HALL_UKEY_AGENT_DIST_DIR).
+AGENT_WHEEL := build/agent/hall_ukey_agent-1.0.0-py3-none-any.whl
 
-.PHONY: run test lint unit integration deps clean
+.PHONY: run test lint unit integration deps agent clean
 
 $(PY_STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,12 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(PY_STAMP) $(NPM_STAMP)
+$(AGENT_WHEEL): $(wildcard ukey_agent/*.py) deploy/agent_wheel.py | $(PY_STAMP)
+	$(PY) -m deploy.agent_wheel
+
+agent: $(AGENT_WHEEL)
+
+deps: $(PY_STAMP) $(NPM_STAMP) $(AGENT_WHEEL)
 
 run: deps
 	deploy/sysdeps.sh redis ukey
@@ -43,4 +50,4 @@ integration: deps
 	$(PY) -m pytest -q tests/integration tests/browser
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var build/agent .pytest_cache .mypy_cache .ruff_cache

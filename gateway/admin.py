@@ -38,7 +38,7 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    sessions.end(CENTER_KEY)
+    sessions.revoke(CENTER_KEY)  # the center token is refused by every service, as an employer's is
     return redirect(url_for("admin.login"))
 
 

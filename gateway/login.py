@@ -1,17 +1,30 @@
 """The employer's login (manual ch. 1): password and UKey, forced password change, the choice of the
-employer account; and, once in, 修改密码, 关闭音效 and 退出系统."""
+employer account, the agent (联连客户端) to download; and, once in, 修改密码, 关闭音效, 退出系统
+and the idle timeout."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 
+from deploy import agent_wheel
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.settings import get_settings
 
 from . import session as sessions
-from .session import EMPLOYER_KEY
+from .session import CENTER_KEY, EMPLOYER_KEY
 
 bp = Blueprint("login", __name__)
 login_required = sessions.login_required(EMPLOYER_KEY, "login.login")
@@ -33,14 +46,43 @@ def login() -> Any:
             flash(exc.message, "error")
         else:
             return _next_stage(stage)
-    return render_template("login.html", form=form, agent_url=get_settings().ukey_agent_url)
+    return render_template("login.html", form=form, agent_url=get_settings().ukey_agent_url, agent=_agent_download())
+
+
+def _agent_download() -> dict[str, str] | None:
+    """The agent's wheel and the one-line commands that install and start it on the employer's PC."""
+    wheel = agent_wheel.wheel_path()
+    if wheel is None:
+        return None
+    url = url_for("login.agent_download", filename=wheel.name, _external=True)
+    origin = request.host_url.rstrip("/")
+    return {
+        "filename": wheel.name,
+        "url": url,
+        "windows": f"py -m pip install --user {url} && py -m ukey_agent --origin {origin}"
+                   " --module 厂商PKCS11驱动.dll",
+        # A virtualenv of its own: Debian and Ubuntu refuse `pip install` into the system Python.
+        "linux": f"python3 -m venv ~/.hall-ukey-agent && ~/.hall-ukey-agent/bin/pip install {url}"
+                 f" && ~/.hall-ukey-agent/bin/hall-ukey-agent --origin {origin} --module 厂商PKCS11驱动.so",
+    }
+
+
+@bp.route("/agent/<filename>")
+def agent_download(filename: str) -> Any:
+    wheel = agent_wheel.wheel_path()
+    if wheel is None or wheel.name != filename:
+        abort(404)
+    return send_from_directory(wheel.parent, wheel.name, as_attachment=True, mimetype="application/zip")
 
 
 @bp.route("/login/challenge", methods=["POST"])
 def challenge() -> Any:
     data = request.get_json(silent=True) or {}
+    auth = ServiceClient("auth")
+    # The auth service rate-limits challenges per client address: tell it whose browser is asking.
+    auth.headers["X-Forwarded-For"] = request.remote_addr or ""
     try:
-        result = ServiceClient("auth").post("/auth/challenge", {
+        result = auth.post("/auth/challenge", {
             "employer_no": str(data.get("employer_no", "")).strip(),
             "login_name": str(data.get("login_name", "")).strip(),
         })
@@ -115,14 +157,37 @@ def _retry_or_restart(error: ServiceError, endpoint: str) -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    if sessions.current(EMPLOYER_KEY):
-        try:
-            sessions.client("auth").post("/auth/logout")
-        except ServiceError:
-            current_app.logger.warning("logout: the auth service did not answer; the cookie is dropped anyway")
-    sessions.end(EMPLOYER_KEY)
+    sessions.revoke(EMPLOYER_KEY)
     flash("已退出系统", "success")
     return redirect(url_for("login.login"))
+
+
+def _area_key() -> str:
+    area = request.args.get("area") or (request.get_json(silent=True) or {}).get("area")
+    return CENTER_KEY if area == "center" else EMPLOYER_KEY
+
+
+@bp.route("/session/keepalive", methods=["POST"])
+def keepalive() -> Any:
+    """继续办理 on the idle warning: the user is here, the idle clock starts again."""
+    key = _area_key()
+    if sessions.current(key) is None or sessions.end_if_idle(key):
+        return jsonify({"message": sessions.IDLE_MESSAGE, "login": url_for(sessions.LOGIN_ENDPOINTS[key])}), 401
+    sessions.touch(key)
+    return jsonify({"idle_seconds": get_settings().session_idle_seconds})
+
+
+@bp.route("/session/expired")
+def expired() -> Any:
+    """Where the page goes at its idle timeout. Another tab may have been used meanwhile: only a session
+    really idle is ended; otherwise the user returns to the page."""
+    key = _area_key()
+    if sessions.current(key) is None or sessions.end_if_idle(key):
+        return redirect(url_for(sessions.LOGIN_ENDPOINTS[key]))
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("admin.tasks" if key == CENTER_KEY else "hall.home")
+    return redirect(target)
 
 
 @bp.route("/password", methods=["GET", "POST"])

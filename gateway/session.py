@@ -1,23 +1,36 @@
-"""The gateway's sessions: the token from the auth service and who it belongs to."""
+"""The gateway's sessions: the tokens from the auth service, who they belong to, and the idle clock.
+
+The access token lives minutes; before it expires the gateway renews it with the session's refresh
+token, so a logout (or a change of the account's rights) at the auth service ends the session within
+one access lifetime even if the revocation event is lost. The gateway also keeps the time of the
+user's last page request: past the idle limit the session is revoked and the user logs in again.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
 from hall_common.client import ServiceClient, ServiceError
+from hall_common.settings import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
+LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
+# Renew a little before the expiry, so a token never expires on its way to a service.
+RENEW_MARGIN = 10
+IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
 
 
 def start(key: str, login: dict[str, Any]) -> None:
-    session[key] = {"token": login["token"], "principal": login["principal"],
-                    "sound_enabled": login.get("sound_enabled", True)}
+    session[key] = {"token": login["token"], "refresh_token": login.get("refresh_token", ""),
+                    "expires_at": login.get("expires_at", 0), "principal": login["principal"],
+                    "sound_enabled": login.get("sound_enabled", True), "last_active": time.time()}
 
 
 def permitted(permission: str) -> bool:
@@ -43,20 +56,67 @@ def principal(key: str = EMPLOYER_KEY) -> dict[str, Any]:
 
 def client(service: str, key: str = EMPLOYER_KEY) -> ServiceClient:
     value = current(key)
-    return ServiceClient(service, value["token"] if value else None)
+    return ServiceClient(service, fresh_token(key) if value else None)
+
+
+def fresh_token(key: str) -> str:
+    """The session's access token, renewed first if it is about to expire (ServiceError 401 when the
+    auth service has ended the session)."""
+    value = current(key)
+    if value is None:
+        raise ServiceError("gateway", 401, "请先登录")
+    if value.get("refresh_token") and value.get("expires_at", 0) - time.time() < RENEW_MARGIN:
+        renewed = ServiceClient("auth").post("/auth/refresh", {"refresh_token": value["refresh_token"]})
+        value.update(token=renewed["token"], expires_at=renewed["expires_at"], principal=renewed["principal"])
+        session[key] = value
+    return str(value["token"])
+
+
+def idle_for(key: str) -> float:
+    value = current(key) or {}
+    return time.time() - float(value.get("last_active", 0))
+
+
+def touch(key: str) -> None:
+    value = current(key)
+    if value is not None:
+        value["last_active"] = time.time()
+        session[key] = value
+
+
+def revoke(key: str) -> None:
+    """End the session at the auth service (every service refuses its tokens), then drop the cookie."""
+    if current(key) is not None:
+        try:
+            client("auth", key).post("/auth/logout")
+        except ServiceError as exc:
+            if exc.status != 401:  # 401: already ended there
+                current_app.logger.warning("logout: the auth service did not answer (%s); cookie dropped", exc)
+    end(key)
+
+
+def end_if_idle(key: str) -> bool:
+    """Past the idle limit: revoke the session and say so on the login page."""
+    if current(key) is None or idle_for(key) <= get_settings().session_idle_seconds:
+        return False
+    revoke(key)
+    flash(IDLE_MESSAGE, "error")
+    return True
 
 
 def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if current(key) is None:
+            if current(key) is None or end_if_idle(key):
                 return redirect(url_for(login_endpoint, next=request.path))
+            touch(key)
             try:
                 return view(*args, **kwargs)
             except ServiceError as exc:
                 if exc.status == 401:  # expired or revoked: log in again
                     end(key)
+                    flash(exc.message, "error")
                     return redirect(url_for(login_endpoint, next=request.path))
                 raise
 
@@ -70,11 +130,18 @@ def register_context(app: Flask) -> None:
     def _inject() -> dict[str, Any]:
         employer = current(EMPLOYER_KEY)
         center = current(CENTER_KEY)
+        area = CENTER_KEY if (request.blueprint or "") in ("admin", "accounts") else EMPLOYER_KEY
+        settings = get_settings()
         return {
             "employer_user": employer["principal"] if employer else None,
             "sound_enabled": employer.get("sound_enabled", True) if employer else False,
             "center_user": center["principal"] if center else None,
             "permitted": permitted,
+            # The idle warning of the page's own session (static/idle.js).
+            "idle_session": {"area": "center" if area == CENTER_KEY else "employer",
+                             "seconds": settings.session_idle_seconds,
+                             "warning": min(settings.session_idle_warning_seconds, settings.session_idle_seconds)}
+            if current(area) is not None else None,
         }
 
     @app.errorhandler(CSRFError)

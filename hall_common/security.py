@@ -1,8 +1,13 @@
 """Session tokens: signed by the auth service (ES256), verified locally by every service.
 
-Each request's bearer token becomes ``g.principal``. Routes state what they need with
+Each request's bearer token becomes ``g.principal``. Authentication comes before anything else:
+every route except the explicit public list answers 401 without a valid token, before it looks up any
+object, so an unknown id and an existing one look alike. Routes then state what they need with
 ``require_employer(employer_no)`` or ``require_center()``; a token of employer A is refused on every
 route of employer B.
+
+Access tokens live minutes and carry their session's id (``sid``); a logout or a change of rights
+revokes the session (``auth.session_revoked``) and every service refuses its tokens from then on.
 """
 
 from __future__ import annotations
@@ -21,6 +26,20 @@ from .runtime import get_runtime
 ALGORITHM = "ES256"
 AUDIENCE = "employer-hall"
 
+# Endpoints answered without a token: liveness, the API description, the key that verifies tokens, and
+# the login steps (each carries its own proof: password and UKey, a single-use ticket, a refresh token).
+PUBLIC_ENDPOINTS = frozenset({
+    "health.health",
+    "api-docs.openapi_json",
+    "auth.public_key",
+    "auth.challenge",
+    "auth.login",
+    "auth.initial_password",
+    "auth.select",
+    "auth.center_login",
+    "auth.refresh",
+})
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -32,6 +51,7 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
     expires_at: int = 0  # epoch seconds
+    session_id: str = ""  # empty for a token issued outside a session (tests, tools)
 
     def claims(self) -> dict[str, Any]:
         return {
@@ -54,6 +74,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         permissions=frozenset(claims.get("perms") or ()),
         token_id=claims.get("jti", ""),
         expires_at=int(claims.get("exp", 0)),
+        session_id=claims.get("sid", ""),
     )
 
 
@@ -100,9 +121,19 @@ def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             principal = verify_token(header[len("Bearer ") :], provider)
-            if db.session().get(get_runtime().plumbing.revoked, principal.token_id) is not None:
+            if is_revoked(principal):
                 raise BusinessError("已退出登录，请重新登录", 401)
             g.principal = principal
+        elif request.endpoint not in PUBLIC_ENDPOINTS:
+            # Default deny, unknown paths included: nothing about an object is told before the token.
+            raise BusinessError("请先登录", 401)
+
+
+def is_revoked(principal: Principal) -> bool:
+    model = get_runtime().plumbing.revoked
+    session = db.session()
+    ids = [i for i in (principal.session_id, principal.token_id) if i]
+    return any(session.get(model, i) is not None for i in ids)
 
 
 def current_principal() -> Principal:
@@ -112,12 +143,18 @@ def current_principal() -> Principal:
     return principal
 
 
-def require_employer(employer_no: str, permission: str | None = None) -> Principal:
-    """The caller acts for this employer (or is center staff, who may see every employer)."""
+def require_employer(employer_no: str | None, permission: str | None = None, missing: str | None = None) -> Principal:
+    """The caller acts for this employer (or is center staff, who may see every employer).
+
+    ``missing``: the object was found by its own id, not under the employer's path: to another
+    employer it answers as missing (404 with this message), so ids tell nothing about other employers.
+    """
     principal = current_principal()
     if principal.role == "center":
         return principal
     if principal.role != "employer" or principal.employer_no != employer_no:
+        if missing is not None:
+            raise BusinessError(missing, 404)
         raise BusinessError("无权访问其他单位的数据", 403)
     if permission and permission not in principal.permissions:
         raise BusinessError("当前账号无权办理该业务", 403)

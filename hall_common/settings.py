@@ -33,7 +33,15 @@ class Settings(BaseSettings):
     relay_interval: float = Field(1.0, gt=0, le=60)
     # Publish outbox rows right after the commit that wrote them; the periodic relay is the safety net.
     relay_inline: bool = True
-    token_ttl_seconds: int = Field(8 * 3600, gt=60)
+    # Sessions: short access tokens renewed by the gateway with a revocable refresh token, so a lost
+    # revocation event keeps a token alive at most this long; idle and absolute limits as a bank's.
+    access_token_seconds: int = Field(300, ge=5, le=3600)
+    session_idle_seconds: int = Field(15 * 60, ge=5, le=24 * 3600)
+    session_absolute_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
+    # The page warns this long before the idle timeout.
+    session_idle_warning_seconds: int = Field(60, ge=1, le=600)
+    # A center reset's one-time password serves one login within this time.
+    one_time_password_hours: int = Field(24, ge=1, le=30 * 24)
     gateway_secret_key: str = ""
     # Each service's database; empty means a SQLite file under var_dir.
     auth_database_url: str = ""
@@ -72,6 +80,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
+    # Where `make` puts the agent's wheel that the login page offers for download (relative: to the repo).
+    ukey_agent_dist_dir: Path = Path("build/agent")
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
 

@@ -1,5 +1,35 @@
 // Login with password and UKey: get a single-use challenge from the hall, have the local UKey agent
 // (联连客户端) sign it with the key on the token, then post the form with the signature.
+// Before that, the page checks whether the agent runs on this PC and which UKey it sees.
+(function () {
+  const status = document.getElementById("agent-status");
+  const form = document.getElementById("login-form");
+  if (!status || !form) return;
+  const say = (state, text) => { status.dataset.state = state; status.textContent = text; };
+
+  async function check() {
+    say("checking", "正在检测本机的联连客户端…");
+    let response;
+    try {
+      response = await fetch(form.dataset.agent + "/status", { cache: "no-store" });
+    } catch (e) {
+      say("missing", "未检测到联连客户端：请下载并安装联连客户端，按下方命令启动后点击“重新检测”。");
+      return;
+    }
+    const info = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      say("no-token", "联连客户端已启动，但" + (info.message || "无法读取UKey") + "。");
+    } else if (!info.has_certificate) {
+      say("no-token", "联连客户端已启动，检测到UKey：" + info.token_label + "，但其中没有证书，请到中心办理UKey。");
+    } else {
+      say("ok", "联连客户端已启动，检测到UKey：" + info.token_label + "（序列号 " + info.token_serial + "）");
+    }
+  }
+
+  document.getElementById("agent-recheck").addEventListener("click", check);
+  check();
+})();
+
 (function () {
   const form = document.getElementById("login-form");
   if (!form) return;

@@ -8,12 +8,16 @@ from hall_common.app import create_service_app
 from hall_common.runtime import ServiceRuntime
 from hall_common.security import KeyProvider
 
-from . import models, ratelimit, routes, tasks, ukeys
+from . import models, ratelimit, routes, sessions, tasks, ukeys
 from .keys import ca, public_key_pem
 
-RUNTIME = ServiceRuntime(
-    "auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=ukeys.forget_old_challenges
-)
+
+def _housekeeping() -> None:
+    ukeys.forget_old_challenges()
+    sessions.forget_old()
+
+
+RUNTIME = ServiceRuntime("auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=_housekeeping)
 
 
 def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:

@@ -18,6 +18,7 @@ from hall_common.errors import BusinessError
 from hall_common.permissions import PERMISSIONS
 from hall_common.settings import get_settings
 
+from . import sessions
 from .models import EMPLOYER, AuditRecord, Operator
 
 HASHER = PasswordHasher()
@@ -178,6 +179,7 @@ def reset_password(actor: str, login_name: str) -> str:
     operator.must_change_password = True
     operator.failed_attempts = 0
     operator.locked_until = None
+    sessions.one_time_password_issued(operator)
     audit(actor, "reset_password", login_name, "中心重置密码，已发放一次性密码")
     db.session().commit()
     return one_time
@@ -192,7 +194,7 @@ def set_permissions(actor: str, login_name: str, permissions: list[str]) -> Oper
         raise BusinessError("只能为单位账号分配权限", 422)
     operator.permissions = [p for p in PERMISSIONS if p in permissions]
     audit(actor, "set_permissions", login_name, "、".join(PERMISSIONS[p] for p in operator.permissions))
-    db.session().commit()
+    sessions.revoke_account_sessions(login_name, "permissions_changed")
     return operator
 
 

@@ -38,6 +38,9 @@ class Operator(Base):
     sound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # A center reset's one-time password: usable for one login before this moment, then spent (set to
+    # the moment of use); None when the password is not a one-time password.
+    one_time_password_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class UKey(Base):
@@ -88,3 +91,31 @@ class AuditRecord(Base):
     target: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(String(500), default="")
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class LoginTicket(Base):
+    """A step of a login (password change, employer selection): consumed once, by a conditional update."""
+
+    __tablename__ = "login_tickets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    login_name: Mapped[str] = mapped_column(String(50))
+    stage: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class HallSession(Base):
+    """A signed-in session: short access tokens carry its id (``sid``) and are renewed with the refresh
+    token, whose hash only is kept. Revoking the row ends every renewal at once."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    login_name: Mapped[str] = mapped_column(String(50), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    employer_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the absolute lifetime
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)

@@ -24,6 +24,8 @@ from .schemas import (
     PasswordChangeSchema,
     PermissionsSchema,
     PublicKeySchema,
+    RefreshRequestSchema,
+    RefreshSchema,
     ResetSchema,
     SelectSchema,
     SessionSchema,
@@ -74,6 +76,13 @@ def select(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, SessionSchema)
 def center_login(body: dict[str, Any]) -> dict[str, Any]:
     return services.login_center(body["login_name"], body["password"])
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@blp.arguments(RefreshRequestSchema)
+@blp.response(200, RefreshSchema)
+def refresh(body: dict[str, Any]) -> dict[str, Any]:
+    return services.refresh(body["refresh_token"])
 
 
 @blp.route("/auth/logout", methods=["POST"])

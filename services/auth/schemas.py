@@ -56,8 +56,22 @@ class CenterLoginSchema(Schema):
 
 class SessionSchema(Schema):
     token = fields.String()
+    refresh_token = fields.String()
+    expires_at = fields.Integer(metadata={"description": "the access token's expiry, epoch seconds"})
+    idle_seconds = fields.Integer(metadata={"description": "the idle timeout the gateway enforces"})
     principal = fields.Dict()
     sound_enabled = fields.Boolean()
+
+
+class RefreshRequestSchema(Schema):
+    refresh_token = fields.String(required=True,
+                                  validate=validate.Length(min=1, max=200, error="登录已失效，请重新登录"))
+
+
+class RefreshSchema(Schema):
+    token = fields.String()
+    expires_at = fields.Integer()
+    principal = fields.Dict()
 
 
 class PublicKeySchema(Schema):

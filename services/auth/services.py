@@ -1,27 +1,22 @@
 """The login of manual ch. 1: password and UKey, forced change of the initial password, choice of
 the employer account, session tokens and logout.
 
-A login passes through stages, each carried by a short-lived signed ticket: ``change_password``
-(first login or after a center reset) and ``select`` (the employers this UKey manages). Only the
-selection issues a session token.
+A login passes through stages, each carried by a short-lived, single-use ticket (sessions.py):
+``change_password`` (first login or after a center reset) and ``select`` (the employers this UKey
+manages). Only the selection opens a session.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 from sqlalchemy import select
 
 from hall_common import db
 from hall_common.errors import BusinessError
-from hall_common.outbox import commit_and_relay, emit
-from hall_common.security import ALGORITHM, AUDIENCE, Principal
-from hall_common.settings import get_settings
+from hall_common.security import Principal
 
-from . import ukeys
+from . import sessions, ukeys
 from .accounts import (
     BAD_LOGIN,
     attempt_failed,
@@ -32,10 +27,8 @@ from .accounts import (
     password_matches,
     set_password,
 )
-from .keys import private_key_pem, public_key_pem
 from .models import CENTER, EMPLOYER, Operator, UKeyBinding
 
-TICKET_AUDIENCE = "employer-hall-login"
 CHANGE_PASSWORD, SELECT = "change_password", "select"
 
 
@@ -68,22 +61,29 @@ def login_employer(employer_no: str, login_name: str, password: str, challenge_i
     operator.last_login_at = db.utcnow()
     db.session().commit()
     if operator.must_change_password:
-        return {"stage": CHANGE_PASSWORD, "ticket": _ticket(operator.login_name, ukey.id, CHANGE_PASSWORD),
-                "message": "首次登录或密码已重置，请先修改密码"}
+        return _change_stage(operator, ukey.id)
     return _selection(operator.login_name, ukey.id)
 
 
+def _change_stage(operator: Operator, ukey_id: int) -> dict[str, Any]:
+    sessions.take_one_time_password(operator)
+    return {"stage": CHANGE_PASSWORD, "ticket": sessions.issue_ticket(operator.login_name, ukey_id, CHANGE_PASSWORD),
+            "message": "首次登录或密码已重置，请先修改密码"}
+
+
 def change_initial_password(ticket: str, new_password: str) -> dict[str, Any]:
-    claims = _read_ticket(ticket, CHANGE_PASSWORD)
+    claims = sessions.consume_ticket(ticket, CHANGE_PASSWORD, "请按登录步骤操作")
     operator = find_operator(claims["sub"])
-    assert operator is not None
+    if operator is None:
+        raise BusinessError(sessions.STEP_GONE, 401)
+    sessions.mark_password_changed(operator)
     set_password(operator, new_password)
     db.session().commit()
     return _selection(operator.login_name, claims["ukey"])
 
 
 def _selection(login_name: str, ukey_id: int) -> dict[str, Any]:
-    return {"stage": SELECT, "ticket": _ticket(login_name, ukey_id, SELECT),
+    return {"stage": SELECT, "ticket": sessions.issue_ticket(login_name, ukey_id, SELECT),
             "employers": _employers_of(ukey_id)}
 
 
@@ -99,7 +99,8 @@ def _employers_of(ukey_id: int) -> list[dict[str, str]]:
 
 
 def select_employer(ticket: str, employer_no: str) -> dict[str, Any]:
-    claims = _read_ticket(ticket, SELECT)
+    # Taken first and committed only with the session: a refused choice leaves the ticket usable.
+    claims = sessions.consume_ticket(ticket, SELECT, "请先修改密码")
     ukey = ukeys.get_ukey(claims["ukey"])
     if ukey.status != "active":
         raise BusinessError("UKey证书已注销，请联系中心", 401)
@@ -124,52 +125,18 @@ def login_center(login_name: str, password: str) -> dict[str, Any]:
 
 
 def _session_for(operator: Operator) -> dict[str, Any]:
-    principal = Principal(
-        login_name=operator.login_name, role=operator.role, display_name=operator.display_name,
-        employer_no=operator.employer_no, employer_name=operator.employer_name,
-        permissions=frozenset(operator.permissions or ()),
-    )
-    return {"token": issue_token(principal), "principal": principal.claims(), "sound_enabled": operator.sound_enabled}
+    return sessions.open_session(operator)
 
 
 def issue_token(principal: Principal) -> str:
-    now = datetime.now(UTC)
-    claims = {
-        **principal.claims(),
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + timedelta(seconds=get_settings().token_ttl_seconds),
-        "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM)
+    """An access token outside any session (tests, tools): it is refused once it expires or is revoked."""
+    return sessions.issue_token(principal)[0]
+
+
+def refresh(refresh_token: str) -> dict[str, Any]:
+    return sessions.refresh(refresh_token)
 
 
 def logout(principal: Principal) -> None:
-    """Revoke the session everywhere: every service records the token id from the event."""
-    session = db.session()
-    emit(session, "auth.session_revoked", {
-        "token_id": principal.token_id,
-        "login_name": principal.login_name,
-        "expires_at": datetime.fromtimestamp(principal.expires_at, UTC).replace(tzinfo=None).isoformat(),
-    })
-    commit_and_relay(session)
-
-
-def _ticket(login_name: str, ukey_id: int, stage: str) -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": login_name, "ukey": ukey_id, "stage": stage, "aud": TICKET_AUDIENCE, "iat": now,
-              "exp": now + timedelta(seconds=get_settings().login_ticket_seconds)}
-    return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM)
-
-
-def _read_ticket(ticket: str, stage: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(ticket, public_key_pem(), algorithms=[ALGORITHM], audience=TICKET_AUDIENCE)
-    except jwt.InvalidTokenError as exc:
-        raise BusinessError("登录已超时，请重新登录", 401) from exc
-    if claims.get("stage") != stage:
-        raise BusinessError("请先修改密码" if stage == SELECT else "请按登录步骤操作", 403)
-    return claims
-
-
-
+    """End the session: no renewal from now on, and every service refuses its tokens."""
+    sessions.logout(principal)

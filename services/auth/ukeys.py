@@ -22,7 +22,7 @@ from hall_common.errors import BusinessError
 from hall_common.settings import get_settings
 from ukey_agent import LOGIN_PREFIX
 
-from . import keys
+from . import keys, sessions
 from .accounts import audit, get_operator
 from .models import ACTIVE, EMPLOYER, REVOKED, Challenge, UKey, UKeyBinding
 
@@ -100,7 +100,7 @@ def unbind(actor: str, ukey_id: int, login_name: str) -> None:
         raise BusinessError("该UKey未绑定此单位账号", 404)
     session.delete(binding)
     audit(actor, "unbind_ukey", ukey.token_serial, login_name)
-    session.commit()
+    sessions.revoke_account_sessions(login_name, "ukey_unbound")
 
 
 def revoke(actor: str, ukey_id: int) -> UKey:

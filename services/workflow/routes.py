@@ -40,5 +40,5 @@ def complete_task(body: dict[str, Any], task_id: int) -> dict[str, Any]:
 @blp.response(200, DiagramSchema)
 def diagram(instance_id: int) -> dict[str, Any]:
     view = services.diagram(instance_id)
-    require_employer(view["instance"].employer_no)
+    require_employer(view["instance"].employer_no, missing="流程实例不存在")
     return view

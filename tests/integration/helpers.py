@@ -27,12 +27,41 @@ def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "co
 
 
 class Api:
-    def __init__(self, stack: Stack, token: str) -> None:
+    """A signed-in caller. Access tokens live minutes: like the gateway, it renews its token with the
+    session's refresh token shortly before expiry (and once more if a service says 401)."""
+
+    def __init__(self, stack: Stack, token: str, refresh_token: str = "", expires_at: float = 0,
+                 auth_url: str | None = None) -> None:
         self.stack = stack
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.token = token
+        self.refresh_token = refresh_token
+        self.expires_at = expires_at
+        self.auth_url = auth_url or stack.url("auth")
+
+    @classmethod
+    def of_session(cls, stack: Stack, body: dict[str, Any], auth_url: str | None = None) -> Api:
+        return cls(stack, body["token"], body.get("refresh_token", ""), body.get("expires_at", 0), auth_url)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def refresh(self) -> httpx.Response:
+        response = httpx.post(self.auth_url + "/auth/refresh", json={"refresh_token": self.refresh_token}, timeout=10)
+        if response.status_code == 200:
+            body = response.json()
+            self.token, self.expires_at = body["token"], body["expires_at"]
+        return response
 
     def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.stack.url(service) + path, headers=self.headers, timeout=10, **kwargs)
+        renewable = bool(self.refresh_token)
+        if renewable and self.expires_at - time.time() < 5:
+            self.refresh()
+        response = httpx.request(method, self.stack.url(service) + path, headers=self.headers, timeout=10, **kwargs)
+        if response.status_code == 401 and renewable and self.refresh().status_code == 200:
+            response = httpx.request(method, self.stack.url(service) + path, headers=self.headers, timeout=10,
+                                     **kwargs)
+        return response
 
     def get(self, service: str, path: str, **params: Any) -> Any:
         response = self.call("GET", service, path, params=params)
@@ -45,9 +74,9 @@ NEW_PASSWORD = "Hall2026it"
 _passwords: dict[str, str] = {}
 
 
-def ukey_login(stack: Stack, login: str, password: str) -> httpx.Response:
+def ukey_login(stack: Stack, login: str, password: str, auth_url: str | None = None) -> httpx.Response:
     """The login page's steps: a challenge from the hall, a signature from the running UKey agent."""
-    auth = stack.url("auth")
+    auth = auth_url or stack.url("auth")
     challenge = httpx.post(auth + "/auth/challenge", json={"employer_no": login, "login_name": login}).json()
     signed = httpx.post(stack.agent_url + "/sign", json={"nonce": challenge["nonce"], "pin": demo.UKEY_PIN},
                         headers={"Origin": stack.url("gateway")})
@@ -58,28 +87,39 @@ def ukey_login(stack: Stack, login: str, password: str) -> httpx.Response:
     })
 
 
-def employer_api(stack: Stack, login: str = EMPLOYER, employer_no: str | None = None) -> Api:
+def password_of(login: str) -> str:
+    """The account's current password as these tests left it."""
+    return _passwords.get(login, demo.INITIAL_PASSWORD)
+
+
+def remember_password(login: str, password: str) -> None:
+    _passwords[login] = password
+
+
+def employer_api(stack: Stack, login: str = EMPLOYER, employer_no: str | None = None,
+                 auth_url: str | None = None) -> Api:
     """Log in with password and the demo UKey, change the initial password once, choose the employer."""
-    response = ukey_login(stack, login, _passwords.get(login, demo.INITIAL_PASSWORD))
+    auth = auth_url or stack.url("auth")
+    response = ukey_login(stack, login, password_of(login), auth)
     assert response.status_code == 200, response.text
     stage = response.json()
     if stage["stage"] == "change_password":
-        stage = httpx.post(stack.url("auth") + "/auth/initial-password",
+        stage = httpx.post(auth + "/auth/initial-password",
                            json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD}).json()
         _passwords[login] = NEW_PASSWORD
     assert stage["stage"] == "select", stage
-    selected = httpx.post(stack.url("auth") + "/auth/select",
-                          json={"ticket": stage["ticket"], "employer_no": employer_no or login})
+    selected = httpx.post(auth + "/auth/select", json={"ticket": stage["ticket"], "employer_no": employer_no or login})
     assert selected.status_code == 200, selected.text
-    return Api(stack, selected.json()["token"])
+    return Api.of_session(stack, selected.json(), auth)
 
 
-def center_api(stack: Stack) -> Api:
-    response = httpx.post(stack.url("auth") + "/auth/center-login", json={
+def center_api(stack: Stack, auth_url: str | None = None) -> Api:
+    auth = auth_url or stack.url("auth")
+    response = httpx.post(auth + "/auth/center-login", json={
         "login_name": demo.CENTER_LOGIN, "password": demo.CENTER_PASSWORD,
     })
     assert response.status_code == 200, response.text
-    return Api(stack, response.json()["token"])
+    return Api.of_session(stack, response.json(), auth)
 
 
 def submit_change(api: Api, changes: dict[str, str], employer_no: str = EMPLOYER) -> httpx.Response:

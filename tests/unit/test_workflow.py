@@ -105,7 +105,10 @@ def test_employers_cannot_see_or_complete_center_tasks(
     assert client.post("/tasks/1/complete", json={"decision": "approve"}, headers=employer_headers).status_code == 403
     # The employer may see its own process diagram, not another employer's.
     assert client.get("/instances/1/diagram", headers=employer_headers).status_code == 200
-    assert client.get("/instances/1/diagram", headers=other_employer_headers).status_code == 403
+    # To another employer it answers as an unknown id does: ids tell nothing about other employers.
+    other = client.get("/instances/1/diagram", headers=other_employer_headers)
+    unknown = client.get("/instances/999/diagram", headers=other_employer_headers)
+    assert (other.status_code, other.get_json()["message"]) == (404, unknown.get_json()["message"])
 
 
 def test_deploy_versions_and_running_instances_keep_theirs(app: Flask, center_headers: dict[str, str]) -> None:

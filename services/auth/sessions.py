@@ -1,0 +1,249 @@
+"""Sessions that end when they should, and login steps that cannot be replayed.
+
+- Every login step (password change, employer selection) is a signed ticket whose id is stored; it is
+  consumed by a conditional UPDATE, so a second use finds no row to update and is refused.
+- A session is a row here. Its access tokens live minutes (``sid`` claim) and are renewed by the
+  gateway with the refresh token. Revoking the row stops renewals at once, whatever happens to Redis;
+  the ``auth.session_revoked`` event is the fast path that makes every service refuse the live access
+  token before its short expiry.
+- A center reset's one-time password serves one login, within a limited time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import delete, select, update
+
+from hall_common import db
+from hall_common.errors import BusinessError
+from hall_common.outbox import commit_and_relay, emit
+from hall_common.runtime import get_runtime
+from hall_common.security import ALGORITHM, AUDIENCE, Principal
+from hall_common.settings import get_settings
+
+from .keys import private_key_pem, public_key_pem
+from .models import HallSession, LoginTicket, Operator
+
+TICKET_AUDIENCE = "employer-hall-login"
+STEP_GONE = "该登录步骤已完成或已超时，请重新登录"
+SESSION_GONE = "登录已失效，请重新登录"
+# Tokens of a session may still be in flight for this long after its revocation: the revoked id is
+# kept at least the access lifetime plus this margin.
+REVOKE_MARGIN = timedelta(seconds=60)
+
+
+# -- login steps -----------------------------------------------------------------------------------
+
+def issue_ticket(login_name: str, ukey_id: int, stage: str) -> str:
+    now = db.utcnow()
+    expires = now + timedelta(seconds=get_settings().login_ticket_seconds)
+    ticket_id = str(uuid.uuid4())
+    session = db.session()
+    session.add(LoginTicket(id=ticket_id, login_name=login_name, stage=stage, expires_at=expires))
+    session.commit()
+    claims = {"sub": login_name, "ukey": ukey_id, "stage": stage, "aud": TICKET_AUDIENCE, "jti": ticket_id,
+              "iat": now.replace(tzinfo=UTC), "exp": expires.replace(tzinfo=UTC)}
+    return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM)
+
+
+def consume_ticket(ticket: str, stage: str, wrong_stage: str) -> dict[str, Any]:
+    """Take the ticket for this step. The UPDATE is the first statement of the transaction and is
+    committed with the step's own changes, so a refused step (a bad new password) leaves it usable."""
+    try:
+        claims: dict[str, Any] = jwt.decode(ticket, public_key_pem(), algorithms=[ALGORITHM],
+                                            audience=TICKET_AUDIENCE)
+    except jwt.InvalidTokenError as exc:
+        raise BusinessError("登录已超时，请重新登录", 401) from exc
+    if claims.get("stage") != stage:
+        raise BusinessError(wrong_stage, 403)
+    now = db.utcnow()
+    result = db.session().execute(
+        update(LoginTicket)
+        .where(LoginTicket.id == str(claims.get("jti", "")), LoginTicket.stage == stage,
+               LoginTicket.used_at.is_(None), LoginTicket.expires_at > now)
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session().rollback()
+        raise BusinessError(STEP_GONE, 401)
+    return claims
+
+
+def mark_password_changed(operator: Operator) -> None:
+    """The forced change happens once: only while it is still due (a conditional update)."""
+    result = db.session().execute(
+        update(Operator)
+        .where(Operator.id == operator.id, Operator.must_change_password.is_(True))
+        .values(must_change_password=False, one_time_password_until=None)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session().rollback()
+        raise BusinessError(STEP_GONE, 401)
+
+
+def one_time_password_issued(operator: Operator) -> None:
+    """The center has just set a one-time password: it serves one login within the configured time."""
+    operator.one_time_password_until = db.utcnow() + timedelta(hours=get_settings().one_time_password_hours)
+
+
+def take_one_time_password(operator: Operator) -> None:
+    """A login with a one-time password spends it (a conditional update: two logins cannot both)."""
+    if operator.one_time_password_until is None:
+        return
+    now = db.utcnow()
+    result = db.session().execute(
+        update(Operator)
+        .where(Operator.id == operator.id, Operator.one_time_password_until > now)
+        .values(one_time_password_until=now)
+    )
+    db.session().commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise BusinessError("一次性密码已使用或已过期，请联系中心重新重置密码", 401)
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+def _digest(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+
+
+def issue_token(principal: Principal, session_id: str | None = None) -> tuple[str, int]:
+    """An access token and its expiry (epoch seconds)."""
+    now = datetime.now(UTC)
+    expires = now + timedelta(seconds=get_settings().access_token_seconds)
+    claims: dict[str, Any] = {**principal.claims(), "aud": AUDIENCE, "iat": now, "exp": expires,
+                              "jti": str(uuid.uuid4())}
+    if session_id:
+        claims["sid"] = session_id
+    return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM), int(expires.timestamp())
+
+
+def principal_of(operator: Operator) -> Principal:
+    return Principal(
+        login_name=operator.login_name, role=operator.role, display_name=operator.display_name,
+        employer_no=operator.employer_no, employer_name=operator.employer_name,
+        permissions=frozenset(operator.permissions or ()),
+    )
+
+
+def open_session(operator: Operator) -> dict[str, Any]:
+    settings = get_settings()
+    refresh_token = secrets.token_urlsafe(32)
+    now = db.utcnow()
+    row = HallSession(
+        id=str(uuid.uuid4()), login_name=operator.login_name, role=operator.role,
+        employer_no=operator.employer_no, refresh_hash=_digest(refresh_token), created_at=now,
+        last_activity_at=now, expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
+    )
+    session = db.session()
+    session.add(row)
+    session.commit()
+    principal = principal_of(operator)
+    token, expires_at = issue_token(principal, row.id)
+    return {"token": token, "refresh_token": refresh_token, "expires_at": expires_at,
+            "principal": principal.claims(), "sound_enabled": operator.sound_enabled,
+            "idle_seconds": settings.session_idle_seconds}
+
+
+def refresh(refresh_token: str) -> dict[str, Any]:
+    """A new access token for a live session, with the account's current permissions."""
+    settings = get_settings()
+    session = db.session()
+    row = session.scalar(select(HallSession).where(HallSession.refresh_hash == _digest(refresh_token)))
+    if row is None or row.revoked_at is not None:
+        raise BusinessError(SESSION_GONE, 401)
+    now = db.utcnow()
+    if now >= row.expires_at:
+        revoke(row.id, "expired")
+        raise BusinessError("登录时间已达上限，请重新登录", 401)
+    # The gateway enforces the idle limit exactly; renewals come at least every access lifetime.
+    idle_limit = timedelta(seconds=settings.session_idle_seconds + settings.access_token_seconds)
+    if now - row.last_activity_at > idle_limit:
+        revoke(row.id, "idle")
+        raise BusinessError("长时间未操作，已自动退出，请重新登录", 401)
+    operator = session.scalar(select(Operator).where(Operator.login_name == row.login_name))
+    if operator is None:
+        raise BusinessError(SESSION_GONE, 401)
+    result = session.execute(
+        update(HallSession).where(HallSession.id == row.id, HallSession.revoked_at.is_(None))
+        .values(last_activity_at=now)
+    )
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # revoked meanwhile
+        raise BusinessError(SESSION_GONE, 401)
+    principal = principal_of(operator)
+    token, expires_at = issue_token(principal, row.id)
+    return {"token": token, "expires_at": expires_at, "principal": principal.claims()}
+
+
+def _revoked_event(session_id: str, login_name: str, until: datetime) -> None:
+    """Refuse the id here at once (this service cannot wait for Redis) and tell every service."""
+    session = db.session()
+    model = get_runtime().plumbing.revoked
+    if session.get(model, session_id) is None:
+        session.add(model(token_id=session_id, expires_at=until))
+    emit(session, "auth.session_revoked",
+         {"token_id": session_id, "login_name": login_name, "expires_at": until.isoformat()})
+
+
+def revoke(session_id: str, reason: str) -> bool:
+    """End one session: no renewal from now on; returns False if it had already ended."""
+    session = db.session()
+    now = db.utcnow()
+    result = session.execute(
+        update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    row = session.get(HallSession, session_id)
+    if result.rowcount == 1 and row is not None:  # type: ignore[attr-defined]
+        _revoked_event(session_id, row.login_name, now + timedelta(seconds=get_settings().access_token_seconds)
+                       + REVOKE_MARGIN)
+    commit_and_relay(session)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def logout(principal: Principal) -> None:
+    """Logout of an employer or of center staff. A token without a session (issued by tests or an
+    older auth service) is revoked by its own id until it expires."""
+    if principal.session_id:
+        revoke(principal.session_id, "logout")
+        return
+    session = db.session()
+    _revoked_event(principal.token_id, principal.login_name,
+                   datetime.fromtimestamp(principal.expires_at, UTC).replace(tzinfo=None))
+    commit_and_relay(session)
+
+
+def revoke_account_sessions(login_name: str, reason: str) -> int:
+    """The account's rights changed (permissions, UKey unbound): end its live sessions everywhere.
+    Commits the caller's pending changes with the revocation. Returns how many sessions ended."""
+    session = db.session()
+    now = db.utcnow()
+    ids = list(session.scalars(select(HallSession.id).where(
+        HallSession.login_name == login_name, HallSession.revoked_at.is_(None), HallSession.expires_at > now)))
+    until = now + timedelta(seconds=get_settings().access_token_seconds) + REVOKE_MARGIN
+    ended = 0
+    for session_id in ids:
+        result = session.execute(
+            update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            _revoked_event(session_id, login_name, until)
+            ended += 1
+    commit_and_relay(session)
+    return ended
+
+
+def forget_old() -> None:
+    """Housekeeping: spent or expired login tickets, and sessions past their absolute lifetime."""
+    session = db.session()
+    now = db.utcnow()
+    session.execute(delete(LoginTicket).where(LoginTicket.expires_at < now))
+    session.execute(delete(HallSession).where(HallSession.expires_at < now - timedelta(days=1)))
