@@ -6,6 +6,7 @@ process with a message naming the variable instead of failing later in a request
 
 from __future__ import annotations
 
+import decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class Settings(BaseSettings):
     ukey_certificate_days: int = Field(3 * 365, ge=1, le=20 * 365)
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
+    # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.
+    money_rounding: str = "ROUND_HALF_UP"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
 
@@ -75,6 +78,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("service URLs must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("money_rounding")
+    @classmethod
+    def _rounding_mode(cls, value: str) -> str:
+        if not value.startswith("ROUND_") or not isinstance(getattr(decimal, value, None), str):
+            raise ValueError("HALL_MONEY_ROUNDING must be a decimal rounding mode such as ROUND_HALF_UP")
+        return value
 
     @field_validator("worker_services")
     @classmethod
