@@ -10,7 +10,7 @@ from flask import Flask
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from . import db, schemas, security  # noqa: F401  (schemas: Chinese validation messages for every service)
+from . import db, guards, schemas, security  # noqa: F401  (schemas: Chinese validation messages for every service)
 from .errors import HallApi, register_error_handlers
 from .runtime import EXTENSION_KEY, ServiceRuntime
 from .settings import get_settings
@@ -47,6 +47,7 @@ def create_service_app(
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    guards.init_app(app, settings.max_body_bytes)
     security.init_app(app, keys)
     return app
 
