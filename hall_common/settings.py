@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     ukey_certificate_days: int = Field(3 * 365, ge=1, le=20 * 365)
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
+    # Cookies only over TLS (Secure flag) and HSTS: on in production, where the hall is served over https.
+    secure_cookies: bool = False
     # Largest request body a service accepts (bytes); larger answers 413.
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.
