@@ -78,6 +78,14 @@ fields.String._deserialize = _checked_text  # type: ignore[method-assign]
 fields.Integer._validated = _bounded_integer  # type: ignore[method-assign]
 fields.DateTime._serialize = _zoned_datetime  # type: ignore[method-assign,assignment]
 
+def decimal_strings_in_openapi(_converter: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
+    """Money goes out as a string ("1234.50", exact); say so in the OpenAPI document, which would
+    otherwise declare every Decimal a JSON number."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+    return {}
+
+
 MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 200
 
