@@ -43,6 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         var_dir,
         ports={name: free_port() for name in DEFAULT_PORTS},
         redis_port=free_port(),
+        agent_port=free_port(),  # several stacks on one machine must not share the agent's default port
         database_urls=database_urls,
         extra_env={"HALL_RELAY_INTERVAL": "0.5"},
     )
