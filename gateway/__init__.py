@@ -74,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=get_settings().secure_cookies,
+        MAX_CONTENT_LENGTH=get_settings().max_body_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session, which the auth token already bounds
         VENDOR_DIRS=VENDOR_DIRS,
     )

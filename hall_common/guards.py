@@ -33,7 +33,7 @@ def init_app(app: Flask, max_body_bytes: int) -> None:
 def _guard_request() -> None:
     _guard_path()
     _guard_query()
-    if request.mimetype == "application/json" or request.is_json:
+    if request.is_json:
         _guard_json()
 
 
