@@ -4,7 +4,7 @@ Marshmallow checks each declared field (``hall_common.schemas``); these guards c
 never sees or cannot survive: JSON nested so deep that parsing recurses out of stack, a lone
 surrogate or control character in a field *name*, a body too large, values of undeclared fields
 (``fields.Dict``), query strings, and path parameters that no database can take (NUL, a surrogate,
-an integer beyond 64 bits). Each refusal is a 4xx in the shared error format, never a 500.
+an integer beyond SQL INTEGER). Each refusal is a 4xx in the shared error format, never a 500.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, abort, request
 
 from .errors import BusinessError
-from .schemas import CONTROL, CONTROL_MULTILINE, INT64_MAX, SURROGATE
+from .schemas import CONTROL, CONTROL_MULTILINE, INT32_MAX, SURROGATE
 
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"数据嵌套层数过多（最多{MAX_JSON_DEPTH}层）"
@@ -41,7 +41,8 @@ def _guard_path() -> None:
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and (CONTROL.search(value) or SURROGATE.search(value)):
             abort(404)
-        if isinstance(value, int) and not 0 <= value <= INT64_MAX:
+        # Integer ids are SQL INTEGER: PostgreSQL refuses a larger value with an error, not a miss.
+        if isinstance(value, int) and not 0 <= value <= INT32_MAX:
             abort(404)
 
 

@@ -5,7 +5,8 @@
   and a stored NUL or surrogate breaks every later step (the event, the worker, the JSON answer).
   A field that accepts several lines says so: ``fields.String(metadata={"multiline": True})``
   allows tab, line feed and carriage return (a textarea sends CRLF).
-- Integers stay within 64 bits, so no database driver overflows on a fuzzed id.
+- Integers stay within SQL ``INTEGER`` (32 bits, what every id column is), so neither driver overflows
+  on a fuzzed id; a field that holds more says ``metadata={"bigint": True}`` (64 bits).
 - Timestamps are stored naive UTC (``hall_common.db.utcnow``); they are answered with their zone
   (``+00:00``), as the OpenAPI ``date-time`` format and ISO 8601 require.
 """
@@ -41,9 +42,9 @@ Schema._default_error_messages = {  # type: ignore[attr-defined]
 
 # C0 controls and DEL; tab, LF and CR are allowed only in multiline fields.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_SINGLE_LINE = CONTROL
 CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SURROGATE = re.compile(r"[\ud800-\udfff]")
+INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
 _string_deserialize = fields.String._deserialize
@@ -55,7 +56,7 @@ def _checked_text(self: fields.String, value: Any, attr: str | None, data: Any, 
     text = _string_deserialize(self, value, attr, data, **kwargs)
     if SURROGATE.search(text):
         raise self.make_error("surrogate")
-    pattern = CONTROL_MULTILINE if self.metadata.get("multiline") else CONTROL_SINGLE_LINE
+    pattern = CONTROL_MULTILINE if self.metadata.get("multiline") else CONTROL
     if pattern.search(text):
         raise self.make_error("control")
     return text
@@ -63,7 +64,8 @@ def _checked_text(self: fields.String, value: Any, attr: str | None, data: Any, 
 
 def _bounded_integer(self: fields.Integer, value: Any) -> int:
     number: int = _integer_validated(self, value)
-    if not -INT64_MAX - 1 <= number <= INT64_MAX:
+    limit = INT64_MAX if self.metadata.get("bigint") else INT32_MAX
+    if not -limit - 1 <= number <= limit:
         raise self.make_error("too_large")
     return number
 

@@ -93,8 +93,8 @@ def test_a_body_over_the_limit_answers_413(monkeypatch: pytest.MonkeyPatch, empl
     assert readable(response)["message"] == "提交的数据过大"
 
 
-@pytest.mark.parametrize("query", ["page=10000000000000000000", "page=0", "per_page=0", "per_page=201",
-                                   "page=1000001", "page=-1"])
+@pytest.mark.parametrize("query", ["page=10000000000000000000", "page=2147483648", "page=0", "per_page=0",
+                                   "per_page=201", "page=1000001", "page=-1"])
 def test_paging_parameters_are_bounded(notify: Flask, employer_headers: dict[str, str], query: str) -> None:
     response = notify.test_client().get(f"{EMPLOYER}/inbox/message?{query}", headers=employer_headers)
     assert response.status_code == 422
@@ -111,6 +111,7 @@ def test_control_characters_in_a_query_string_are_refused(notify: Flask, employe
     "/employers/1001%0000001/inbox/message",
     "/employers/100100001/inbox/mes%00sage",
     "/employers/100100001/inbox-items/99999999999999999999",
+    "/employers/100100001/inbox-items/2147483648",  # PostgreSQL INTEGER overflows here
 ])
 def test_hostile_path_parameters_answer_404(notify: Flask, employer_headers: dict[str, str], path: str) -> None:
     response = notify.test_client().get(path, headers=employer_headers)
