@@ -64,6 +64,7 @@ def run_fuzz(base_url: str, config: Path, report: Path) -> subprocess.CompletedP
          "--generation-database", "none", "--seed", str(SEED), "--workers", "1",
          "--report", "junit", "--report-junit-path", str(report)],
         capture_output=True, text=True, timeout=MAX_SECONDS * 4, check=False,
+        cwd=report.parent,  # it keeps a .schemathesis/ cache in its working directory: not in the repository
     )
 
 
