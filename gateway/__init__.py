@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
 from hall_common.settings import get_settings
@@ -31,12 +31,50 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def content_security_policy(agent_url: str) -> str:
+    """Scripts only from files the hall serves (no inline script, no eval); the page may call the
+    UKey agent on the employer's PC. bpmn-js sets inline styles on the diagram, so styles may be inline."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        f"connect-src 'self' {agent_url}",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def _security_headers(app: Flask) -> None:
+    settings = get_settings()
+    headers = {
+        "Content-Security-Policy": content_security_policy(settings.ukey_agent_url),
+        "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if settings.secure_cookies:  # served over TLS: tell the browser never to fall back to plain HTTP
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+
+    @app.after_request
+    def _add(response: Response) -> Response:
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
         SECRET_KEY=_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=get_settings().secure_cookies,
+        MAX_CONTENT_LENGTH=get_settings().max_body_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session, which the auth token already bounds
         VENDOR_DIRS=VENDOR_DIRS,
     )
@@ -48,4 +86,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_accounts.bp)
     register_context(app)
+    _security_headers(app)
     return app

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from . import db, schemas, security  # noqa: F401  (schemas: Chinese validation messages for every service)
+from . import db, guards, schemas, security  # schemas also sets Chinese messages and text rules for every service
 from .errors import HallApi, register_error_handlers
 from .runtime import EXTENSION_KEY, ServiceRuntime
 from .settings import get_settings
@@ -43,10 +43,12 @@ def create_service_app(
     database.init_app(app)
 
     api = HallApi(app)
+    api.ma_plugin.converter.add_attribute_function(schemas.decimal_strings_in_openapi)  # type: ignore[union-attr]
     api.register_blueprint(_health_blueprint(runtime.name))
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    guards.init_app(app, settings.max_body_bytes)
     security.init_app(app, keys)
     return app
 

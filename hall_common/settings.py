@@ -6,6 +6,7 @@ process with a message naming the variable instead of failing later in a request
 
 from __future__ import annotations
 
+import decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
     ukey_agent_url: str = "http://127.0.0.1:18761"
     # Where `make` puts the agent's wheel that the login page offers for download (relative: to the repo).
     ukey_agent_dist_dir: Path = Path("build/agent")
+    # Cookies only over TLS (Secure flag) and HSTS: on in production, where the hall is served over https.
+    secure_cookies: bool = False
+    # Largest request body a service accepts (bytes); larger answers 413.
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.
+    money_rounding: str = "ROUND_HALF_UP"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
 
@@ -108,6 +115,13 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError as exc:
             raise ValueError(f"not a rate limit such as '10 per minute': {value!r}") from exc
+        return value
+
+    @field_validator("money_rounding")
+    @classmethod
+    def _rounding_mode(cls, value: str) -> str:
+        if not value.startswith("ROUND_") or not isinstance(getattr(decimal, value, None), str):
+            raise ValueError("HALL_MONEY_ROUNDING must be a decimal rounding mode such as ROUND_HALF_UP")
         return value
 
     @field_validator("worker_services")

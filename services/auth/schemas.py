@@ -22,7 +22,8 @@ class EmployerLoginSchema(Schema):
     login_name = fields.String(required=True, validate=_required)
     password = fields.String(required=True, validate=_password)
     challenge_id = fields.String(required=True, validate=validate.Length(min=1, max=36, error="请插入UKey后重新登录"))
-    certificate = fields.String(required=True, validate=validate.Length(min=1, max=8000, error="未读取到UKey证书"))
+    certificate = fields.String(required=True, validate=validate.Length(min=1, max=8000, error="未读取到UKey证书"),
+                                metadata={"multiline": True})  # PEM lines
     signature = fields.String(required=True, validate=validate.Length(min=1, max=400, error="未读取到UKey签名"))
 
 
@@ -115,7 +116,8 @@ class ResetSchema(Schema):
 class UKeyIssueSchema(Schema):
     token_serial = fields.String(required=True, validate=validate.Length(min=1, max=64, error="请读取UKey序列号"))
     token_label = fields.String(load_default="", validate=validate.Length(max=64))
-    public_key = fields.String(required=True, validate=validate.Length(min=1, max=4000, error="未读取到UKey公钥"))
+    public_key = fields.String(required=True, validate=validate.Length(min=1, max=4000, error="未读取到UKey公钥"),
+                               metadata={"multiline": True})  # PEM lines
     login_names = fields.List(fields.String(validate=_required), required=True,
                               validate=validate.Length(min=1, error="请至少绑定一个单位账号"))
 

@@ -4,9 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hall_common.coltypes import Ratio
 from hall_common.db import utcnow
 from hall_common.models import plumbing_models
 
@@ -29,8 +30,8 @@ class Employer(Base):
     credit_code: Mapped[str] = mapped_column(String(18))
     open_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(2), default="01")
-    employer_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
-    personal_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    employer_ratio: Mapped[Decimal] = mapped_column(Ratio())
+    personal_ratio: Mapped[Decimal] = mapped_column(Ratio())
     address: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(String(6), default="")
     legal_representative: Mapped[str] = mapped_column(String(50), default="")

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String
+from sqlalchemy import Date, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hall_common.coltypes import Money, Ratio
 from hall_common.models import plumbing_models
 
 # Member account status (个人账户状态), JGJ/T 320-2014
@@ -28,8 +29,8 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(50))
     id_type: Mapped[str] = mapped_column(String(20), default="居民身份证")
     id_number: Mapped[str] = mapped_column(String(18))
-    base: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    employer_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
-    personal_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    base: Mapped[Decimal] = mapped_column(Money())
+    employer_ratio: Mapped[Decimal] = mapped_column(Ratio())
+    personal_ratio: Mapped[Decimal] = mapped_column(Ratio())
     status: Mapped[str] = mapped_column(String(2), default="01")
     open_date: Mapped[date] = mapped_column(Date)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hall_common.coltypes import Money
 from hall_common.models import plumbing_models
 
 
@@ -19,12 +20,12 @@ class EmployerAccount(Base):
     __tablename__ = "employer_accounts"
     employer_no: Mapped[str] = mapped_column(String(20), primary_key=True)
     # Invariant: balance == sum of the employer's member account balances.
-    balance: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
-    unallocated: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unallocated: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
 
 class MemberAccount(Base):
     __tablename__ = "member_accounts"
     member_no: Mapped[str] = mapped_column(String(20), primary_key=True)
     employer_no: Mapped[str] = mapped_column(String(20), index=True)
-    balance: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))

@@ -53,7 +53,8 @@ class CompleteSchema(Schema):
     decision = fields.String(
         required=True, validate=validate.OneOf(["approve", "reject"], error="审批结果应为通过或不通过")
     )
-    opinion = fields.String(load_default="", validate=validate.Length(max=500, error="审批意见不能超过500个字"))
+    opinion = fields.String(load_default="", validate=validate.Length(max=500, error="审批意见不能超过500个字"),
+                            metadata={"multiline": True})  # a textarea: several lines are fine
 
 
 class DiagramSchema(Schema):

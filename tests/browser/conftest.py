@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +21,27 @@ def browser() -> Iterator[Browser]:
         )
         yield instance
         instance.close()
+
+
+# Report every Content-Security-Policy violation as a console error the test can see; an init script
+# runs outside the page's CSP, so it reports even what the policy blocks.
+_REPORT_CSP = """document.addEventListener("securitypolicyviolation", (e) =>
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")));"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every page a browser test opens must run without a CSP violation (the pages' scripts are files)."""
+    violations: list[str] = []
+    new_page = browser.new_page
+
+    def watched_page(*args: Any, **kwargs: Any) -> Page:
+        page = new_page(*args, **kwargs)
+        page.add_init_script(_REPORT_CSP)
+        page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text or msg.text.startswith("CSP violation") else None)
+        return page
+
+    monkeypatch.setattr(browser, "new_page", watched_page)
+    yield violations
+    assert violations == []
