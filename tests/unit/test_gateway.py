@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gateway import create_app
@@ -59,7 +61,8 @@ def test_the_center_task_page_pages_the_rows_read_from_the_owner(monkeypatch: py
     monkeypatch.setattr(ServiceClient, "get", fake_get)
     client = create_app().test_client()
     with client.session_transaction() as session:
-        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}}
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"},
+                                     "last_active": time.time()}
     page = client.get("/admin/tasks/9?page=3").get_data(as_text=True)
     # The rows come from the owning service named by the instance, never from the process.
     assert ("member", "/businesses/base_adjust/41", {"page": 3, "per_page": 50}) in calls
