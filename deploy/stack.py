@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from redis import Redis as RedisClient
+from redis.exceptions import RedisError
 
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
@@ -109,12 +111,29 @@ class Stack:
         return process
 
     def start_redis(self) -> None:
+        """Redis keeps queued events across a restart: an append-only file, fsynced every second."""
         redis = shutil.which("redis-server")
         if redis is None:
             raise RuntimeError("redis-server not found: run `make deps` (installs Debian's redis-server)")
-        self.spawn("redis", [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "",
-                             "--appendonly", "no", "--dir", str(self.var_dir)])
-        self._wait_port(self.redis_port, "redis")
+        data_dir = self.var_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.spawn("redis", [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir)])
+        self._wait(self._redis_answers, "redis")
+
+    def _redis_answers(self) -> bool:
+        """Redis accepts connections while it still loads its file; it is ready when PING answers."""
+        client = RedisClient(port=self.redis_port, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    def restart_redis(self, down_seconds: float = 0) -> None:
+        """Stop Redis as an operator would (it writes its data out), optionally stay down, start it again."""
+        self.stop_process("redis")
+        time.sleep(down_seconds)
+        self.start_redis()
 
     def prepare(self) -> None:
         """Migrate every database, seed the demo data and provision the demo UKey (idempotent)."""
@@ -190,9 +209,20 @@ class Stack:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
+    def crash_worker(self) -> None:
+        """SIGKILL the Celery worker and its pool, then start a new one: the events the dead worker
+        held come back after the visibility timeout (HALL_EVENT_VISIBILITY_TIMEOUT)."""
+        log = self.log_dir / "worker.log"
+        self.kill_process("worker")
+        since = log.stat().st_size if log.exists() else 0
+        self.start_worker()
+        self.wait_worker_ready(since)
+
     def stop(self) -> None:
-        for name in reversed(list(self.processes)):
+        # Redis last, even after a restart put it at the end: the others close their connections first.
+        for name in reversed([n for n in self.processes if n != "redis"]):
             self.stop_process(name)
+        self.stop_process("redis")
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -205,7 +235,7 @@ class Stack:
             try:
                 if ready():  # type: ignore[operator]
                     return
-            except (OSError, httpx.HTTPError):
+            except (OSError, httpx.HTTPError, RedisError):
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} did not start in {timeout}s; see {self.log_dir / (name + '.log')}")

@@ -1,4 +1,5 @@
-"""Tables every service has in its own database: the outbox, processed events, revoked sessions."""
+"""Tables every service has in its own database: the outbox, processed events, dead letters and
+revoked sessions."""
 
 from __future__ import annotations
 
@@ -29,6 +30,29 @@ class ProcessedEventMixin:
     processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class DeadLetterMixin:
+    """An event this service gave up on after its retries (or at once, when retrying cannot help).
+
+    It stays until the center retries it from the admin console; a retry that succeeds marks it resolved.
+    """
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    last_error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # dead (waiting for the center), retrying (sent again), resolved (a later delivery succeeded)
+    status: Mapped[str] = mapped_column(String(20), default="dead", index=True)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    retried_by: Mapped[str] = mapped_column(String(100), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class RevokedSessionMixin:
     """A logged-out session token, fed by ``auth.session_revoked``; kept until the token expires."""
 
@@ -42,6 +66,7 @@ class PlumbingModels:
     outbox: type[Any]
     processed: type[Any]
     revoked: type[Any]
+    dead_letter: type[Any]
 
 
 def plumbing_models(base: type[DeclarativeBase]) -> PlumbingModels:
@@ -50,4 +75,5 @@ def plumbing_models(base: type[DeclarativeBase]) -> PlumbingModels:
         outbox=type("Outbox", (OutboxMixin, base), {}),
         processed=type("ProcessedEvent", (ProcessedEventMixin, base), {}),
         revoked=type("RevokedSession", (RevokedSessionMixin, base), {}),
+        dead_letter=type("DeadLetter", (DeadLetterMixin, base), {}),
     )

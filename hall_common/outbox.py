@@ -1,6 +1,10 @@
 """Transactional outbox: an event is stored in the same transaction as the business that caused it,
 then relayed to Celery on Redis. If Redis or the worker is down the row waits; the periodic relay
-delivers it later. Two relays may race and publish a row twice; consumers are idempotent."""
+delivers it later. Two relays may race and publish a row twice; consumers are idempotent.
+
+A row is marked published only once it went to every subscriber ``events.ROUTES`` names. A type with
+no route, or a business event whose owner is not a service, stays unsent with an error in the log
+(the catalog test catches such a type before deploy); the rows behind it are relayed as usual."""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from sqlalchemy.orm import Session
 
 from . import db
 from .celery_app import get_celery
-from .events import make_event, subscribers
+from .events import ROUTES, make_event, subscribers
 from .runtime import get_runtime
-from .settings import get_settings
+from .settings import SERVICES, get_settings
 
 log = logging.getLogger(__name__)
+# Event ids already reported as undeliverable by this process, so the log is not flooded every pass.
+_reported: set[str] = set()
 
 
 def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
@@ -37,9 +43,10 @@ def relay(limit: int = 200, retry: bool = True) -> int:
     model = runtime.plumbing.outbox
     session = db.session()
     celery = get_celery()
+    _report_unrouted(session, model)
     query = (
         select(model)
-        .where(model.published_at.is_(None))
+        .where(model.published_at.is_(None), model.type.in_(list(ROUTES)))
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -48,7 +55,11 @@ def relay(limit: int = 200, retry: bool = True) -> int:
     try:
         for row in list(session.scalars(query)):
             event = json.loads(row.payload)
-            for target in subscribers(event):
+            targets = subscribers(event)
+            if not targets or any(target not in SERVICES for target in targets):
+                _report(row, f"its subscribers {targets} are not services")
+                continue
+            for target in targets:
                 celery.send_task(
                     f"{target}.handle_event", args=[event], queue=target, retry=retry, ignore_result=True
                 )
@@ -60,6 +71,26 @@ def relay(limit: int = 200, retry: bool = True) -> int:
         session.rollback()
         raise
     return published
+
+
+def _report_unrouted(session: Session, model: Any) -> None:
+    query = (
+        select(model)
+        .where(model.published_at.is_(None), model.type.not_in(list(ROUTES)))
+        .order_by(model.id)
+        .limit(50)
+    )
+    for row in session.scalars(query):
+        _report(row, "its type has no route in events.ROUTES")
+
+
+def _report(row: Any, reason: str) -> None:
+    if row.event_id in _reported:
+        return
+    if len(_reported) > 10_000:
+        _reported.clear()
+    _reported.add(row.event_id)
+    log.error("outbox event %s (%s) of %s is not sent: %s", row.event_id, row.type, get_runtime().name, reason)
 
 
 def commit_and_relay(session: Session) -> None:
