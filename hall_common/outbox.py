@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -37,8 +38,12 @@ def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None
     return event
 
 
-def relay(limit: int = 200, retry: bool = True) -> int:
-    """Publish unsent outbox rows of the current service. Returns how many rows were published."""
+def relay(limit: int = 200, retry: bool = True, min_age: float = 0) -> int:
+    """Publish unsent outbox rows of the current service. Returns how many rows were published.
+
+    The periodic relay passes ``min_age``: a row younger than that is the inline relay's, and both
+    picking it up would only deliver it twice.
+    """
     runtime = get_runtime()
     model = runtime.plumbing.outbox
     session = db.session()
@@ -47,6 +52,7 @@ def relay(limit: int = 200, retry: bool = True) -> int:
     query = (
         select(model)
         .where(model.published_at.is_(None), model.type.in_(list(ROUTES)))
+        .where(model.created_at <= db.utcnow() - timedelta(seconds=min_age))
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

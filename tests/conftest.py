@@ -34,6 +34,17 @@ def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
     return urls
 
 
+# Failing events give up quickly, and an event held by a killed worker returns within seconds, so the
+# dead-letter and crash tests stay short; HALL_TEST_VISIBILITY_TIMEOUT=60 measures the default.
+EVENT_ENV = {
+    "HALL_EVENT_MAX_RETRIES": "3",
+    "HALL_EVENT_RETRY_BACKOFF": "0.5",
+    "HALL_EVENT_RETRY_BACKOFF_MAX": "2",
+    "HALL_EVENT_VISIBILITY_TIMEOUT": os.environ.get("HALL_TEST_VISIBILITY_TIMEOUT", "15"),
+    "HALL_EVENT_RESTORE_INTERVAL": "2",
+}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("hall")
@@ -43,8 +54,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         var_dir,
         ports={name: free_port() for name in DEFAULT_PORTS},
         redis_port=free_port(),
+        agent_port=free_port(),  # several stacks may run on one machine at once
         database_urls=database_urls,
-        extra_env={"HALL_RELAY_INTERVAL": "0.5"},
+        extra_env={
+            "HALL_RELAY_INTERVAL": "0.5",
+            **EVENT_ENV,
+        },
     )
     running.start()
     try:

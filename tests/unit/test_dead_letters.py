@@ -250,3 +250,12 @@ def test_a_retry_may_not_wait_longer_than_the_visibility_timeout(monkeypatch: py
     monkeypatch.setenv("HALL_EVENT_RETRY_BACKOFF_MAX", "30")
     with pytest.raises(SettingsError, match="HALL_EVENT_RETRY_BACKOFF_MAX"):
         Settings()
+
+
+def test_the_dead_letter_page_is_for_a_center_session() -> None:
+    from gateway import create_app
+
+    client = create_app().test_client()
+    page = client.get("/admin/dead-letters")
+    assert page.status_code == 302 and "/admin/login" in page.headers["Location"]
+    assert client.post("/admin/dead-letters/workflow/1/retry").status_code == 400  # no CSRF token
