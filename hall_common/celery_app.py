@@ -72,5 +72,8 @@ def get_heavy_celery() -> Celery:
 
 
 def reset_celery() -> None:
+    from . import receipts
+
     get_celery.cache_clear()
     get_heavy_celery.cache_clear()
+    receipts.reset_client()

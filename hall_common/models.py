@@ -21,6 +21,9 @@ class OutboxMixin:
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    # When to check the consumers' receipts (None: confirmed, or published before receipts existed).
+    check_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    resent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProcessedEventMixin:

@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import db
+from . import db, receipts
 from .celery_app import get_celery
 from .events import ROUTES, make_event, subscribers
 from .runtime import get_runtime
@@ -38,11 +38,12 @@ def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None
     return event
 
 
-def relay(limit: int = 200, retry: bool = True, min_age: float = 0) -> int:
+def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool = False) -> int:
     """Publish unsent outbox rows of the current service. Returns how many rows were published.
 
     The periodic relay passes ``min_age``: a row younger than that is the inline relay's, and both
-    picking it up would only deliver it twice.
+    picking it up would only deliver it twice. It also ``verify``-s published rows whose consumers'
+    receipts are due, sending each again to the consumers that have not confirmed it.
     """
     runtime = get_runtime()
     model = runtime.plumbing.outbox
@@ -70,13 +71,46 @@ def relay(limit: int = 200, retry: bool = True, min_age: float = 0) -> int:
                     f"{target}.handle_event", args=[event], queue=target, retry=retry, ignore_result=True
                 )
             row.published_at = db.utcnow()
+            row.check_at = row.published_at + timedelta(seconds=get_settings().event_confirm_after)
             published += 1
         session.commit()
+        if verify:
+            _resend_unconfirmed(session, model, retry)
     except Exception:
         # Rows sent before the failure are sent again later: consumers drop the duplicates.
         session.rollback()
         raise
     return published
+
+
+def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 100) -> None:
+    """Send a published event again to each subscriber without a receipt, then check later again."""
+    now = db.utcnow()
+    due = list(session.scalars(
+        select(model).where(model.check_at <= now).order_by(model.check_at).limit(limit)
+        .with_for_update(skip_locked=True)
+    ))
+    if not due:
+        return
+    events = {row.event_id: json.loads(row.payload) for row in due}
+    pairs = [(target, event_id) for event_id, event in events.items() for target in subscribers(event)]
+    unconfirmed = receipts.missing(pairs)
+    celery = get_celery()
+    for row in due:
+        targets = [target for target, event_id in pairs
+                   if event_id == row.event_id and (target, event_id) in unconfirmed]
+        if not targets:
+            row.check_at = None
+            continue
+        log.warning("event %s (%s) has no receipt from %s after %s; sending it again",
+                    row.event_id, row.type, targets, row.published_at)
+        for target in targets:
+            celery.send_task(f"{target}.handle_event", args=[events[row.event_id]], queue=target, retry=retry,
+                             ignore_result=True)
+        row.resent += 1
+        wait = min(get_settings().event_confirm_after * 2 ** row.resent, 3600)
+        row.check_at = now + timedelta(seconds=wait)
+    session.commit()
 
 
 def _report_unrouted(session: Session, model: Any) -> None:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     event_visibility_timeout: int = Field(60, ge=5, le=24 * 3600)
     event_restore_interval: int = Field(5, ge=1, le=300)
     heavy_visibility_timeout: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    # An event still without its consumers' receipts this many seconds after it was published is
+    # sent again to those consumers (then after twice as long, up to an hour): see receipts.py.
+    event_confirm_after: int = Field(300, ge=5, le=24 * 3600)
 
     @field_validator("redis_url")
     @classmethod

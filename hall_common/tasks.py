@@ -13,7 +13,7 @@ from celery.exceptions import Reject
 from flask import Flask
 from sqlalchemy import delete
 
-from . import db, dead_letters
+from . import db, dead_letters, receipts
 from .consumer import PermanentEventError, consume
 from .outbox import relay
 from .runtime import get_runtime
@@ -31,16 +31,19 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
         with app.app_context():
             try:
-                return consume(event)
+                outcome = consume(event)
             except Exception as exc:
-                return retry_or_bury(self, event, exc, first_failed_at)
+                outcome = retry_or_bury(self, event, exc, first_failed_at)  # raises to retry later
+        if isinstance(event, dict) and isinstance(event.get("id"), str):
+            receipts.confirm(name, event["id"])  # done with it: processed, a duplicate, or parked
+        return outcome
 
     @celery.task(name=f"{name}.relay_outbox", ignore_result=True)
     def relay_outbox() -> int:
         settings = get_settings()
         with app.app_context():
             # The safety net: what the inline relay has not sent shortly after its commit.
-            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0)
+            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=True)
 
     @celery.task(name=f"{name}.housekeeping", ignore_result=True)
     def housekeeping() -> None:

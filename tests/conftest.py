@@ -34,14 +34,16 @@ def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
     return urls
 
 
-# Failing events give up quickly, and an event held by a killed worker returns within seconds, so the
-# dead-letter and crash tests stay short; HALL_TEST_VISIBILITY_TIMEOUT=60 measures the default.
+# Failing events give up quickly, an event held by a killed worker returns within seconds and one lost
+# around a Redis restart is sent again soon, so the event tests stay short;
+# HALL_TEST_VISIBILITY_TIMEOUT=60 measures the default recovery.
 EVENT_ENV = {
     "HALL_EVENT_MAX_RETRIES": "3",
     "HALL_EVENT_RETRY_BACKOFF": "0.5",
     "HALL_EVENT_RETRY_BACKOFF_MAX": "2",
     "HALL_EVENT_VISIBILITY_TIMEOUT": os.environ.get("HALL_TEST_VISIBILITY_TIMEOUT", "15"),
     "HALL_EVENT_RESTORE_INTERVAL": "2",
+    "HALL_EVENT_CONFIRM_AFTER": "20",
 }
 
 

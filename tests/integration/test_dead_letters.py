@@ -88,7 +88,8 @@ def test_a_poisoned_event_becomes_a_dead_letter_and_a_retry_after_the_fix_proces
             assert retried.status_code == 200
             assert "已重新投递：流程服务 business.submitted" in retried.text
         for event_id, business_id in ((first, "1"), (second, "2")):
-            wait_for(lambda e=event_id: _dead_letter(center, e, "resolved"), timeout=30, what="the retry processed")
+            wait_for(lambda e=event_id: _dead_letter(center, e, "resolved"),  # type: ignore[misc]
+                     timeout=30, what="the retry processed")
             assert _open_task(center, business_type, business_id)["instance"]["title"] == "死信演练"
         assert _dead_letter(center, first) is None  # no longer open
 

@@ -259,3 +259,50 @@ def test_the_dead_letter_page_is_for_a_center_session() -> None:
     page = client.get("/admin/dead-letters")
     assert page.status_code == 302 and "/admin/login" in page.headers["Location"]
     assert client.post("/admin/dead-letters/workflow/1/retry").status_code == 400  # no CSRF token
+
+
+class FakeRedis:
+    def __init__(self) -> None:
+        self.store: dict[str, object] = {}
+
+    def set(self, key: str, value: object, ex: int) -> None:
+        self.store[key] = value
+
+    def mget(self, keys: list[str]) -> list[object | None]:
+        return [self.store.get(k) for k in keys]
+
+
+def test_an_event_without_its_consumers_receipts_is_sent_again_to_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from hall_common import receipts
+
+    fake = FakeRedis()
+    monkeypatch.setattr(receipts.Redis, "from_url", lambda *args, **kwargs: fake)
+    receipts.reset_client()
+    app = make_app("employer", seed=False)
+    sent = Sent(monkeypatch)
+    with app.app_context():
+        session = db.session()
+        event = outbox.emit(session, "employer.info_changed", {"employer_no": "100100001"})
+        session.commit()
+        assert outbox.relay(verify=True) == 1
+        model = get_runtime().plumbing.outbox
+        row = session.scalars(select(model)).one()
+        assert row.check_at - row.published_at == timedelta(seconds=300)  # HALL_EVENT_CONFIRM_AFTER
+        outbox.relay(verify=True)
+        assert len(sent.messages) == 1  # not due yet
+
+        # Due, and notify never confirmed (its message was lost around a Redis restart): sent again.
+        row.check_at = db.utcnow() - timedelta(seconds=1)
+        session.commit()
+        outbox.relay(verify=True)
+        assert [(name, e["id"]) for name, e, _ in sent.messages] == [("notify.handle_event", event["id"])] * 2
+        assert row.resent == 1 and row.check_at > db.utcnow() + timedelta(seconds=590)
+
+        # Confirmed by the consumer: checked once more, then never again.
+        receipts.confirm("notify", event["id"])
+        row.check_at = db.utcnow() - timedelta(seconds=1)
+        session.commit()
+        outbox.relay(verify=True)
+        assert len(sent.messages) == 2 and row.check_at is None

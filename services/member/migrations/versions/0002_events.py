@@ -1,4 +1,4 @@
-"""dead letters: events the service gave up on, kept for the center to retry
+"""dead letters: events the service gave up on, kept for the center to retry; outbox receipt checks
 
 Revision ID: 0002_events
 Revises: 0001
@@ -34,9 +34,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dead_letters_status'), ['status'], unique=False)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('check_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('resent', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.create_index(batch_op.f('ix_outbox_check_at'), ['check_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_check_at'))
+        batch_op.drop_column('resent')
+        batch_op.drop_column('check_at')
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dead_letters_status'))
     op.drop_table('dead_letters')
