@@ -91,6 +91,7 @@ def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 
         .with_for_update(skip_locked=True)
     ))
     if not due:
+        session.commit()  # ends the read's transaction (and its row locks on PostgreSQL)
         return
     events = {row.event_id: json.loads(row.payload) for row in due}
     pairs = [(target, event_id) for event_id, event in events.items() for target in subscribers(event)]

@@ -37,13 +37,15 @@ def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
 # Failing events give up quickly, an event held by a killed worker returns within seconds and one lost
 # around a Redis restart is sent again soon, so the event tests stay short;
 # HALL_TEST_VISIBILITY_TIMEOUT=60 measures the default recovery.
+VISIBILITY_TIMEOUT = int(os.environ.get("HALL_TEST_VISIBILITY_TIMEOUT", "15"))
 EVENT_ENV = {
     "HALL_EVENT_MAX_RETRIES": "3",
     "HALL_EVENT_RETRY_BACKOFF": "0.5",
     "HALL_EVENT_RETRY_BACKOFF_MAX": "2",
-    "HALL_EVENT_VISIBILITY_TIMEOUT": os.environ.get("HALL_TEST_VISIBILITY_TIMEOUT", "15"),
+    "HALL_EVENT_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
     "HALL_EVENT_RESTORE_INTERVAL": "2",
-    "HALL_EVENT_CONFIRM_AFTER": "20",
+    # Later than the visibility timeout, as by default: a killed worker's event comes back by Redis.
+    "HALL_EVENT_CONFIRM_AFTER": str(VISIBILITY_TIMEOUT + 15),
 }
 
 
