@@ -4,6 +4,7 @@ messaged once, and no service records an event as processed that no handler ran.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -11,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from redis import Redis
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
@@ -85,6 +88,45 @@ def test_an_event_held_by_a_killed_worker_comes_back_within_the_visibility_timeo
         _keep_running(stack)
     print(f"\nevent recovered {recovery:.1f}s after SIGKILL (visibility timeout {_visibility_timeout(stack)}s)")
     assert recovery <= _recovery_bound(stack)
+    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete", json={"decision": "approve"})
+    assert done.status_code == 200, done.text
+    wait_for(lambda: _status(employer, A, request_id) == "approved", what="the change applied")
+
+
+def _queued_event_ids(stack: Stack, queue: str) -> set[str]:
+    """The events waiting in a service's queue in Redis (kombu keeps each task body base64-encoded)."""
+    client = Redis(port=stack.redis_port)
+    try:
+        messages = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    finally:
+        client.close()
+    ids = set()
+    for message in messages:
+        if message["headers"].get("task") == f"{queue}.handle_event":
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            ids.add(args[0]["id"])
+    return ids
+
+
+def test_queued_events_survive_a_redis_restart(stack: Stack) -> None:
+    employer, center = employer_api(stack), center_api(stack)
+    stack.stop_process("worker")
+    try:
+        submitted = submit_change(employer, {"contact_name": "持久队列"})
+        assert submitted.status_code == 201, submitted.text
+        request_id = submitted.json()["request"]["id"]
+        (event_id,) = [e for e, p in rows(stack, "employer", "SELECT event_id, payload FROM outbox "
+                                                             "WHERE type = 'business.submitted'")
+                       if json.loads(p)["data"]["business_id"] == str(request_id)]
+        wait_for(lambda: event_id in _queued_event_ids(stack, "workflow"), what="the event queued in Redis")
+        stack.restart_redis()
+        assert event_id in _queued_event_ids(stack, "workflow")  # read back from the append-only file
+    finally:
+        _keep_running(stack)
+    started = time.monotonic()
+    task = _task_of(center, request_id, timeout=60)
+    # From the kept queue, not from the emitter sending it again for want of a receipt.
+    assert time.monotonic() - started < int(stack.extra_env["HALL_EVENT_CONFIRM_AFTER"])
     done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete", json={"decision": "approve"})
     assert done.status_code == 200, done.text
     wait_for(lambda: _status(employer, A, request_id) == "approved", what="the change applied")
