@@ -241,15 +241,6 @@ class Stack:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
-    def crash_worker(self) -> None:
-        """SIGKILL the Celery worker and its pool, then start a new one: the events the dead worker
-        held come back after the visibility timeout (HALL_EVENT_VISIBILITY_TIMEOUT)."""
-        log = self.log_dir / "worker.log"
-        self.kill_process("worker")
-        since = log.stat().st_size if log.exists() else 0
-        self.start_worker()
-        self.wait_worker_ready(since)
-
     def stop(self) -> None:
         self._stopping.set()
         # Redis last, even after a restart put it at the end: the others close their connections first.
