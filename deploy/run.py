@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import demo_data as demo
-from .stack import ROOT, Stack
+from .stack import ROOT, SUPERVISED, Stack
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ Press Ctrl-C to stop everything.""", flush=True)
     try:
         while status == 0:
             for name, process in list(stack.processes.items()):
-                if process.poll() is not None:
+                if process.poll() is not None and name not in SUPERVISED:  # those the stack restarts
                     print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
                     status = 1
             time.sleep(0.5)

@@ -2,7 +2,10 @@
 gunicorn, the gateway, a Celery worker and beat. ``make run`` and the integration tests both use it.
 
 Every child runs in its own process group and is asked to die with this process (PR_SET_PDEATHSIG),
-so Ctrl-C, a failed test or a killed parent leaves no process behind.
+so Ctrl-C, a failed test or a killed parent leaves no process behind. The Celery worker and beat are
+supervised: if one exits on its own it is started again, as a production supervisor (systemd
+``Restart=always``) does; a Celery worker can exit with "Unrecoverable error" when Redis goes away
+while it holds a message.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from redis import Redis as RedisClient
+from redis.exceptions import RedisError
 
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
@@ -30,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_REDIS_PORT = 6391
 DEFAULT_AGENT_PORT = 18761
+SUPERVISED = ("worker", "beat")
 
 
 def free_port() -> int:
@@ -62,6 +69,9 @@ class Stack:
         self.database_urls = dict(database_urls or {})
         self.extra_env = dict(extra_env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.RLock()  # the supervisor and the caller both start and stop processes
+        self._stopping = threading.Event()
+        self._restarted: dict[str, float] = {}
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -105,16 +115,39 @@ class Stack:
                 argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
-        self.processes[name] = process
+        with self._lock:
+            self.processes[name] = process
         return process
 
+    def _take(self, name: str) -> subprocess.Popen[bytes] | None:
+        """Forget a process before stopping it, so the supervisor does not start it again."""
+        with self._lock:
+            return self.processes.pop(name, None)
+
     def start_redis(self) -> None:
+        """Redis keeps queued events across a restart: an append-only file, fsynced every second."""
         redis = shutil.which("redis-server")
         if redis is None:
             raise RuntimeError("redis-server not found: run `make deps` (installs Debian's redis-server)")
-        self.spawn("redis", [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "",
-                             "--appendonly", "no", "--dir", str(self.var_dir)])
-        self._wait_port(self.redis_port, "redis")
+        data_dir = self.var_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.spawn("redis", [redis, "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir)])
+        self._wait(self._redis_answers, "redis")
+
+    def _redis_answers(self) -> bool:
+        """Redis accepts connections while it still loads its file; it is ready when PING answers."""
+        client = RedisClient(port=self.redis_port, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    def restart_redis(self, down_seconds: float = 0) -> None:
+        """Stop Redis as an operator would (it writes its data out), optionally stay down, start it again."""
+        self.stop_process("redis")
+        time.sleep(down_seconds)
+        self.start_redis()
 
     def prepare(self) -> None:
         """Migrate every database, seed the demo data and provision the demo UKey (idempotent)."""
@@ -161,6 +194,22 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True).start()
+
+    def _supervise(self, interval: float = 0.5) -> None:
+        starters = {"worker": self.start_worker, "beat": self.start_beat}
+        while not self._stopping.wait(interval):
+            with self._lock:
+                for name in SUPERVISED:
+                    process = self.processes.get(name)
+                    if process is None or process.poll() is None:
+                        continue
+                    if time.monotonic() - self._restarted.get(name, 0) < 2:  # no tight crash loop
+                        continue
+                    self._restarted[name] = time.monotonic()
+                    with open(self.log_dir / f"{name}.log", "a") as log:
+                        log.write(f"\n[stack] {name} exited with {process.returncode}; starting it again\n")
+                    starters[name]()
 
     def wait_worker_ready(self, since: int = 0, timeout: float = 60) -> None:
         log = self.log_dir / "worker.log"
@@ -174,7 +223,7 @@ class Stack:
         self.wait_worker_ready(since)
 
     def stop_process(self, name: str, timeout: float = 10) -> None:
-        process = self.processes.pop(name, None)
+        process = self._take(name)
         if process is None or process.poll() is not None:
             return
         os.killpg(process.pid, signal.SIGTERM)
@@ -186,13 +235,18 @@ class Stack:
 
     def kill_process(self, name: str) -> None:
         """Die abruptly, as in a crash (no graceful shutdown)."""
-        process = self.processes.pop(name)
+        process = self._take(name)
+        if process is None:
+            raise KeyError(name)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
     def stop(self) -> None:
-        for name in reversed(list(self.processes)):
+        self._stopping.set()
+        # Redis last, even after a restart put it at the end: the others close their connections first.
+        for name in reversed([n for n in self.processes if n != "redis"]):
             self.stop_process(name)
+        self.stop_process("redis")
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -205,7 +259,7 @@ class Stack:
             try:
                 if ready():  # type: ignore[operator]
                     return
-            except (OSError, httpx.HTTPError):
+            except (OSError, httpx.HTTPError, RedisError):
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} did not start in {timeout}s; see {self.log_dir / (name + '.log')}")

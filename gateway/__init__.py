@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from hall_common.settings import get_settings
 
-from . import admin, admin_accounts, login, views
+from . import admin, admin_accounts, admin_ops, login, views
 from .session import register_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_accounts.bp)
+    app.register_blueprint(admin_ops.bp)
     register_context(app)
     _security_headers(app)
     return app

@@ -22,6 +22,8 @@ from hall_common.settings import get_settings
 F = TypeVar("F", bound=Callable[..., Any])
 EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
 LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
+# The admin console's blueprints: their pages run the center session's idle clock.
+CENTER_BLUEPRINTS = ("admin", "accounts", "ops")
 # Renew a little before the expiry, so a token never expires on its way to a service.
 RENEW_MARGIN = 10
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
@@ -130,7 +132,7 @@ def register_context(app: Flask) -> None:
     def _inject() -> dict[str, Any]:
         employer = current(EMPLOYER_KEY)
         center = current(CENTER_KEY)
-        area = CENTER_KEY if (request.blueprint or "") in ("admin", "accounts") else EMPLOYER_KEY
+        area = CENTER_KEY if (request.blueprint or "") in CENTER_BLUEPRINTS else EMPLOYER_KEY
         settings = get_settings()
         return {
             "employer_user": employer["principal"] if employer else None,

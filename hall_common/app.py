@@ -1,4 +1,4 @@
-"""The application factory every service uses: database, OpenAPI, errors, tokens, health."""
+"""The application factory every service uses: database, OpenAPI, errors, tokens, health, dead letters."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from . import db, guards, schemas, security  # schemas also sets Chinese messages and text rules for every service
+from .dead_letter_api import dead_letter_blueprint
 from .errors import HallApi, register_error_handlers
 from .runtime import EXTENSION_KEY, ServiceRuntime
 from .settings import get_settings
@@ -45,6 +46,7 @@ def create_service_app(
     api = HallApi(app)
     api.ma_plugin.converter.add_attribute_function(schemas.decimal_strings_in_openapi)  # type: ignore[union-attr]
     api.register_blueprint(_health_blueprint(runtime.name))
+    api.register_blueprint(dead_letter_blueprint())
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -2,6 +2,8 @@
 
 The handler's changes, its own outbox events and the processed-event record commit together, so a
 redelivered event (after a crash or a duplicate publish) finds its id recorded and changes nothing.
+An event is recorded only when a handler ran: a type this service has no handler for is an error,
+never a silently "processed" event.
 """
 
 from __future__ import annotations
@@ -11,13 +13,21 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from . import db
+from . import db, dead_letters
 from .events import is_valid
 from .outbox import relay_now
-from .runtime import Handler, get_runtime
+from .runtime import Handler, ServiceRuntime, get_runtime
 
 
-class InvalidEvent(ValueError):
+class PermanentEventError(Exception):
+    """Retrying cannot help (the event itself or the deployed code is wrong): straight to the dead letters."""
+
+
+class InvalidEvent(PermanentEventError, ValueError):
+    pass
+
+
+class UnhandledEvent(PermanentEventError, LookupError):
     pass
 
 
@@ -34,19 +44,27 @@ def record_revoked_session(event: dict[str, Any]) -> None:
 COMMON_HANDLERS: dict[str, Handler] = {"auth.session_revoked": record_revoked_session}
 
 
+def handler_for(runtime: ServiceRuntime, event_type: str) -> Handler | None:
+    return runtime.handlers.get(event_type) or COMMON_HANDLERS.get(event_type)
+
+
 def consume(event: dict[str, Any]) -> str:
-    """Handle one event in the current service's app context. Returns processed, duplicate or ignored."""
+    """Handle one event in the current service's app context. Returns processed or duplicate."""
     if not is_valid(event):
         raise InvalidEvent(f"not a CloudEvent: {event!r:.200}")
     runtime = get_runtime()
+    handler = handler_for(runtime, event["type"])
+    if handler is None:
+        raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
     session = db.session()
-    if session.get(runtime.plumbing.processed, event["id"]) is not None:
-        return "duplicate"
-    handler = runtime.handlers.get(event["type"]) or COMMON_HANDLERS.get(event["type"])
     try:
-        if handler is not None:
-            handler(event)
+        if session.get(runtime.plumbing.processed, event["id"]) is not None:
+            dead_letters.mark_resolved(session, event["id"])
+            session.commit()
+            return "duplicate"
+        handler(event)
         session.add(runtime.plumbing.processed(event_id=event["id"], type=event["type"]))
+        dead_letters.mark_resolved(session, event["id"])
         session.commit()
     except IntegrityError:
         # Another delivery of the same event committed first.
@@ -58,4 +76,4 @@ def consume(event: dict[str, Any]) -> str:
         session.rollback()
         raise
     relay_now()
-    return "processed" if handler is not None else "ignored"
+    return "processed"

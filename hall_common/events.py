@@ -4,6 +4,10 @@ Every event that crosses a service boundary is a CloudEvents 1.0 JSON object. ``
 single place that says which services receive an event type; ``OWNER`` stands for the service that
 owns the business named in the event (``data.owner``), so the workflow service can hand outcomes
 back without knowing each business. docs/events.md documents the same catalog for downstream systems.
+
+Every type a service emits needs a route here, and every service a route names needs a handler for
+the type (tests/unit/test_event_catalog.py checks both); the relay keeps an unrouted event unsent and
+a consumer without a handler refuses the event.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "business.approved": (OWNER,),
     "business.rejected": (OWNER,),
     # Domain events: the result as the owner applied it.
-    "employer.info_changed": ("notify", "auth", "payment"),
+    "employer.info_changed": ("notify",),
     "employer.info_change_rejected": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,

@@ -1,4 +1,5 @@
-"""Tables every service has in its own database: the outbox, processed events, revoked sessions."""
+"""Tables every service has in its own database: the outbox, processed events, dead letters and
+revoked sessions."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class OutboxMixin:
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    # When to check the consumers' receipts (None: confirmed, or published before receipts existed).
+    check_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    resent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProcessedEventMixin:
@@ -27,6 +31,29 @@ class ProcessedEventMixin:
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DeadLetterMixin:
+    """An event this service gave up on after its retries (or at once, when retrying cannot help).
+
+    It stays until the center retries it from the admin console; a retry that succeeds marks it resolved.
+    """
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    last_error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # dead (waiting for the center), retrying (sent again), resolved (a later delivery succeeded)
+    status: Mapped[str] = mapped_column(String(20), default="dead", index=True)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    retried_by: Mapped[str] = mapped_column(String(100), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class RevokedSessionMixin:
@@ -42,6 +69,7 @@ class PlumbingModels:
     outbox: type[Any]
     processed: type[Any]
     revoked: type[Any]
+    dead_letter: type[Any]
 
 
 def plumbing_models(base: type[DeclarativeBase]) -> PlumbingModels:
@@ -50,4 +78,5 @@ def plumbing_models(base: type[DeclarativeBase]) -> PlumbingModels:
         outbox=type("Outbox", (OutboxMixin, base), {}),
         processed=type("ProcessedEvent", (ProcessedEventMixin, base), {}),
         revoked=type("RevokedSession", (RevokedSessionMixin, base), {}),
+        dead_letter=type("DeadLetter", (DeadLetterMixin, base), {}),
     )

@@ -1,25 +1,32 @@
 """Transactional outbox: an event is stored in the same transaction as the business that caused it,
 then relayed to Celery on Redis. If Redis or the worker is down the row waits; the periodic relay
-delivers it later. Two relays may race and publish a row twice; consumers are idempotent."""
+delivers it later. Two relays may race and publish a row twice; consumers are idempotent.
+
+A row is marked published only once it went to every subscriber ``events.ROUTES`` names. A type with
+no route, or a business event whose owner is not a service, stays unsent with an error in the log
+(the catalog test catches such a type before deploy); the rows behind it are relayed as usual."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import db
+from . import db, receipts
 from .celery_app import get_celery
-from .events import make_event, subscribers
+from .events import ROUTES, make_event, subscribers
 from .runtime import get_runtime
-from .settings import get_settings
+from .settings import SERVICES, get_settings
 
 log = logging.getLogger(__name__)
+# Event ids already reported as undeliverable by this process, so the log is not flooded every pass.
+_reported: set[str] = set()
 
 
 def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
@@ -31,15 +38,22 @@ def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None
     return event
 
 
-def relay(limit: int = 200, retry: bool = True) -> int:
-    """Publish unsent outbox rows of the current service. Returns how many rows were published."""
+def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool = False) -> int:
+    """Publish unsent outbox rows of the current service. Returns how many rows were published.
+
+    The periodic relay passes ``min_age``: a row younger than that is the inline relay's, and both
+    picking it up would only deliver it twice. It also ``verify``-s published rows whose consumers'
+    receipts are due, sending each again to the consumers that have not confirmed it.
+    """
     runtime = get_runtime()
     model = runtime.plumbing.outbox
     session = db.session()
     celery = get_celery()
+    _report_unrouted(session, model)
     query = (
         select(model)
-        .where(model.published_at.is_(None))
+        .where(model.published_at.is_(None), model.type.in_(list(ROUTES)))
+        .where(model.created_at <= db.utcnow() - timedelta(seconds=min_age))
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -48,18 +62,76 @@ def relay(limit: int = 200, retry: bool = True) -> int:
     try:
         for row in list(session.scalars(query)):
             event = json.loads(row.payload)
-            for target in subscribers(event):
+            targets = subscribers(event)
+            if not targets or any(target not in SERVICES for target in targets):
+                _report(row, f"its subscribers {targets} are not services")
+                continue
+            for target in targets:
                 celery.send_task(
                     f"{target}.handle_event", args=[event], queue=target, retry=retry, ignore_result=True
                 )
             row.published_at = db.utcnow()
+            row.check_at = row.published_at + timedelta(seconds=get_settings().event_confirm_after)
             published += 1
         session.commit()
+        if verify:
+            _resend_unconfirmed(session, model, retry)
     except Exception:
         # Rows sent before the failure are sent again later: consumers drop the duplicates.
         session.rollback()
         raise
     return published
+
+
+def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 100) -> None:
+    """Send a published event again to each subscriber without a receipt, then check later again."""
+    now = db.utcnow()
+    due = list(session.scalars(
+        select(model).where(model.check_at <= now).order_by(model.check_at).limit(limit)
+        .with_for_update(skip_locked=True)
+    ))
+    if not due:
+        session.commit()  # ends the read's transaction (and its row locks on PostgreSQL)
+        return
+    events = {row.event_id: json.loads(row.payload) for row in due}
+    pairs = [(target, event_id) for event_id, event in events.items() for target in subscribers(event)]
+    unconfirmed = receipts.missing(pairs)
+    celery = get_celery()
+    for row in due:
+        targets = [target for target, event_id in pairs
+                   if event_id == row.event_id and (target, event_id) in unconfirmed]
+        if not targets:
+            row.check_at = None
+            continue
+        log.warning("event %s (%s) has no receipt from %s after %s; sending it again",
+                    row.event_id, row.type, targets, row.published_at)
+        for target in targets:
+            celery.send_task(f"{target}.handle_event", args=[events[row.event_id]], queue=target, retry=retry,
+                             ignore_result=True)
+        row.resent += 1
+        wait = min(get_settings().event_confirm_after * 2 ** row.resent, 3600)
+        row.check_at = now + timedelta(seconds=wait)
+    session.commit()
+
+
+def _report_unrouted(session: Session, model: Any) -> None:
+    query = (
+        select(model)
+        .where(model.published_at.is_(None), model.type.not_in(list(ROUTES)))
+        .order_by(model.id)
+        .limit(50)
+    )
+    for row in session.scalars(query):
+        _report(row, "its type has no route in events.ROUTES")
+
+
+def _report(row: Any, reason: str) -> None:
+    if row.event_id in _reported:
+        return
+    if len(_reported) > 10_000:
+        _reported.clear()
+    _reported.add(row.event_id)
+    log.error("outbox event %s (%s) of %s is not sent: %s", row.event_id, row.type, get_runtime().name, reason)
 
 
 def commit_and_relay(session: Session) -> None:

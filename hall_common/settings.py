@@ -10,7 +10,7 @@ import decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("auth", "employer", "member", "payment", "workflow", "notify")
@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     money_rounding: str = "ROUND_HALF_UP"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
+    # Events (docs/events.md): a failing event is retried with exponential backoff (base, cap in
+    # seconds) and after event_max_retries retries parked as a dead letter of its service.
+    event_max_retries: int = Field(8, ge=0, le=100)
+    event_retry_backoff: float = Field(2.0, gt=0, le=600)
+    event_retry_backoff_max: float = Field(30.0, gt=0, le=3600)
+    # An event held by a worker that died comes back after this many seconds; workers look for such
+    # events every event_restore_interval seconds. Heavy jobs get their own queue and timeout.
+    event_visibility_timeout: int = Field(60, ge=5, le=24 * 3600)
+    event_restore_interval: int = Field(5, ge=1, le=300)
+    heavy_visibility_timeout: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    # An event still without its consumers' receipts this many seconds after it was published is
+    # sent again to those consumers (then after twice as long, up to an hour): see receipts.py.
+    event_confirm_after: int = Field(300, ge=5, le=24 * 3600)
 
     @field_validator("redis_url")
     @classmethod
@@ -131,6 +144,14 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown services in HALL_WORKER_SERVICES: {unknown}")
         return value
+
+    @model_validator(mode="after")
+    def _retry_within_visibility(self) -> Settings:
+        # A retry waits in the worker, unacknowledged: waiting longer than the visibility timeout
+        # would have Redis hand the same event to a second worker meanwhile.
+        if self.event_retry_backoff_max >= self.event_visibility_timeout:
+            raise ValueError("HALL_EVENT_RETRY_BACKOFF_MAX must be below HALL_EVENT_VISIBILITY_TIMEOUT")
+        return self
 
     def database_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_database_url")

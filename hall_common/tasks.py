@@ -2,43 +2,93 @@
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from datetime import datetime
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.exceptions import Reject
 from flask import Flask
 from sqlalchemy import delete
 
-from . import db
-from .consumer import InvalidEvent, consume
+from . import db, dead_letters, receipts
+from .consumer import PermanentEventError, consume
 from .outbox import relay
 from .runtime import get_runtime
+from .settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 def register_service_tasks(celery: Celery, app: Flask) -> None:
     name = get_runtime(app).name
 
-    @celery.task(
-        name=f"{name}.handle_event",
-        acks_late=True,
-        autoretry_for=(Exception,),
-        dont_autoretry_for=(InvalidEvent,),
-        retry_backoff=True,
-        retry_backoff_max=60,
-        max_retries=None,  # an event is never dropped: a failing handler is retried until it succeeds
-    )
-    def handle_event(event: dict[str, Any]) -> str:
+    # Retries are counted here, not by Celery: when they run out the event becomes a dead letter
+    # instead of being dropped, and an event is acknowledged only once it is processed or parked.
+    @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
+    def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
         with app.app_context():
-            return consume(event)
+            try:
+                outcome = consume(event)
+            except Exception as exc:
+                outcome = retry_or_bury(self, event, exc, first_failed_at)  # raises to retry later
+        if isinstance(event, dict) and isinstance(event.get("id"), str):
+            receipts.confirm(name, event["id"])  # done with it: processed, a duplicate, or parked
+        return outcome
 
     @celery.task(name=f"{name}.relay_outbox", ignore_result=True)
     def relay_outbox() -> int:
+        settings = get_settings()
         with app.app_context():
-            return relay()
+            # The safety net: what the inline relay has not sent shortly after its commit.
+            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=True)
 
     @celery.task(name=f"{name}.housekeeping", ignore_result=True)
     def housekeeping() -> None:
         with app.app_context():
             run_housekeeping()
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry number ``attempt`` (1, 2, ...): doubling up to the cap, with jitter so
+    events that failed together do not all come back at the same instant."""
+    settings = get_settings()
+    ceiling = min(settings.event_retry_backoff_max, settings.event_retry_backoff * 2 ** (attempt - 1))
+    return round(random.uniform(ceiling / 2, ceiling), 3)
+
+
+def retry_or_bury(task: Task, event: Any, exc: Exception, first_failed_at: str | None) -> str:
+    """Schedule the next attempt, or park the event as a dead letter when retries are used up."""
+    settings = get_settings()
+    attempt = task.request.retries + 1
+    first = first_failed_at or db.utcnow().isoformat()
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if isinstance(exc, PermanentEventError) or attempt > settings.event_max_retries:
+        return _bury(task, event, exc, attempt, first)
+    delay = backoff(attempt)
+    log.warning("event %s failed (attempt %s), retrying in %ss: %s", event_id, attempt, delay,
+                dead_letters.describe(exc))
+    try:
+        retry = task.retry(exc=exc, countdown=delay, kwargs={"first_failed_at": first}, throw=False)
+    except Reject:  # the retry could not be published: keep the event where the center sees it
+        return _bury(task, event, exc, attempt, first)
+    raise retry
+
+
+def _bury(task: Task, event: Any, exc: Exception, attempt: int, first: str) -> str:
+    try:
+        dead_letters.bury(event, dead_letters.describe(exc), attempt, datetime.fromisoformat(first))
+    except Exception:
+        # Neither stored nor retried: hand the message back to the broker rather than acknowledge it.
+        log.exception("the dead letter of an event could not be stored; the event goes back to its queue")
+        time.sleep(1)  # not a hot loop while the database is down
+        raise Reject(exc, requeue=True) from exc
+    log.error("event %s (%s) became a dead letter after %s attempt(s): %s",
+              event.get("id") if isinstance(event, dict) else None,
+              event.get("type") if isinstance(event, dict) else None, attempt, dead_letters.describe(exc))
+    return "dead"
 
 
 def run_housekeeping() -> None:

@@ -34,6 +34,21 @@ def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
     return urls
 
 
+# Failing events give up quickly, an event held by a killed worker returns within seconds and one lost
+# around a Redis restart is sent again soon, so the event tests stay short;
+# HALL_TEST_VISIBILITY_TIMEOUT=60 measures the default recovery.
+VISIBILITY_TIMEOUT = int(os.environ.get("HALL_TEST_VISIBILITY_TIMEOUT", "15"))
+EVENT_ENV = {
+    "HALL_EVENT_MAX_RETRIES": "3",
+    "HALL_EVENT_RETRY_BACKOFF": "0.5",
+    "HALL_EVENT_RETRY_BACKOFF_MAX": "2",
+    "HALL_EVENT_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+    "HALL_EVENT_RESTORE_INTERVAL": "2",
+    # Later than the visibility timeout, as by default: a killed worker's event comes back by Redis.
+    "HALL_EVENT_CONFIRM_AFTER": str(VISIBILITY_TIMEOUT + 15),
+}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("hall")
@@ -45,9 +60,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         redis_port=free_port(),
         agent_port=free_port(),  # several stacks may run on one machine at once
         database_urls=database_urls,
-        # Every test logs in from 127.0.0.1, and the lockout test needs 20 challenges for one account.
-        extra_env={"HALL_RELAY_INTERVAL": "0.5", "HALL_CHALLENGE_LIMIT_PER_ADDRESS": "600 per minute",
-                   "HALL_CHALLENGE_LIMIT_PER_ACCOUNT": "30 per minute"},
+        extra_env={
+            "HALL_RELAY_INTERVAL": "0.5",
+            # Every test logs in from 127.0.0.1, and the lockout test needs 20 challenges for one account.
+            "HALL_CHALLENGE_LIMIT_PER_ADDRESS": "600 per minute",
+            "HALL_CHALLENGE_LIMIT_PER_ACCOUNT": "30 per minute",
+            **EVENT_ENV,
+        },
     )
     running.start()
     try:

@@ -8,10 +8,11 @@ import pytest
 from marshmallow import ValidationError
 from pydantic import ValidationError as SettingsError
 
-from hall_common import validators
-from hall_common.consumer import InvalidEvent, consume
+from hall_common import db, validators
+from hall_common.consumer import InvalidEvent, UnhandledEvent, consume
 from hall_common.events import make_event, subscribers
 from hall_common.money import monthly_amount, to_money
+from hall_common.runtime import get_runtime
 from hall_common.settings import Settings
 
 from .conftest import make_app
@@ -84,14 +85,15 @@ def test_default_database_is_a_sqlite_file_per_service(hall_env: object) -> None
     assert settings.database_url("employer") != settings.database_url("member")
 
 
-def test_consumer_refuses_a_non_cloudevent_and_ignores_unknown_types() -> None:
+def test_consumer_refuses_a_non_cloudevent_and_an_unhandled_type() -> None:
     app = make_app("notify", seed=False)
     with app.app_context():
         with pytest.raises(InvalidEvent):
             consume({"type": "x"})
         event = make_event("employer", "something.else", {})
-        assert consume(event) == "ignored"
-        assert consume(event) == "duplicate"
+        with pytest.raises(UnhandledEvent, match="notify service has no handler for something.else"):
+            consume(event)
+        assert db.session().get(get_runtime().plumbing.processed, event["id"]) is None
 
 
 def test_a_failing_handler_stores_nothing_and_can_run_again() -> None:
