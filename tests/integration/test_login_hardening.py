@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -23,16 +24,28 @@ GENERIC = "登录失败：单位账号、登录名称、密码或UKey验证未�
 T = TypeVar("T")
 
 
-def _account(stack: Stack, login: str) -> None:
-    """An employer account of its own, managed by the demo UKey, so that locking it disturbs no other test."""
+@pytest.fixture
+def own_account(stack: Stack) -> Iterator[Callable[[str], None]]:
+    """Employer accounts of the test's own, managed by the demo UKey, so that locking one disturbs no
+    other test; removed afterwards, so the demo UKey's choice of employers is as the other tests expect."""
     engine = sa.create_engine(stack.database_url("auth"))
+    made: list[str] = []
+
+    def make(login: str) -> None:
+        with Session(engine) as session:
+            session.add(Operator(login_name=login, role=EMPLOYER, display_name="并发测试", employer_no=login,
+                                 employer_name="并发测试单位", password_hash=hash_password(PASSWORD),
+                                 must_change_password=False, permissions=[]))
+            ukey_id = session.scalar(
+                sa.select(UKey.id).where(UKey.token_label == demo.UKEY_LABEL, UKey.status == ACTIVE))
+            assert ukey_id is not None
+            session.add(UKeyBinding(ukey_id=ukey_id, login_name=login))
+            session.commit()
+        made.append(login)
+
+    yield make
     with Session(engine) as session:
-        session.add(Operator(login_name=login, role=EMPLOYER, display_name="并发测试", employer_no=login,
-                             employer_name="并发测试单位", password_hash=hash_password(PASSWORD),
-                             must_change_password=False, permissions=[]))
-        ukey_id = session.scalar(sa.select(UKey.id).where(UKey.token_label == demo.UKEY_LABEL, UKey.status == ACTIVE))
-        assert ukey_id is not None
-        session.add(UKeyBinding(ukey_id=ukey_id, login_name=login))
+        session.execute(sa.delete(UKeyBinding).where(UKeyBinding.login_name.in_(made)))
         session.commit()
     engine.dispose()
 
@@ -76,9 +89,11 @@ def _login(stack: Stack, body: dict[str, str]) -> Callable[[], tuple[int, str]]:
     return call
 
 
-def test_twenty_concurrent_wrong_passwords_check_at_most_five_then_lock(stack: Stack) -> None:
+def test_twenty_concurrent_wrong_passwords_check_at_most_five_then_lock(
+    stack: Stack, own_account: Callable[[str], None]
+) -> None:
     login = "100100077"
-    _account(stack, login)
+    own_account(login)
     bodies = [_signed_body(stack, login, f"wrong-guess{i}") for i in range(20)]
     answers = Counter(_all_at_once([_login(stack, body) for body in bodies]))
 
@@ -91,9 +106,9 @@ def test_twenty_concurrent_wrong_passwords_check_at_most_five_then_lock(stack: S
         403, "密码连续错误次数过多，账号已锁定，请15分钟后再试")
 
 
-def test_ten_concurrent_uses_of_one_challenge_log_in_once(stack: Stack) -> None:
+def test_ten_concurrent_uses_of_one_challenge_log_in_once(stack: Stack, own_account: Callable[[str], None]) -> None:
     login = "100100078"
-    _account(stack, login)
+    own_account(login)
     body = _signed_body(stack, login, PASSWORD)
     answers = Counter(_all_at_once([_login(stack, body) for _ in range(10)]))
     assert answers == Counter({(200, "select"): 1, (401, "登录挑战已使用，请重新登录"): 9})
