@@ -29,17 +29,25 @@ _REPORT_CSP = """document.addEventListener("securitypolicyviolation", (e) =>
   console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")));"""
 
 
+def _fault(text: str) -> bool:
+    """A console message a user's browser would show as the page's fault: a CSP violation, or a file
+    the page asks for that the hall does not have (a missing icon, script or style is a 404)."""
+    return ("Content Security Policy" in text or text.startswith("CSP violation")
+            or "the server responded with a status of 404" in text)
+
+
 @pytest.fixture(autouse=True)
 def no_csp_violation(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every page a browser test opens must run without a CSP violation (the pages' scripts are files)."""
+    """Every page a browser test opens must run without a CSP violation (the pages' scripts are files),
+    without an uncaught script error and without asking for a file that is not there."""
     violations: list[str] = []
     new_page = browser.new_page
 
     def watched_page(*args: Any, **kwargs: Any) -> Page:
         page = new_page(*args, **kwargs)
         page.add_init_script(_REPORT_CSP)
-        page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}")
-                if "Content Security Policy" in msg.text or msg.text.startswith("CSP violation") else None)
+        page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}") if _fault(msg.text) else None)
+        page.on("pageerror", lambda error: violations.append(f"{page.url}: script error: {error}"))
         return page
 
     monkeypatch.setattr(browser, "new_page", watched_page)
