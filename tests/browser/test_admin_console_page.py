@@ -57,3 +57,31 @@ def test_a_double_click_on_retry_sends_once_and_says_it_was_sent(browser: Browse
     expect(page.get_by_role("alert")).to_have_text("已重新投递：流程服务 business.submitted")
     # One retry went out (the cause is not fixed, so it may already be parked again).
     expect(page.locator(f'#dead-letters tr[data-event-id="{event_id}"]')).to_contain_text("共重新投递1次")
+
+
+def test_irreversible_actions_ask_first_and_every_answer_is_in_chinese(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
+    login_center(page, stack)
+    page.get_by_role("link", name="UKey管理").click()
+    key = page.locator("#ukeys tbody tr", has_text="正常").first  # the demo key, or one a test issued
+    unbind = key.get_by_title("解除绑定")
+    bound = unbind.count()
+    assert bound > 0
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    key.get_by_role("button", name="注销").click()
+    unbind.first.click()
+    expect(key).to_contain_text("正常")  # declined: nothing happened
+    expect(unbind).to_have_count(bound)
+    assert len(asked) == 2
+    assert asked[0].startswith("注销后该UKey不能再登录，且不可恢复。确定注销UKey")
+    assert asked[1].startswith("确定解除UKey") and asked[1].endswith("的绑定？")
+
+    page.goto(stack.url("gateway") + "/admin/no-such-page")
+    expect(page.get_by_role("heading", name="提示")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("页面不存在，请检查地址是否正确")
+
+    page.goto(stack.url("gateway") + "/admin/")
+    page.get_by_role("button", name="退出系统").click()
+    expect(page.get_by_role("alert")).to_have_text("已退出系统")
+    expect(page.get_by_role("heading", name="中心人员登录")).to_be_visible()
