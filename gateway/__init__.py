@@ -6,8 +6,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hall_common.settings import get_settings
 
@@ -67,6 +68,28 @@ def _security_headers(app: Flask) -> None:
         return response
 
 
+# The browser's own words for an HTTP error are English; the hall says it in the manual's language.
+ERROR_MESSAGES = {
+    404: "页面不存在，请检查地址是否正确",
+    405: "不支持该操作方式，请通过页面上的按钮办理",
+    413: "提交的内容过大",
+    429: "操作过于频繁，请稍后再试",
+    500: "系统繁忙，请稍后再试",
+}
+
+
+def _error_pages(app: Flask) -> None:
+    def _page(error: HTTPException) -> Any:
+        status = error.code or 500
+        message = ERROR_MESSAGES.get(status, "请求有误，请返回后重试" if status < 500 else ERROR_MESSAGES[500])
+        if request.is_json:
+            return jsonify({"message": message}), status
+        return render_template("error.html", message=message), status
+
+    app.register_error_handler(HTTPException, _page)
+    app.register_error_handler(InternalServerError, _page)  # also what an unexpected exception becomes
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
@@ -87,5 +110,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_accounts.bp)
     app.register_blueprint(admin_ops.bp)
     register_context(app)
+    _error_pages(app)
     _security_headers(app)
     return app

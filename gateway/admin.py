@@ -39,6 +39,7 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     sessions.revoke(CENTER_KEY)  # the center token is refused by every service, as an employer's is
+    flash("已退出系统", "success")
     return redirect(url_for("admin.login"))
 
 

@@ -20,7 +20,7 @@ SERVICE_NAMES = {
     "auth": "认证服务", "employer": "单位服务", "member": "缴存人服务",
     "payment": "资金服务", "workflow": "流程服务", "notify": "消息服务",
 }
-STATUS_NAMES = {"dead": "待处理", "retrying": "已重新投递", "resolved": "已处理"}
+STATUS_NAMES = {"dead": "待处理", "retrying": "处理中", "resolved": "已处理"}
 FILTERS = {"open": "未处理", "resolved": "已处理", "all": "全部"}
 
 
@@ -54,7 +54,8 @@ def _business(payload: str) -> str:
         event = json.loads(payload)
         data = event.get("data") or {}
         label = " ".join(str(v) for v in (data.get("title"), data.get("employer_no")) if v)
-        return str(event.get("subject") or "") + (f"（{label}）" if label else "")
+        subject = str(event.get("subject") or "")
+        return f"{subject}（{label}）" if subject and label else subject or label
     except (ValueError, AttributeError):
         return ""
 

@@ -39,7 +39,16 @@
   form.addEventListener("submit", async (event) => {
     if (form.dataset.signed) return;
     event.preventDefault();
+    // A second click while the UKey signs would fetch a second challenge and sign twice.
+    if (form.dataset.busy) return;
+    form.dataset.busy = "1";
+    try { await signAndSubmit(); } finally { delete form.dataset.busy; }
+  });
+
+  async function signAndSubmit() {
     error.hidden = true;
+    // The answer to the previous attempt (flashed by the hall) no longer applies: only this one's shows.
+    document.querySelectorAll("main > .alert").forEach((flashed) => { flashed.hidden = true; });
     const who = { employer_no: form.employer_no.value.trim(), login_name: form.login_name.value.trim() };
     const csrf = document.querySelector("meta[name=csrf-token]").content;
     const challenge = await fetch("/login/challenge", {
@@ -63,5 +72,5 @@
     form.signature.value = signed.signature;
     form.dataset.signed = "1";
     form.submit();
-  });
+  }
 })();

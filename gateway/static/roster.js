@@ -33,12 +33,3 @@
   render();
 })();
 
-// A double click submits once (the service refuses a second request in approval anyway).
-(function () {
-  const form = document.getElementById("change-form");
-  if (!form) return;
-  form.addEventListener("submit", () => {
-    const button = document.getElementById("submit-change");
-    setTimeout(() => { button.disabled = true; }, 0);
-  });
-})();

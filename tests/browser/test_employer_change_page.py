@@ -54,6 +54,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     page.get_by_label("UKey密码").fill("000000")
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#login-error")).to_have_text("UKey密码错误")
+    expect(page.get_by_role("alert")).to_have_text("UKey密码错误")  # the previous attempt's answer is gone
 
     fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
     expect(page.get_by_role("heading", name="修改密码")).to_be_visible()
