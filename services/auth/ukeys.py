@@ -110,6 +110,9 @@ def revoke(actor: str, ukey_id: int) -> UKey:
         ukey.revoked_by = actor
         ukey.revoked_at = db.utcnow()
         audit(actor, "revoke_ukey", ukey.token_serial, f"证书序列号 {ukey.certificate_serial}")
+        # A revoked key must not keep a session it opened: end the sessions of every account it serves.
+        for login_name in bound_accounts(ukey):
+            sessions.revoke_account_sessions(login_name, "ukey_revoked")
         db.session().commit()
     return ukey
 

@@ -136,6 +136,19 @@ def test_new_permissions_or_an_unbound_key_end_the_accounts_sessions(
     assert _refresh(client, again).status_code == 401
 
 
+def test_a_revoked_ukey_ends_the_sessions_of_the_accounts_it_serves(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any], center_headers: dict[str, str]
+) -> None:
+    keys = KeyProvider(public_key_pem())
+    first, second = full_login(client, A, "UK-A"), full_login(client, B, "UK-A")
+    revoked = client.post(f"/auth/ukeys/{key_ab['id']}/revoke", headers=center_headers)
+    assert revoked.status_code == 200
+    assert _refresh(client, first).status_code == 401
+    assert _refresh(client, second).status_code == 401
+    ended = {e["data"]["token_id"] for e in outbox_events(app) if e["type"] == "auth.session_revoked"}
+    assert ended == {verify_token(s["token"], keys).session_id for s in (first, second)}
+
+
 def test_without_a_token_only_the_public_list_answers(client: FlaskClient) -> None:
     for path in ("/auth/operators", "/auth/ukeys/999/revoke", "/auth/audit", "/no-such-path"):
         response = client.get(path)
