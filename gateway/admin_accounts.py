@@ -74,7 +74,7 @@ def ukeys() -> Any:
 @login_required
 def issue_ukey() -> Any:
     """Called by the page's script with the public key the agent generated on the token."""
-    data = request.get_json(silent=True) or {}
+    data = sessions.json_object()
     try:
         ukey = _auth().post("/auth/ukeys", data)
     except ServiceError as exc:
