@@ -183,3 +183,15 @@ def test_history_query_by_date_range(app: Flask, employer_headers: dict[str, str
     invalid = app.test_client().get(f"{BASE}/change-history?start_date=2026-02-30", headers=employer_headers)
     assert invalid.status_code == 422
     assert "有效日期" in invalid.get_json()["message"]
+
+
+def test_history_dates_at_the_calendar_edges_answer_not_500(app: Flask, employer_headers: dict[str, str]) -> None:
+    request_id = submit(app, employer_headers, [{"field": "address", "value": "新地址3号"}]).get_json()["request"]["id"]
+    with app.app_context():
+        consume(_outcome(app, request_id, approved=True, opinion="同意"))
+    client = app.test_client()
+    edges = "start_date=0001-01-01&end_date=9999-12-31"
+    everything = client.get(f"{BASE}/change-history?{edges}", headers=employer_headers)
+    assert everything.status_code == 200
+    assert [h["new_value"] for h in everything.get_json()] == ["新地址3号"]
+    assert client.get(f"{BASE}/change-history?start_date=9999-12-31", headers=employer_headers).get_json() == []
