@@ -108,3 +108,23 @@ def test_script_posts_with_hostile_json_are_refused_not_500(monkeypatch: pytest.
         assert response.status_code == 422
         assert message in response.get_json()["message"]
     assert len(sent) == 4  # nothing hostile reached the auth service
+
+
+def test_admin_account_names_stay_one_path_segment_at_the_auth_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    paths: list[str] = []
+
+    def fake_request(self: ServiceClient, method: str, path: str, **kwargs: object) -> object:
+        paths.append(path)
+        return {"one_time_password": "x", "message": "ok"}
+
+    monkeypatch.setattr(ServiceClient, "request", fake_request)
+    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}, "last_active": time.time()}
+    client.post("/admin/accounts/100100002%3Fx=/reset-password")
+    client.post("/admin/accounts/..%3F/permissions")
+    client.post("/admin/ukeys/1/bindings/100100002%23/delete")
+    assert paths == ["/auth/operators/100100002%3Fx%3D/reset-password", "/auth/operators/..%3F/permissions",
+                     "/auth/ukeys/1/bindings/100100002%23"]
