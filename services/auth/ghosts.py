@@ -4,11 +4,14 @@ An existing account's refusal counts down (还可尝试4次, 3, ...) and then lo
 exist used to get the plain refusal, so one wrong password told an attacker which account names are
 real. A name that does not exist now counts down and locks the same way. The counters live in the rate
 limiter's storage (Redis, shared by every process of the auth service; process memory while Redis is
-down), never in the accounts table, so guessing names stores nothing there.
+down), never in the accounts table, so guessing names stores nothing there. Names share 65,536
+counters (by hash): a spray of invented names costs Redis a bounded number of keys, and a shared count
+looks like failures someone else made, as a real account's can.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -48,7 +51,7 @@ def failed_login(name: str, bad_message: str) -> BusinessError:
 
 def _count(storage: Any, name: str, bad_message: str) -> BusinessError:
     settings = get_settings()
-    key = name.strip().casefold()[:200]
+    key = hashlib.sha256(name.strip().casefold().encode("utf-8", "replace")).hexdigest()[:4]
     lock_key, failures_key = f"hall-auth:ghost-lock:{key}", f"hall-auth:ghost-failures:{key}"
     if storage.get(lock_key):
         seconds = storage.get_expiry(lock_key) - time.time()
