@@ -10,6 +10,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hall_common import guards
+from hall_common.errors import BusinessError
 from hall_common.settings import get_settings
 
 from . import admin, admin_accounts, admin_ops, login, views
@@ -90,6 +92,19 @@ def _error_pages(app: Flask) -> None:
     app.register_error_handler(InternalServerError, _page)  # also what an unexpected exception becomes
 
 
+def _refuse_hostile_json() -> Any:
+    """A script's JSON body as the services' guard checks it: nesting that would recurse out of stack, a
+    lone surrogate (which no UTF-8 request to a service can carry) or a control character is a 4xx
+    here, not a 500 on the way to the service."""
+    if not request.is_json:
+        return None
+    try:
+        guards.refuse_hostile_json()
+    except BusinessError as exc:
+        return jsonify({"message": exc.message}), exc.status
+    return None
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
@@ -104,6 +119,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     # Every form and script POST carries the session's CSRF token (forms: hidden field; scripts: header).
     CSRFProtect(app)
+    app.before_request(_refuse_hostile_json)  # after the CSRF check: a forged post learns nothing
     app.register_blueprint(login.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
@@ -36,6 +37,12 @@ def _flash_result(call: Any) -> Any:
     return result
 
 
+def _segment(value: str) -> str:
+    """A name from the page's URL as one path segment of the auth service's URL: a ``?``, ``#`` or
+    ``..`` in it must not reach another route or add a query."""
+    return quote(value, safe="")
+
+
 @bp.route("/accounts")
 @login_required
 def accounts() -> Any:
@@ -46,7 +53,7 @@ def accounts() -> Any:
 @login_required
 def set_permissions(login_name: str) -> Any:
     chosen = [p for p in PERMISSIONS if request.form.get(p)]
-    path = f"/auth/operators/{login_name}/permissions"
+    path = f"/auth/operators/{_segment(login_name)}/permissions"
     if _flash_result(lambda: _auth().request("PUT", path, json={"permissions": chosen})) is not None:
         flash(f"已保存 {login_name} 的权限，下次登录生效", "success")
     return redirect(url_for("accounts.accounts"))
@@ -55,7 +62,7 @@ def set_permissions(login_name: str) -> Any:
 @bp.route("/accounts/<login_name>/reset-password", methods=["POST"])
 @login_required
 def reset_password(login_name: str) -> Any:
-    result = _flash_result(lambda: _auth().post(f"/auth/operators/{login_name}/reset-password"))
+    result = _flash_result(lambda: _auth().post(f"/auth/operators/{_segment(login_name)}/reset-password"))
     if result is not None:
         flash(f"{login_name} 的一次性密码：{result['one_time_password']}", "success")
     return redirect(url_for("accounts.accounts"))
@@ -74,7 +81,7 @@ def ukeys() -> Any:
 @login_required
 def issue_ukey() -> Any:
     """Called by the page's script with the public key the agent generated on the token."""
-    data = request.get_json(silent=True) or {}
+    data = sessions.json_object()
     try:
         ukey = _auth().post("/auth/ukeys", data)
     except ServiceError as exc:
@@ -93,7 +100,7 @@ def bind(ukey_id: int) -> Any:
 @bp.route("/ukeys/<int:ukey_id>/bindings/<login_name>/delete", methods=["POST"])
 @login_required
 def unbind(ukey_id: int, login_name: str) -> Any:
-    _flash_result(lambda: _auth().delete(f"/auth/ukeys/{ukey_id}/bindings/{login_name}"))
+    _flash_result(lambda: _auth().delete(f"/auth/ukeys/{ukey_id}/bindings/{_segment(login_name)}"))
     return redirect(url_for("accounts.ukeys"))
 
 

@@ -77,7 +77,7 @@ def agent_download(filename: str) -> Any:
 
 @bp.route("/login/challenge", methods=["POST"])
 def challenge() -> Any:
-    data = request.get_json(silent=True) or {}
+    data = sessions.json_object()
     auth = ServiceClient("auth")
     # The auth service rate-limits challenges per client address: tell it whose browser is asking.
     auth.headers["X-Forwarded-For"] = request.remote_addr or ""
@@ -163,7 +163,7 @@ def logout() -> Any:
 
 
 def _area_key() -> str:
-    area = request.args.get("area") or (request.get_json(silent=True) or {}).get("area")
+    area = request.args.get("area") or sessions.json_object().get("area")
     return CENTER_KEY if area == "center" else EMPLOYER_KEY
 
 
@@ -185,7 +185,7 @@ def expired() -> Any:
     if sessions.current(key) is None or sessions.end_if_idle(key):
         return redirect(url_for(sessions.LOGIN_ENDPOINTS[key]))
     target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    if not sessions.local_path(target):
         target = url_for("admin.tasks" if key == CENTER_KEY else "hall.home")
     return redirect(target)
 

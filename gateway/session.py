@@ -17,6 +17,7 @@ from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
 from hall_common.client import ServiceClient, ServiceError
+from hall_common.schemas import CONTROL
 from hall_common.settings import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +73,19 @@ def fresh_token(key: str) -> str:
         value.update(token=renewed["token"], expires_at=renewed["expires_at"], principal=renewed["principal"])
         session[key] = value
     return str(value["token"])
+
+
+def json_object() -> dict[str, Any]:
+    """The body of a script's POST; the page's scripts send an object, anything else counts as empty."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def local_path(target: str) -> bool:
+    """A path on this site to send the browser back to. Browsers read a backslash as a slash and drop
+    tabs and newlines, so ``/\\evil.example`` or ``/<TAB>/evil.example`` would leave the site."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target \
+        and not CONTROL.search(target)
 
 
 def idle_for(key: str) -> float:

@@ -191,7 +191,7 @@ class BusinessRegistry:
         rows = business.read_rows(business_id, page, per_page) if business else None
         if business is None or rows is None:
             raise BusinessError("业务不存在", 404)
-        require_employer(rows.employer_no, business.permission)
+        require_employer(rows.employer_no, business.permission, missing="业务不存在")
         return {
             "business_type": business.type,
             "business_id": business_id,

@@ -16,7 +16,7 @@ from hall_common import db
 from hall_common.errors import BusinessError
 from hall_common.security import Principal
 
-from . import sessions, ukeys
+from . import ghosts, sessions, ukeys
 from .accounts import (
     BAD_LOGIN,
     attempt_failed,
@@ -30,6 +30,7 @@ from .accounts import (
 from .models import CENTER, EMPLOYER, Operator, UKeyBinding
 
 CHANGE_PASSWORD, SELECT = "change_password", "select"
+CENTER_BAD_LOGIN = "登录名称或密码错误"
 
 
 def challenge(login_name: str) -> dict[str, Any]:
@@ -53,8 +54,8 @@ def login_employer(employer_no: str, login_name: str, password: str, challenge_i
     attempt = begin_attempt(operator) if operator is not None else None
     password_ok = password_matches(operator, password)
     ukey = ukeys.login_key(certificate, login_name, used, signature)
-    if operator is None or attempt is None:
-        raise BusinessError(BAD_LOGIN, 401)
+    if operator is None or attempt is None:  # counted down and locked as a real account would be
+        raise ghosts.failed_login(f"{employer_no}/{login_name}", BAD_LOGIN)
     if not password_ok or ukey is None:
         raise attempt_failed(attempt, BAD_LOGIN)
     attempt_succeeded(attempt)
@@ -118,7 +119,10 @@ def login_center(login_name: str, password: str) -> dict[str, Any]:
     operator = find_operator(login_name)
     if operator is not None and operator.role != CENTER:
         operator = None
-    operator = check_password(operator, password, "登录名称或密码错误")
+    if operator is None:
+        password_matches(None, password)  # the same time as a real account's check
+        raise ghosts.failed_login(f"center/{login_name}", CENTER_BAD_LOGIN)
+    operator = check_password(operator, password, CENTER_BAD_LOGIN)
     operator.last_login_at = db.utcnow()
     db.session().commit()
     return _session_for(operator)

@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from .fields import PROFILE_FIELDS
+
+# Each item appears once in a roster, so a longer roster is refused before any row is checked (a
+# 10 MB body of repeated rows would otherwise cost seconds and answer one error per row).
+MAX_ROWS = len(PROFILE_FIELDS)
+
 
 class ProfileFieldSchema(Schema):
     name = fields.String()
@@ -23,7 +29,8 @@ class ChangeRowSchema(Schema):
 
 
 class ChangeSubmitSchema(Schema):
-    changes = fields.List(fields.Nested(ChangeRowSchema), required=True)
+    changes = fields.List(fields.Nested(ChangeRowSchema), required=True,
+                          validate=validate.Length(max=MAX_ROWS, error=f"待变更清册最多{MAX_ROWS}行"))
 
 
 class ChangeEntrySchema(Schema):

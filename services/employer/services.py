@@ -234,6 +234,6 @@ def change_history(employer_no: str, start: date | None, end: date | None) -> li
     query = select(ChangeHistory).where(ChangeHistory.employer_no == employer_no)
     if start:
         query = query.where(ChangeHistory.changed_at >= datetime.combine(start, time.min))
-    if end:
+    if end and end < date.max:  # the day after 9999-12-31 does not exist: that end bounds nothing
         query = query.where(ChangeHistory.changed_at < datetime.combine(end + timedelta(days=1), time.min))
     return list(db.session().scalars(query.order_by(ChangeHistory.id)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
 
 from hall_common import db
 from hall_common.errors import BusinessError
@@ -58,12 +59,19 @@ def get_item(employer_no: str, item_id: int) -> InboxItem:
 
 
 def mark_read(employer_no: str, item_id: int) -> InboxItem:
+    """Once: of several clicks at the same moment one moves the message, the others read 409 (the
+    conditional update's row count decides; SQLite ignores row locks)."""
     item = get_item(employer_no, item_id)
-    if item.box != MESSAGE:
+    session = db.session()
+    moved = session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == item_id, InboxItem.employer_no == employer_no, InboxItem.box == MESSAGE)
+        .values(box=READ, read_at=db.utcnow())
+    )
+    session.commit()
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise BusinessError("只有消息可以标为已阅", 409)
-    item.box = READ
-    item.read_at = db.utcnow()
-    db.session().commit()
+    session.refresh(item)
     return item
 
 
@@ -71,5 +79,11 @@ def delete(employer_no: str, item_id: int) -> None:
     item = get_item(employer_no, item_id)
     if item.box not in (MESSAGE, READ):
         raise BusinessError("只有消息和已阅消息可以删除", 409)
-    db.session().delete(item)
-    db.session().commit()
+    session = db.session()
+    deleted = session.execute(
+        sql_delete(InboxItem)
+        .where(InboxItem.id == item_id, InboxItem.employer_no == employer_no, InboxItem.box.in_((MESSAGE, READ)))
+    )
+    session.commit()
+    if deleted.rowcount != 1:  # type: ignore[attr-defined]  # deleted by a simultaneous click
+        raise BusinessError("消息不存在或已删除", 404)

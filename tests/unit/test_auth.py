@@ -363,13 +363,15 @@ def test_a_wrong_password_and_a_wrong_ukey_get_the_same_answer_and_both_count(
     assert (locked.status_code, message(locked)) == (403, "密码连续错误5次，账号已锁定15分钟")
 
 
-def test_an_unknown_account_gets_the_same_answer_without_a_count(client: FlaskClient, key_ab: dict[str, Any]) -> None:
+def test_an_unknown_account_gets_the_same_answer_with_a_count(client: FlaskClient, key_ab: dict[str, Any]) -> None:
+    from services.auth import ghosts
+
+    ghosts._memory.reset()
     found = challenge(client, "999999999")
     response = signed_login(client, "999999999", "111111", "UK-A", challenge_body=found)
-    generic = "登录失败：单位账号、登录名称、密码或UKey验证未通过"
-    assert (response.status_code, message(response)) == (401, generic)
+    assert (response.status_code, message(response)) == (401, bad_login(4))
     other_employer = client.post("/auth/login", json={**_login_fields(client, A, "111111"), "employer_no": B})
-    assert (other_employer.status_code, message(other_employer)) == (401, generic)
+    assert (other_employer.status_code, message(other_employer)) == (401, bad_login(4))
     assert signed_login(client, A, "111111", "UK-A").get_json()["stage"] == "change_password"
 
 
@@ -382,3 +384,21 @@ def _login_fields(client: FlaskClient, login: str, password: str) -> dict[str, s
     signature = token("UK-A").sign(PIN, LOGIN_PREFIX + base64.b64decode(found["nonce"]))
     return {"employer_no": login, "login_name": login, "password": password, "challenge_id": found["challenge_id"],
             "certificate": token("UK-A").certificate_pem() or "", "signature": base64.b64encode(signature).decode()}
+
+
+def test_an_unknown_account_name_is_answered_as_a_real_one(client: FlaskClient, key_ab: dict[str, Any]) -> None:
+    """Counting down and locking only real accounts told an attacker which names exist."""
+    from services.auth import ghosts
+
+    ghosts._memory.reset()  # the unit tests' Redis is a closed port: counted in memory
+
+    def answers(login: str) -> list[tuple[int, str]]:
+        return [(r.status_code, message(r)) for r in (signed_login(client, login, "wrong-1", "UK-A") for _ in range(6))]
+
+    real = answers(A)
+    assert real[:4] == [(401, bad_login(left)) for left in (4, 3, 2, 1)]
+    assert answers("999999999") == real
+    center = [client.post("/auth/center-login", json={"login_name": name, "password": "bad"}) for name in
+              ("center01", "center01", "nobody99", "nobody99")]
+    assert [(r.status_code, message(r)) for r in center] == [(401, "登录名称或密码错误，还可尝试4次"),
+                                                            (401, "登录名称或密码错误，还可尝试3次")] * 2

@@ -183,3 +183,24 @@ def test_history_query_by_date_range(app: Flask, employer_headers: dict[str, str
     invalid = app.test_client().get(f"{BASE}/change-history?start_date=2026-02-30", headers=employer_headers)
     assert invalid.status_code == 422
     assert "有效日期" in invalid.get_json()["message"]
+
+
+def test_history_dates_at_the_calendar_edges_answer_not_500(app: Flask, employer_headers: dict[str, str]) -> None:
+    request_id = submit(app, employer_headers, [{"field": "address", "value": "新地址3号"}]).get_json()["request"]["id"]
+    with app.app_context():
+        consume(_outcome(app, request_id, approved=True, opinion="同意"))
+    client = app.test_client()
+    edges = "start_date=0001-01-01&end_date=9999-12-31"
+    everything = client.get(f"{BASE}/change-history?{edges}", headers=employer_headers)
+    assert everything.status_code == 200
+    assert [h["new_value"] for h in everything.get_json()] == ["新地址3号"]
+    assert client.get(f"{BASE}/change-history?start_date=9999-12-31", headers=employer_headers).get_json() == []
+
+
+def test_a_roster_longer_than_the_profile_is_refused_at_once(app: Flask, employer_headers: dict[str, str]) -> None:
+    from services.employer.schemas import MAX_ROWS
+
+    response = submit(app, employer_headers, [{"field": "address", "value": "新地址4号"}] * 100_000)
+    assert response.status_code == 422
+    assert response.get_json()["message"] == f"待变更清册最多{MAX_ROWS}行"
+    assert len(response.get_data()) < 1000  # one error, not one per row

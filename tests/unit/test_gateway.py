@@ -69,3 +69,62 @@ def test_the_center_task_page_pages_the_rows_read_from_the_owner(monkeypatch: py
     assert "调整清册（共120行）" in page
     assert "<td>101</td><td>职工100</td>" in page  # numbering continues across pages
     assert "第3/3页" in page and "上一页" in page and "下一页" not in page
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/\t/evil.example", "/\n/evil.example", "//evil.example",
+                                    "https://evil.example"])
+def test_the_idle_return_never_leaves_the_site(target: str) -> None:
+    client = create_app().test_client()
+    with client.session_transaction() as session:
+        session["employer_session"] = {"token": "t", "principal": {"name": "王晓燕"}, "last_active": time.time()}
+    response = client.get("/session/expired", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/session/expired", query_string={"next": "/inbox/3?box=read"}).headers["Location"] == (
+        "/inbox/3?box=read"
+    )
+
+
+def test_script_posts_with_hostile_json_are_refused_not_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    sent: list[object] = []
+
+    def fake_post(self: ServiceClient, path: str, json: object = None) -> object:
+        sent.append(json)
+        return {"challenge_id": "c", "nonce": "n"}
+
+    monkeypatch.setattr(ServiceClient, "post", fake_post)
+    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+    for body in ("[1]", '"x"', "1", "null"):  # not an object: an empty request, which the auth service refuses
+        response = client.post("/login/challenge", data=body, content_type="application/json")
+        assert response.status_code == 200
+        assert client.post("/session/keepalive", data=body, content_type="application/json").status_code == 401
+    assert sent == [{"employer_no": "", "login_name": ""}] * 4
+    for body, message in (('{"employer_no": "\\ud800", "login_name": "a"}', "含有无效字符"),
+                          ('{"employer_no": "a\\u0000", "login_name": "a"}', "不能包含控制字符"),
+                          ("[" * 100_000 + "]" * 100_000, "数据嵌套层数过多")):
+        response = client.post("/login/challenge", data=body, content_type="application/json")
+        assert response.status_code == 422
+        assert message in response.get_json()["message"]
+    assert len(sent) == 4  # nothing hostile reached the auth service
+
+
+def test_admin_account_names_stay_one_path_segment_at_the_auth_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    paths: list[str] = []
+
+    def fake_request(self: ServiceClient, method: str, path: str, **kwargs: object) -> object:
+        paths.append(path)
+        return {"one_time_password": "x", "message": "ok"}
+
+    monkeypatch.setattr(ServiceClient, "request", fake_request)
+    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}, "last_active": time.time()}
+    client.post("/admin/accounts/100100002%3Fx=/reset-password")
+    client.post("/admin/accounts/..%3F/permissions")
+    client.post("/admin/ukeys/1/bindings/100100002%23/delete")
+    assert paths == ["/auth/operators/100100002%3Fx%3D/reset-password", "/auth/operators/..%3F/permissions",
+                     "/auth/ukeys/1/bindings/100100002%23"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from flask import Flask
 
@@ -75,3 +77,30 @@ def test_center_may_read_an_inbox_but_not_mark_or_delete(
     # Nothing changed for the employer: the message is still unread and present.
     counts = client.get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()
     assert (counts["message"], counts["read"]) == (2, 0)
+
+
+def _clicks(app: Flask, method: str, path: str, headers: dict[str, str], n: int = 10) -> list[tuple[int, str]]:
+    barrier = threading.Barrier(n)
+    answers: list[tuple[int, str]] = []
+
+    def click() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.open(path, method=method, headers=headers)
+        answers.append((response.status_code, response.get_json()["message"]))
+
+    threads = [threading.Thread(target=click) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(answers)
+
+
+def test_ten_simultaneous_clicks_mark_read_and_delete_once(app: Flask, employer_headers: dict[str, str]) -> None:
+    item_id = app.test_client().get(f"{BASE}/inbox/message", headers=employer_headers).get_json()["items"][0]["id"]
+    path = f"{BASE}/inbox-items/{item_id}"
+    assert _clicks(app, "POST", f"{path}/read", employer_headers) == (
+        [(200, "已标为已阅")] + [(409, "只有消息可以标为已阅")] * 9
+    )
+    assert _clicks(app, "DELETE", path, employer_headers) == [(200, "消息已删除")] + [(404, "消息不存在或已删除")] * 9
