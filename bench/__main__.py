@@ -43,6 +43,8 @@ def _figure(value: float | None, unit: str = "") -> str:
 
 
 def _sizes(result: Result) -> str:
+    if not result.sizes:
+        return str(result.details.get("summary", ""))
     parts = []
     for size, figures in result.sizes.items():
         shown = ", ".join(f"{k} {v}" for k, v in figures.items() if k in ("p50_s", "p99_ms", "cycles_per_s"))
@@ -51,7 +53,8 @@ def _sizes(result: Result) -> str:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| benchmark | ours | baseline (same run) | ratio | goal | met | peak MB ours / baseline | sizes |",
+    lines = ["| benchmark | ours | baseline (same run) | ratio | goal | met | peak MB ours / baseline "
+             "| sizes or detail |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.status != "measured":

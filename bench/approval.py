@@ -145,6 +145,7 @@ def run(stack: Stack) -> list[Result]:
         name="stored process instance", unit="KB", ours=stored_kb, baseline=round(spiff["state_bytes"] / 1024, 2),
         baseline_name="raw SpiffWorkflow serialization, same completed instance",
         ratio=round(spiff["state_bytes"] / max(sizes["avg_bytes"], 1), 2), goal="<= 3.5 KB", met=stored_kb <= 3.5,
-        details={"instances": sizes["completed"], "max_kb": round(sizes["max_bytes"] / 1024, 2)},
+        details={"summary": "ours stores the spec once per definition version, not in every instance",
+                 "instances": sizes["completed"], "max_kb": round(sizes["max_bytes"] / 1024, 2)},
     )
     return [latency, throughput, stored]

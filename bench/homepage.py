@@ -91,5 +91,7 @@ def run(stack: Stack) -> list[Result]:
         ratio=round(ratio, 4), goal=">= 0.25 of the baseline's rate, p99 < 100 ms",
         met=ratio >= 0.25 and ours["p99_ms"] < 100 and ours["non_2xx"] == 0,
         peak_mb=memory["peak_mb"], baseline_peak_mb=baseline_peak,
-        details={"ours": ours, "baseline": baseline, "seconds": SECONDS, "tool": "wrk -t2"},
+        details={"summary": f"p50 {ours['p50_ms']} ms, p99 {ours['p99_ms']} ms, {ours['timeouts']:.0f} timeouts "
+                            f"(baseline p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms)",
+                 "ours": ours, "baseline": baseline, "seconds": SECONDS, "tool": "wrk -t2"},
     )]
