@@ -16,7 +16,7 @@ import httpx
 
 from deploy.stack import BIN, ROOT, Stack
 
-from .harness import Peaks, Result, percentile, run_json, run_setup, stack_peaks
+from .harness import Peaks, Result, cpu_by_process, percentile, run_json, run_setup, stack_peaks
 
 PARALLEL = (1, 4, 16)  # employers submitting at once
 CYCLES_PER_EMPLOYER = {1: 10, 4: 6, 16: 4}
@@ -70,7 +70,7 @@ def _cycle(client: httpx.Client, stack: Stack, board: TaskBoard, employer_no: st
     raise TimeoutError(f"no message for request {request_id}")
 
 
-def _run(stack: Stack, creds: dict[str, Any], parallel: int) -> dict[str, float]:
+def _run(stack: Stack, creds: dict[str, Any], parallel: int) -> dict[str, Any]:
     employers = list(creds["tokens"].items())[:parallel]
     cycles = CYCLES_PER_EMPLOYER[parallel]
     with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=parallel * 2 + 4)) as client:
@@ -115,10 +115,15 @@ def _raw_celery(stack: Stack) -> dict[str, Any]:
 
 def run(stack: Stack) -> list[Result]:
     creds = run_setup(stack, "employers", str(max(PARALLEL)))
-    runs: dict[str, dict[str, float]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     with stack_peaks(stack).measure() as memory:
         for parallel in PARALLEL:
-            runs[f"{parallel} employers"] = _run(stack, creds, parallel)
+            with cpu_by_process(stack) as cpu:
+                run_ = _run(stack, creds, parallel)
+            # Where the CPU goes (per stack process, children included): the bottleneck on 2 cores.
+            run_["cpu_ms_per_cycle"] = {k: round(v * 1000 / run_["cycles"], 1)
+                                        for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])}
+            runs[f"{parallel} employers"] = run_
     celery = _raw_celery(stack)
     spiff = run_json([sys.executable, "-m", "bench.raw_spiff", "300"])
     sizes = run_setup(stack, "instance-sizes")

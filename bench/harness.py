@@ -55,12 +55,27 @@ def percentile(values: Iterable[float], q: float) -> float:
 
 # -- memory: the peak resident set (VmHWM) of every process of a tree, read from /proc -------------------
 
-def _session_of(pid: int) -> int | None:
+def _stat(pid: int) -> list[str]:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[3])
+        return []
+
+
+def _session_of(pid: int) -> int | None:
+    stat = _stat(pid)
+    return int(stat[3]) if stat else None
+
+
+def cpu_seconds(leader: int) -> float:
+    """User and system CPU of every live process in the leader's session (fields 14 and 15 of stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in session_pids([leader]):
+        stat = _stat(pid)
+        if stat:
+            total += int(stat[11]) + int(stat[12])
+    return total / ticks
 
 
 def session_pids(leaders: Iterable[int]) -> list[int]:
@@ -107,6 +122,21 @@ class Peaks:
 
 def stack_peaks(stack: Stack) -> Peaks:
     return Peaks(p.pid for p in stack.processes.values())
+
+
+@contextlib.contextmanager
+def cpu_by_process(stack: Stack) -> Iterator[dict[str, float]]:
+    """CPU seconds each stack process (with its children) spent over a block: where the time goes."""
+    leaders = {name: p.pid for name, p in stack.processes.items()}
+    before = {name: cpu_seconds(pid) for name, pid in leaders.items()}
+    box: dict[str, float] = {}
+    try:
+        yield box
+    finally:
+        for name, pid in leaders.items():
+            spent = cpu_seconds(pid) - before[name]
+            if spent > 0.05:
+                box[name] = round(spent, 2)
 
 
 # -- the system under test ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import httpx
 
 from deploy.stack import BIN, ROOT, Stack, free_port
 
-from .harness import Peaks, Result, run_setup, stack_peaks
+from .harness import Peaks, Result, cpu_by_process, run_setup, stack_peaks
 
 CONNECTIONS = 50
 SECONDS = 15
@@ -81,7 +81,7 @@ def run(stack: Stack) -> list[Result]:
     headers = {"Cookie": creds["gateway_cookie"]}
     page = httpx.get(url, headers=headers, timeout=30)
     assert page.status_code == 200 and "太原市示例科技有限公司" in page.text, (page.status_code, page.text[:300])
-    with stack_peaks(stack).measure() as memory:
+    with stack_peaks(stack).measure() as memory, cpu_by_process(stack) as cpu:
         ours = wrk(url, headers)
     baseline, baseline_peak = _baseline(stack.env())
     ratio = ours["requests_per_s"] / baseline["requests_per_s"]
@@ -93,5 +93,7 @@ def run(stack: Stack) -> list[Result]:
         peak_mb=memory["peak_mb"], baseline_peak_mb=baseline_peak,
         details={"summary": f"p50 {ours['p50_ms']} ms, p99 {ours['p99_ms']} ms, {ours['timeouts']:.0f} timeouts "
                             f"(baseline p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms)",
+                 "cpu_ms_per_page": {k: round(v * 1000 / (ours["requests_per_s"] * SECONDS), 2)
+                                     for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
                  "ours": ours, "baseline": baseline, "seconds": SECONDS, "tool": "wrk -t2"},
     )]
