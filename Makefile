@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 # The UKey agent (联连客户端) the login page offers for download (HALL_UKEY_AGENT_DIST_DIR).
 AGENT_WHEEL := build/agent/hall_ukey_agent-1.0.0-py3-none-any.whl
 
-.PHONY: run test lint unit integration deps agent clean
+.PHONY: run test lint unit integration bench deps agent clean
 
 $(PY_STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ run: deps
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent
+	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent bench
 
 test: deps lint
 	deploy/sysdeps.sh redis ukey browser
@@ -48,6 +48,12 @@ unit: $(PY_STAMP)
 integration: deps
 	deploy/sysdeps.sh redis ukey browser
 	$(PY) -m pytest -q tests/integration tests/browser
+
+# Hot paths against the raw libraries in the same run, on a private stack (free ports, temporary var
+# directory): prints the table and writes var/bench.json. A missed goal is reported, not a failure.
+bench: deps
+	deploy/sysdeps.sh redis ukey bench
+	$(PY) -m bench
 
 clean:
 	rm -rf var build/agent .pytest_cache .mypy_cache .ruff_cache

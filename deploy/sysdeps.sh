@@ -2,12 +2,14 @@
 # Install the Debian packages a target needs, only those whose command or file is missing.
 # usage: deploy/sysdeps.sh redis ukey            (make run)
 #        deploy/sysdeps.sh redis ukey browser    (make test)
+#        deploy/sysdeps.sh redis ukey bench      (make bench: the wrk load tool)
 set -euo pipefail
 need=()
 for group in "$@"; do
   case "$group" in
     redis) command -v redis-server >/dev/null || need+=(redis-server) ;;
     ukey) [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || need+=(softhsm2) ;;
+    bench) command -v wrk >/dev/null || need+=(wrk) ;;
     browser)
       command -v chromium >/dev/null || need+=(chromium)
       [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei) ;;

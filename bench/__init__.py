@@ -1,0 +1,1 @@
+"""``make bench``: the hot paths measured against the raw libraries in the same run (issue 8)."""

@@ -1,0 +1,120 @@
+"""Data and credentials for the benchmarks, written straight into the services' databases as the
+integration tests do. Run under the stack's environment: ``python -m bench.setup <command> ...``;
+prints one JSON object."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from hall_common import db
+from hall_common.permissions import ALL_PERMISSIONS
+from hall_common.security import Principal
+
+BENCH_PREFIX = "9"  # bench employers: 9xxxxxxxx, apart from the demo ones
+
+
+def _app(service: str) -> Any:
+    return importlib.import_module(f"services.{service}").create_app()
+
+
+def employers(count: int) -> dict[str, Any]:
+    """``count`` extra employers, an access token for each and one for the center."""
+    from deploy import demo_data as demo
+    from services.employer.models import Employer
+
+    numbers = [f"{BENCH_PREFIX}{i:08d}" for i in range(1, count + 1)]
+    app = _app("employer")
+    with app.app_context():
+        session = db.session()
+        for no in numbers:
+            if session.get(Employer, no) is None:
+                session.add(Employer(**{**demo.EMPLOYERS[0], "employer_no": no, "name": f"压测单位{no}"}))
+        session.commit()
+    db.get_db(app).dispose()
+
+    from services.auth.services import issue_token
+
+    app = _app("auth")
+    with app.app_context():
+        tokens = {no: issue_token(Principal(
+            login_name=no, role="employer", display_name=f"经办人{no}", employer_no=no,
+            employer_name=f"压测单位{no}", permissions=frozenset(ALL_PERMISSIONS),
+        )) for no in numbers}
+        center = issue_token(Principal(login_name=demo.CENTER_LOGIN, role="center", display_name=demo.CENTER_NAME))
+        demo_token = issue_token(Principal(
+            login_name=demo.EMPLOYER_NO, role="employer", display_name="王晓燕", employer_no=demo.EMPLOYER_NO,
+            employer_name=demo.EMPLOYER_NAME, permissions=frozenset(ALL_PERMISSIONS),
+        ))
+    return {"tokens": tokens, "center": center, "demo_employer": demo.EMPLOYER_NO, "demo_token": demo_token,
+            "gateway_cookie": _gateway_cookie(demo_token, demo.EMPLOYER_NO, demo.EMPLOYER_NAME)}
+
+
+def _gateway_cookie(token: str, employer_no: str, employer_name: str) -> str:
+    """The gateway's signed session cookie of a signed-in operator, as its login page would set it."""
+    from gateway import create_app
+    from gateway.session import EMPLOYER_KEY
+
+    app = create_app()
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    principal = {"sub": employer_no, "role": "employer", "name": "王晓燕", "emp": employer_no,
+                 "emp_name": employer_name, "perms": sorted(ALL_PERMISSIONS)}
+    value = {EMPLOYER_KEY: {"token": token, "refresh_token": "", "expires_at": 0, "principal": principal,
+                            "sound_enabled": False, "last_active": time.time()}}
+    return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(value)}"
+
+
+def inbox(employer_no: str, total: int) -> dict[str, Any]:
+    """Top the employer's 消息 box up to ``total`` rows (batched inserts, as an import would)."""
+    app = _app("notify")
+    with app.app_context():
+        engine = db.get_db(app).engine
+        table = sa.table("inbox_items", *(sa.column(c) for c in (
+            "employer_no", "box", "business_type", "business_id", "title", "content", "channel",
+            "source_event_id", "created_at")))
+        with engine.begin() as connection:
+            have = connection.execute(sa.text("SELECT COUNT(*) FROM inbox_items WHERE employer_no = :e"),
+                                      {"e": employer_no}).scalar_one()
+        started = time.perf_counter()
+        batch = 20_000
+        for first in range(have, total, batch):
+            rows = [{
+                "employer_no": employer_no, "box": "message", "business_type": "employer_change",
+                "business_id": str(n), "title": "单位信息变更", "channel": "网上服务大厅",
+                "content": f"尊敬的压测单位{employer_no}，您已完成办理单位信息变更！", "source_event_id": f"bench-{n}",
+                "created_at": date(2026, 1, 1),
+            } for n in range(first, min(first + batch, total))]
+            with engine.begin() as connection:
+                connection.execute(table.insert(), rows)
+        return {"rows": total, "seeded_seconds": round(time.perf_counter() - started, 1)}
+
+
+def instance_sizes() -> dict[str, Any]:
+    app = _app("workflow")
+    with app.app_context(), db.get_db(app).engine.connect() as connection:
+        states = connection.execute(sa.text("SELECT state FROM process_instances WHERE status = 'completed'"))
+        sizes = [len(state.encode("utf-8")) for (state,) in states]
+    return {"completed": len(sizes), "avg_bytes": sum(sizes) / max(len(sizes), 1), "max_bytes": max(sizes, default=0)}
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    if command == "employers":
+        result = employers(int(args[0]))
+    elif command == "inbox":
+        result = inbox(args[0], int(args[1]))
+    elif command == "instance-sizes":
+        result = instance_sizes()
+    else:
+        raise SystemExit(f"unknown command {command}")
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
