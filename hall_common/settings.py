@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # An event still without its consumers' receipts this many seconds after it was published is
     # sent again to those consumers (then after twice as long, up to an hour): see receipts.py.
     event_confirm_after: int = Field(300, ge=5, le=24 * 3600)
+    # Housekeeping forgets delivered outbox rows and resolved dead letters older than this many days
+    # (kept that long for support and audit); undelivered or unresolved ones stay whatever their age.
+    event_retention_days: int = Field(30, ge=1, le=3650)
 
     @field_validator("redis_url")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task
@@ -92,11 +92,19 @@ def _bury(task: Task, event: Any, exc: Exception, attempt: int, first: str) -> s
 
 
 def run_housekeeping() -> None:
-    """Forget what can no longer matter: revoked tokens past their expiry, and the service's own."""
+    """Forget what can no longer matter: revoked tokens past their expiry, events delivered and
+    confirmed (or dead letters resolved) longer ago than the retention, and the service's own."""
     runtime = get_runtime()
-    model = runtime.plumbing.revoked
+    plumbing = runtime.plumbing
     session = db.session()
-    session.execute(delete(model).where(model.expires_at < db.utcnow()))
+    now = db.utcnow()
+    before = now - timedelta(days=get_settings().event_retention_days)
+    session.execute(delete(plumbing.revoked).where(plumbing.revoked.expires_at < now))
+    outbox = plumbing.outbox
+    # check_at is cleared once every consumer confirmed the event; a row still awaiting receipts stays.
+    session.execute(delete(outbox).where(outbox.published_at < before, outbox.check_at.is_(None)))
+    letters = plumbing.dead_letter
+    session.execute(delete(letters).where(letters.status == dead_letters.RESOLVED, letters.resolved_at < before))
     session.commit()
     if runtime.housekeeping is not None:
         runtime.housekeeping()

@@ -40,3 +40,34 @@ def test_services_without_own_housekeeping_clean_revocations_only() -> None:
         db.session().commit()
         run_housekeeping()
         assert db.session().scalar(select(func.count()).select_from(revoked)) == 0
+
+
+def test_delivered_events_and_resolved_dead_letters_go_after_the_retention_the_rest_stays() -> None:
+    app = make_app("notify", seed=False)
+    now = db.utcnow()
+    old, recent = now - timedelta(days=31), now - timedelta(days=29)
+    with app.app_context():
+        plumbing = get_runtime().plumbing
+        session = db.session()
+
+        def outbox(event_id: str, published: object, check_at: object = None) -> object:
+            return plumbing.outbox(event_id=event_id, type="t", payload="{}", created_at=old,
+                                   published_at=published, check_at=check_at)
+
+        def letter(event_id: str, status: str, resolved: object = None) -> object:
+            return plumbing.dead_letter(event_id=event_id, type="t", payload="{}", last_error="e", attempts=1,
+                                        status=status, first_failed_at=old, last_failed_at=old, retry_count=0,
+                                        retried_by="", resolved_at=resolved)
+
+        session.add_all([
+            outbox("delivered-old", old), outbox("delivered-recent", recent), outbox("never-sent", None),
+            outbox("awaiting-receipts", old, check_at=now),
+            letter("resolved-old", "resolved", old), letter("resolved-recent", "resolved", recent),
+            letter("still-dead", "dead"),
+        ])
+        session.commit()
+        run_housekeeping()
+        kept_events = set(session.scalars(select(plumbing.outbox.event_id)))
+        assert kept_events == {"delivered-recent", "never-sent", "awaiting-receipts"}
+        kept_letters = set(session.scalars(select(plumbing.dead_letter.event_id)))
+        assert kept_letters == {"resolved-recent", "still-dead"}
