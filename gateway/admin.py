@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from hall_common.client import ServiceClient, ServiceError
+from hall_common.client import ServiceError
 from hall_common.settings import SERVICES
 
 from . import session as sessions
@@ -25,7 +25,7 @@ def login() -> Any:
     if request.method == "POST":
         login_name = request.form.get("login_name", "").strip()
         try:
-            result = ServiceClient("auth").post(
+            result = sessions.auth_for_browser().post(
                 "/auth/center-login", {"login_name": login_name, "password": request.form.get("password", "")}
             )
         except ServiceError as exc:

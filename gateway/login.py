@@ -78,11 +78,8 @@ def agent_download(filename: str) -> Any:
 @bp.route("/login/challenge", methods=["POST"])
 def challenge() -> Any:
     data = sessions.json_object()
-    auth = ServiceClient("auth")
-    # The auth service rate-limits challenges per client address: tell it whose browser is asking.
-    auth.headers["X-Forwarded-For"] = request.remote_addr or ""
     try:
-        result = auth.post("/auth/challenge", {
+        result = sessions.auth_for_browser().post("/auth/challenge", {
             "employer_no": str(data.get("employer_no", "")).strip(),
             "login_name": str(data.get("login_name", "")).strip(),
         })

@@ -62,6 +62,13 @@ def client(service: str, key: str = EMPLOYER_KEY) -> ServiceClient:
     return ServiceClient(service, fresh_token(key) if value else None)
 
 
+def auth_for_browser() -> ServiceClient:
+    """The auth service, told whose browser is asking: it rate-limits logins per client address."""
+    auth = ServiceClient("auth")
+    auth.headers["X-Forwarded-For"] = request.remote_addr or ""
+    return auth
+
+
 def fresh_token(key: str) -> str:
     """The session's access token, renewed first if it is about to expire (ServiceError 401 when the
     auth service has ended the session)."""

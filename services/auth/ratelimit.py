@@ -1,4 +1,5 @@
-"""Rate limits of the login challenge (Flask-Limiter), per client address and per account.
+"""Rate limits of the login challenge and the center's password login (Flask-Limiter), per client
+address and per account.
 
 Each challenge stores a row, and a flood of them was the cheapest attack on the hall. The counters
 live in Redis, so every gunicorn process of the auth service shares them; while Redis is down each
@@ -16,7 +17,7 @@ from hall_common.errors import error_body
 from hall_common.settings import get_settings
 
 MESSAGE = "登录请求过于频繁，请稍后再试"
-LIMITED_ENDPOINTS = ("auth.challenge",)
+LIMITED_ENDPOINTS = ("auth.challenge", "auth.center_login")
 
 
 def client_address() -> str:

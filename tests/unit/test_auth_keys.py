@@ -206,6 +206,20 @@ def test_challenges_are_limited_per_client_address(monkeypatch: pytest.MonkeyPat
     assert spoofed.status_code == 429
 
 
+def test_the_centers_password_login_is_limited_like_the_challenge(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HALL_CHALLENGE_LIMIT_PER_ACCOUNT", "3 per minute")
+    reset_settings()
+    client = make_app("auth").test_client()
+
+    def center_login(address: str) -> int:
+        return int(client.post("/auth/center-login", json={"login_name": "center01", "password": "wrong-guess1"},
+                               environ_base={"REMOTE_ADDR": address}).status_code)
+
+    # Password spraying from many addresses meets the account's limit before the lockout's fifth try.
+    assert [center_login(f"203.0.113.{i}") for i in range(3)] == [401, 401, 401]
+    assert center_login("203.0.113.9") == 429
+
+
 @pytest.fixture
 def redis_port(tmp_path: Path) -> Any:
     port = _free_port()
