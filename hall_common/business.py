@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from .errors import BusinessError
 from .outbox import emit
 from .runtime import Handler
-from .schemas import PageQuery
+from .schemas import INT32_MAX, PageQuery
 from .security import current_principal, require_employer
 
 SUMMARY_MAX_CHARS = 200
@@ -33,6 +33,15 @@ VARIABLES_MAX_BYTES = 256
 # Names the workflow service itself writes into the process data when a task is completed.
 RESERVED_VARIABLES = frozenset({"approved", "opinion", "approver"})
 Variable = str | int | bool | None
+
+
+def integer_id(business_id: str) -> int | None:
+    """A business id as the integer key its owner stores, or None if it cannot be one: ids travel as
+    text, and ``str.isdigit`` alone lets through '²' (int() refuses it) and ids beyond SQL INTEGER."""
+    if not (business_id.isascii() and business_id.isdigit()):
+        return None
+    value = int(business_id)
+    return value if value <= INT32_MAX else None
 
 
 class UnknownBusinessType(LookupError):

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hall_common import db
-from hall_common.business import BusinessRegistry, BusinessType, Column, Outcome, Rows, Summary
+from hall_common.business import BusinessRegistry, BusinessType, Column, Outcome, Rows, Summary, integer_id
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
@@ -123,9 +123,8 @@ def submit_change(principal: Principal, employer_no: str, changes: list[dict[str
 # -- the business as the registry sees it ------------------------------------------------------------
 
 def _request(business_id: str) -> ChangeRequest | None:
-    if not business_id.isdigit():
-        return None
-    return db.session().get(ChangeRequest, int(business_id))
+    request_id = integer_id(business_id)
+    return None if request_id is None else db.session().get(ChangeRequest, request_id)
 
 
 def summarize(business_id: str) -> Summary:
@@ -148,7 +147,9 @@ def _decide(outcome: Outcome) -> ChangeRequest | None:
     """Move the request out of approval once: the conditional update's row count decides, so of
     concurrent deliveries (or an approval racing a rejection) exactly one goes on."""
     session = db.session()
-    request_id = int(outcome.business_id)
+    request_id = integer_id(outcome.business_id)
+    if request_id is None:
+        raise LookupError(f"change request {outcome.business_id} does not exist")
     decided = session.execute(
         update(ChangeRequest)
         .where(ChangeRequest.id == request_id, ChangeRequest.status == IN_APPROVAL)

@@ -173,7 +173,9 @@ def test_the_center_and_the_employer_itself_read_the_rows(
     assert (foreign.status_code, foreign.get_json()["message"]) == (404, "业务不存在")
     no_permission = auth(token_for(perms=("employer_info",)))
     assert client.get(url, headers=no_permission).status_code == 403
+    # Ids no key can be: a Unicode digit int() refuses, and one beyond SQL INTEGER.
     missing_ones = ("/businesses/employer_change/999", "/businesses/employer_change/abc",
+                    "/businesses/employer_change/²", "/businesses/employer_change/99999999999999999999",
                     f"/businesses/nothing/{request_id}")
     for missing in missing_ones:
         response = client.get(missing, headers=center_headers)
