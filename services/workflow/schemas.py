@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from hall_common.schemas import PageQuery
+from hall_common.settings import SERVICES
 
 
 class InstanceSchema(Schema):
@@ -73,3 +74,22 @@ class DefinitionSchema(Schema):
     name = fields.String()
     deployed_by = fields.String()
     deployed_at = fields.DateTime()
+
+
+class SubmittedEventSchema(Schema):
+    """The data of a ``business.submitted`` event (hall_common.business builds it); a payload that does
+    not fit can never start a process, so it is refused at once rather than retried."""
+
+    class Meta:
+        unknown = "exclude"
+
+    owner = fields.String(required=True, validate=validate.OneOf(SERVICES))
+    business_type = fields.String(required=True, validate=validate.Length(1, 50))
+    business_id = fields.String(required=True, validate=validate.Length(1, 50))
+    title = fields.String(required=True, validate=validate.Length(1, 100))
+    employer_no = fields.String(required=True, validate=validate.Length(1, 20))
+    employer_name = fields.String(load_default="", validate=validate.Length(max=100))
+    initiator = fields.String(load_default="", validate=validate.Length(max=50))
+    summary = fields.String(load_default="", validate=validate.Length(max=200))
+    row_count = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    variables = fields.Dict(keys=fields.String(), load_default=dict)

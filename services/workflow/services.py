@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
+from marshmallow import ValidationError
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -13,13 +14,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from hall_common import db
+from hall_common.consumer import InvalidEvent
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
-from hall_common.settings import SERVICES
 
 from . import engine
 from .models import COMPLETED, OPEN, RUNNING, ProcessDefinition, ProcessInstance, UserTask
+from .schemas import SubmittedEventSchema
 
 PROCESS_DIR = Path(__file__).resolve().parent / "processes"
 APPROVE, REJECT = "approve", "reject"
@@ -80,17 +82,18 @@ def start_process(event: dict[str, Any]) -> None:
     The event carries the business key, a summary and the gateways' variables, never the rows. A
     redelivered or repeated submission meets the unique (business_type, business_id) and starts nothing.
     """
-    data = event["data"]
-    if data.get("owner") not in SERVICES:
-        raise ValueError(f"business.submitted names no known owning service: {data.get('owner')!r}")
+    try:
+        data = SubmittedEventSchema().load(event["data"])
+    except ValidationError as exc:
+        raise InvalidEvent(f"business.submitted with a malformed payload: {exc.messages}") from exc
     definition = definition_for(data["business_type"])
-    workflow = engine.start(definition.spec_json, dict(data.get("variables") or {}))
+    workflow = engine.start(definition.spec_json, dict(data["variables"]))
     instance_id = _insert_once({
         "definition_id": definition.id, "business_type": data["business_type"],
-        "business_id": str(data["business_id"]), "owner": data["owner"], "title": data["title"],
-        "employer_no": data["employer_no"], "employer_name": data.get("employer_name", ""),
-        "initiator": data.get("initiator", ""), "summary": str(data.get("summary", ""))[:200],
-        "row_count": int(data.get("row_count", 0)), "status": RUNNING, "state": engine.dump(workflow),
+        "business_id": data["business_id"], "owner": data["owner"], "title": data["title"],
+        "employer_no": data["employer_no"], "employer_name": data["employer_name"],
+        "initiator": data["initiator"], "summary": data["summary"],
+        "row_count": data["row_count"], "status": RUNNING, "state": engine.dump(workflow),
         "serializer_version": engine.SERIALIZER_VERSION, "started_at": db.utcnow(), "version": 1,
     })
     if instance_id is None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from hall_common import db
-from hall_common.consumer import consume
+from hall_common.consumer import InvalidEvent, consume
 from hall_common.events import make_event
 from services.workflow import services
 from services.workflow.models import ProcessInstance
@@ -52,6 +52,19 @@ def test_submission_starts_one_process_with_a_center_task(app: Flask, center_hea
     assert row["instance"]["summary"] == "单位地址"
     assert row["instance"]["row_count"] == 1
     assert "form" not in row["instance"]
+
+
+@pytest.mark.parametrize("change", [
+    {"owner": "nobody"}, {"row_count": "many"}, {"employer_no": None}, {"title": "审批\x00"}, {"business_id": ""},
+])
+def test_a_malformed_submission_is_refused_at_once_and_starts_nothing(
+    app: Flask, center_headers: dict[str, str], change: dict[str, Any]
+) -> None:
+    event = submitted()
+    event["data"].update(change)
+    with app.app_context(), pytest.raises(InvalidEvent):  # a dead letter at once, not eight retries
+        consume(event)
+    assert open_tasks(app, center_headers) == []
 
 
 def test_approve_emits_the_outcome_to_the_owner(app: Flask, center_headers: dict[str, str]) -> None:
