@@ -22,6 +22,7 @@ SERVICE_NAMES = {
 }
 STATUS_NAMES = {"dead": "待处理", "retrying": "处理中", "resolved": "已处理"}
 FILTERS = {"open": "未处理", "resolved": "已处理", "all": "全部"}
+PER_SERVICE = 100
 
 
 @bp.route("/dead-letters")
@@ -32,20 +33,25 @@ def dead_letters() -> Any:
         status = "open"
     rows: list[dict[str, Any]] = []
     unavailable: list[str] = []
+    # A service with more than a page of dead letters (a long outage) says so rather than hide the rest.
+    truncated: list[tuple[str, int, int]] = []
     for service in SERVICES:
         try:
-            page = sessions.client(service, CENTER_KEY).get("/dead-letters", status=status, page=1, per_page=100)
+            page = sessions.client(service, CENTER_KEY).get("/dead-letters", status=status, page=1,
+                                                            per_page=PER_SERVICE)
         except ServiceError as exc:
             if exc.status == 401:
                 raise  # the session ended: log in again
             unavailable.append(SERVICE_NAMES[service])
             continue
+        if page["total"] > len(page["items"]):
+            truncated.append((SERVICE_NAMES[service], len(page["items"]), page["total"]))
         for item in page["items"]:
             rows.append({**item, "service": service, "service_name": SERVICE_NAMES[service],
                          "business": _business(item["payload"])})
     rows.sort(key=lambda row: row["last_failed_at"], reverse=True)
     return render_template("admin/dead_letters.html", rows=rows, status=status, filters=FILTERS,
-                           status_names=STATUS_NAMES, unavailable=unavailable)
+                           status_names=STATUS_NAMES, unavailable=unavailable, truncated=truncated)
 
 
 def _business(payload: str) -> str:

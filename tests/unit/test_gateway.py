@@ -128,3 +128,22 @@ def test_admin_account_names_stay_one_path_segment_at_the_auth_service(monkeypat
     client.post("/admin/ukeys/1/bindings/100100002%23/delete")
     assert paths == ["/auth/operators/100100002%3Fx%3D/reset-password", "/auth/operators/..%3F/permissions",
                      "/auth/ukeys/1/bindings/100100002%23"]
+
+
+def test_the_dead_letter_page_says_when_a_service_has_more_than_it_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    def fake_get(self: ServiceClient, path: str, **params: object) -> object:
+        many = self.service == "notify"
+        items = [{"id": i, "type": "employer.info_changed", "payload": "{}", "attempts": 9, "status": "dead",
+                  "first_failed_at": "2026-11-28T08:00:00+00:00", "last_failed_at": "2026-11-28T08:00:00+00:00",
+                  "last_error": "boom", "retry_count": 0} for i in range(int(str(params["per_page"])) if many else 0)]
+        return {"items": items, "total": 250 if many else 0}
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    client = create_app().test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"},
+                                     "last_active": time.time()}
+    page = client.get("/admin/dead-letters").get_data(as_text=True)
+    assert "消息服务共250条，仅显示最新100条" in page
