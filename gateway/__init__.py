@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hall_common import guards
 from hall_common.errors import BusinessError
@@ -128,4 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_context(app)
     _error_pages(app)
     _security_headers(app)
+    hops = get_settings().gateway_proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     ukey_agent_dist_dir: Path = Path("build/agent")
     # Cookies only over TLS (Secure flag) and HSTS: on in production, where the hall is served over https.
     secure_cookies: bool = False
+    # How many reverse proxies (the https front end) stand before the gateway: their X-Forwarded-*
+    # headers then give the browser's address, which the login rate limits count. 0: none, trust none.
+    gateway_proxy_hops: int = Field(0, ge=0, le=5)
     # Largest request body a service accepts (bytes); larger answers 413.
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.

@@ -147,3 +147,27 @@ def test_the_dead_letter_page_says_when_a_service_has_more_than_it_shows(monkeyp
                                      "last_active": time.time()}
     page = client.get("/admin/dead-letters").get_data(as_text=True)
     assert "消息服务共250条，仅显示最新100条" in page
+
+
+def test_behind_a_configured_proxy_the_browsers_address_reaches_the_auth_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hall_common.client import ServiceClient
+
+    seen: list[str] = []
+
+    def fake_post(self: ServiceClient, path: str, json: object = None) -> object:
+        seen.append(self.headers.get("X-Forwarded-For", ""))
+        return {"challenge_id": "c", "nonce": "n", "expires_at": "2026-11-28T08:00:00+00:00"}
+
+    monkeypatch.setattr(ServiceClient, "post", fake_post)
+    for hops, expected in ((0, "10.0.0.5"), (1, "198.51.100.23")):
+        monkeypatch.setenv("HALL_GATEWAY_PROXY_HOPS", str(hops))
+        reset_settings()
+        client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+        response = client.post("/login/challenge", json={"employer_no": "100100001", "login_name": "100100001"},
+                               environ_base={"REMOTE_ADDR": "10.0.0.5"},
+                               headers={"X-Forwarded-For": "198.51.100.23"})
+        assert response.status_code == 200
+        assert seen[-1] == expected
+    reset_settings()
