@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -15,59 +14,9 @@ from hall_common.security import KeyProvider, verify_token
 from services.auth.keys import public_key_pem
 from services.auth.models import AuditRecord, Challenge, Operator
 
-from .conftest import make_app
-from .ukey_support import PIN, challenge, issue, signed_login, token
-
-A, B = "100100001", "100100002"
-NEW_PASSWORD = "Hall2026ok"
-
-
-@pytest.fixture
-def app() -> Flask:
-    return make_app("auth")
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def key_ab(client: FlaskClient, center_headers: dict[str, str]) -> dict[str, Any]:
-    """One UKey managing both demo employers."""
-    return issue(client, center_headers, "UK-A", [A, B])
-
-
-def message(response: Any) -> str:
-    return str(response.get_json()["message"])
-
-
-def bad_login(left: int) -> str:
-    """The one answer to any wrong secret of an employer login: it does not say which one."""
-    return f"登录失败：单位账号、登录名称、密码或UKey验证未通过，还可尝试{left}次"
-
-
-def change_initial(client: FlaskClient, stage: dict[str, Any]) -> dict[str, Any]:
-    assert stage["stage"] == "change_password"
-    response = client.post("/auth/initial-password", json={"ticket": stage["ticket"], "new_password": NEW_PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
-def full_login(client: FlaskClient, login: str, label: str, employer_no: str | None = None) -> dict[str, Any]:
-    response = signed_login(client, login, "111111", label)
-    stage = response.get_json()
-    if stage.get("stage") == "change_password":
-        stage = change_initial(client, stage)
-    else:
-        response = signed_login(client, login, NEW_PASSWORD, label)
-        stage = response.get_json()
-    assert stage["stage"] == "select", stage
-    selected = client.post("/auth/select", json={"ticket": stage["ticket"], "employer_no": employer_no or login})
-    assert selected.status_code == 200, selected.get_json()
-    body: dict[str, Any] = selected.get_json()
-    return body
+from ..conftest import make_app
+from ..ukey_support import PIN, challenge, issue, signed_login, token
+from .conftest import NEW_PASSWORD, A, B, bad_login, change_initial, full_login, message
 
 
 def test_password_and_ukey_then_forced_change_then_choice_of_employer(
@@ -288,7 +237,7 @@ def test_change_password_when_logged_in_and_sound_preference(
 def test_logout_revokes_the_token_in_every_service(app: Flask, client: FlaskClient, key_ab: dict[str, Any]) -> None:
     from hall_common.consumer import consume
 
-    from .conftest import outbox_events
+    from ..conftest import outbox_events
 
     session = full_login(client, A, "UK-A")
     headers = {"Authorization": f"Bearer {session['token']}"}
@@ -330,75 +279,3 @@ def test_a_token_signed_by_another_key_is_refused() -> None:
     forged = jwt.encode({"sub": A, "role": "employer", "emp": A, "aud": "employer-hall"}, other, algorithm="ES256")
     response = make_app("employer").test_client().get(f"/employers/{A}", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
-
-
-def test_a_wrong_password_and_a_wrong_ukey_get_the_same_answer_and_both_count(
-    app: Flask, client: FlaskClient, key_ab: dict[str, Any]
-) -> None:
-    token("UK-C").generate_key(PIN)  # a key the center never certified
-    certified = key_ab["certificate_pem"]
-    for left in (4, 3):
-        # A and B are fresh accounts in step: the same count, so the whole answers must be equal.
-        wrong_password = signed_login(client, A, "wrong-pass1", "UK-A")
-        wrong_key = signed_login(client, B, "111111", "UK-C", certificate=certified)
-        assert (wrong_password.status_code, wrong_password.get_json()) == (wrong_key.status_code, wrong_key.get_json())
-        assert wrong_password.status_code == 401
-        assert message(wrong_password) == bad_login(left)
-    # A certificate that is no certificate and a signature that is no signature: the same answer too.
-    garbled = signed_login(client, B, "111111", "UK-A", certificate="-----BEGIN CERTIFICATE-----\nAAAA")
-    assert (garbled.status_code, message(garbled)) == (401, bad_login(2))
-    found = challenge(client, A)
-    unsigned = client.post("/auth/login", json={
-        "employer_no": A, "login_name": A, "password": "111111", "challenge_id": found["challenge_id"],
-        "certificate": certified, "signature": "not base64!"})
-    assert (unsigned.status_code, message(unsigned)) == (401, bad_login(2))
-    with app.app_context():
-        rows = db.session().execute(select(Operator.login_name, Operator.failed_attempts)
-                                    .where(Operator.login_name.in_([A, B])))
-        counts = {name: failures for name, failures in rows}
-    assert counts == {A: 3, B: 3}
-    # Both kinds of failure lead to the same lock.
-    signed_login(client, A, "wrong-pass1", "UK-A")
-    locked = signed_login(client, A, "111111", "UK-C", certificate=certified)
-    assert (locked.status_code, message(locked)) == (403, "密码连续错误5次，账号已锁定15分钟")
-
-
-def test_an_unknown_account_gets_the_same_answer_with_a_count(client: FlaskClient, key_ab: dict[str, Any]) -> None:
-    from services.auth import ghosts
-
-    ghosts._memory.reset()
-    found = challenge(client, "999999999")
-    response = signed_login(client, "999999999", "111111", "UK-A", challenge_body=found)
-    assert (response.status_code, message(response)) == (401, bad_login(4))
-    other_employer = client.post("/auth/login", json={**_login_fields(client, A, "111111"), "employer_no": B})
-    assert (other_employer.status_code, message(other_employer)) == (401, bad_login(4))
-    assert signed_login(client, A, "111111", "UK-A").get_json()["stage"] == "change_password"
-
-
-def _login_fields(client: FlaskClient, login: str, password: str) -> dict[str, str]:
-    import base64
-
-    from ukey_agent import LOGIN_PREFIX
-
-    found = challenge(client, login)
-    signature = token("UK-A").sign(PIN, LOGIN_PREFIX + base64.b64decode(found["nonce"]))
-    return {"employer_no": login, "login_name": login, "password": password, "challenge_id": found["challenge_id"],
-            "certificate": token("UK-A").certificate_pem() or "", "signature": base64.b64encode(signature).decode()}
-
-
-def test_an_unknown_account_name_is_answered_as_a_real_one(client: FlaskClient, key_ab: dict[str, Any]) -> None:
-    """Counting down and locking only real accounts told an attacker which names exist."""
-    from services.auth import ghosts
-
-    ghosts._memory.reset()  # the unit tests' Redis is a closed port: counted in memory
-
-    def answers(login: str) -> list[tuple[int, str]]:
-        return [(r.status_code, message(r)) for r in (signed_login(client, login, "wrong-1", "UK-A") for _ in range(6))]
-
-    real = answers(A)
-    assert real[:4] == [(401, bad_login(left)) for left in (4, 3, 2, 1)]
-    assert answers("999999999") == real
-    center = [client.post("/auth/center-login", json={"login_name": name, "password": "bad"}) for name in
-              ("center01", "center01", "nobody99", "nobody99")]
-    assert [(r.status_code, message(r)) for r in center] == [(401, "登录名称或密码错误，还可尝试4次"),
-                                                            (401, "登录名称或密码错误，还可尝试3次")] * 2

@@ -17,24 +17,9 @@ from hall_common.security import KeyProvider, verify_token
 from services.auth.keys import public_key_pem
 from services.auth.models import HallSession, Operator
 
-from .conftest import make_app, outbox_events
-from .test_auth import NEW_PASSWORD, A, B, full_login, message
-from .ukey_support import issue, signed_login
-
-
-@pytest.fixture
-def app() -> Flask:
-    return make_app("auth")
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def key_ab(client: FlaskClient, center_headers: dict[str, str]) -> dict[str, Any]:
-    return issue(client, center_headers, "UK-A", [A, B])
+from ..conftest import outbox_events
+from ..ukey_support import signed_login
+from .conftest import NEW_PASSWORD, A, B, full_login, message
 
 
 def _refresh(client: FlaskClient, session: dict[str, Any]) -> Any:
