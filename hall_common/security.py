@@ -50,6 +50,8 @@ class Principal:
     employer_no: str | None = None
     employer_name: str | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # Center staff: the candidate groups (auth's group codes) whose approval tasks they may take.
+    groups: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
     expires_at: int = 0  # epoch seconds
     session_id: str = ""  # empty for a token issued outside a session (tests, tools)
@@ -62,6 +64,7 @@ class Principal:
             "emp": self.employer_no,
             "emp_name": self.employer_name,
             "perms": sorted(self.permissions),
+            "grp": sorted(self.groups),
         }
 
 
@@ -73,6 +76,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         employer_no=claims.get("emp"),
         employer_name=claims.get("emp_name"),
         permissions=frozenset(claims.get("perms") or ()),
+        groups=frozenset(claims.get("grp") or ()),
         token_id=claims.get("jti", ""),
         expires_at=int(claims.get("exp", 0)),
         session_id=claims.get("sid", ""),
@@ -176,4 +180,16 @@ def require_center() -> Principal:
     principal = current_principal()
     if principal.role != "center":
         raise BusinessError("仅中心人员可办理", 403)
+    return principal
+
+
+# The center permission for the admin console's configuration and repairs (designer, groups, process
+# monitor, reassign, terminate, audit); approving needs only membership of the task's group.
+CENTER_ADMIN = "center_admin"
+
+
+def require_center_admin() -> Principal:
+    principal = require_center()
+    if CENTER_ADMIN not in principal.permissions:
+        raise BusinessError("当前账号无权进行该操作", 403)
     return principal
