@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pytest
+from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.task import Task
@@ -190,6 +191,23 @@ def test_every_file_follows_the_deploy_conventions(key: str) -> None:
     # Every exclusive gateway has a default flow, so no data can leave a process stuck at one.
     for gateway in process.iterfind("bpmn:exclusiveGateway", NS):
         assert gateway.get("default"), f"{key}: {gateway.get('id')} has no default flow"
+
+
+@pytest.mark.parametrize("key", sorted(TITLES))
+def test_the_conditions_of_a_gateway_never_hold_together(key: str) -> None:
+    """SpiffWorkflow tries a gateway's conditions top-down by the targets' position on the diagram and
+    takes the first that holds: overlapping conditions would let the layout decide the path."""
+    environment = TaskDataEnvironment()
+    process = _process(key)
+    samples = [{"approved": approved, "max_raise_pct": pct, "chief_threshold_pct": 50}
+               for approved in (True, False) for pct in (0, 49, 50, 51, 300)]
+    for gateway in process.iterfind("bpmn:exclusiveGateway", NS):
+        conditions = [c.text or "" for f in process.iterfind("bpmn:sequenceFlow", NS)
+                      if f.get("sourceRef") == gateway.get("id") for c in f.iterfind("bpmn:conditionExpression", NS)]
+        assert conditions, f"{key}: {gateway.get('id')} decides nothing"
+        for data in samples:
+            holding = [c for c in conditions if environment.evaluate(c, dict(data))]
+            assert len(holding) <= 1, f"{key}: {holding} all hold for {data}"
 
 
 # -- diagram layout --------------------------------------------------------------------------------
