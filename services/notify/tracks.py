@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hall_common import db
 from hall_common.consumer import InvalidEvent
+from hall_common.schemas import INT32_MAX
 
 from .models import (
     COMPLETED,
@@ -110,8 +111,8 @@ def track(event: dict[str, Any]) -> None:
     """Keep the event once by (instance, seq) and refold the instance's track."""
     data = event["data"]
     instance_id, seq = data.get("instance_id"), data.get("seq")
-    if not (isinstance(instance_id, int) and isinstance(seq, int)) or not data.get("employer_no"):
-        raise InvalidEvent(f"{event['type']} without instance_id, seq or employer_no")
+    if not (_key(instance_id) and _key(seq) and data.get("employer_no")):
+        raise InvalidEvent(f"{event['type']} without a valid instance_id, seq or employer_no")
     session = db.session()
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     session.execute(
@@ -138,6 +139,11 @@ def track(event: dict[str, Any]) -> None:
     columns = set(ProcessTrack.__table__.columns.keys()) - {"instance_id"}
     session.execute(update(ProcessTrack).where(ProcessTrack.instance_id == instance_id)
                     .values({k: v for k, v in state.items() if k in columns}))
+
+
+def _key(value: Any) -> bool:
+    """An id the INTEGER columns hold (bool is an int in Python, but no id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT32_MAX
 
 
 HANDLERS = {event_type: track for event_type in PROCESS_EVENTS}

@@ -172,11 +172,12 @@ def test_my_initiated_narrows_to_one_operator_and_lists_page_on_the_server(
     assert [i["instance_id"] for i in other["items"]] == [30]
 
 
-def test_an_event_without_its_instance_or_seq_is_refused(app: Flask) -> None:
-    event = process_events(40)[0]
-    del event["data"]["seq"]
-    with app.app_context(), pytest.raises(InvalidEvent):
-        consume(event)
+def test_an_event_without_a_valid_instance_or_seq_is_refused(app: Flask) -> None:
+    for bad in ({"seq": None}, {"seq": 2**31}, {"instance_id": True}, {"instance_id": "40"}):
+        event = process_events(40)[0]
+        event["data"].update(bad)
+        with app.app_context(), pytest.raises(InvalidEvent):
+            consume(event)
 
 
 def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(app: Flask) -> None:
