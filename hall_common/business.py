@@ -113,7 +113,7 @@ class Outcome:
         kind = OUTCOME_KINDS.get(event["type"])
         if kind is None:
             raise ValueError(f"{event['type']} is not an outcome of a business")
-        instance_id = data.get("instance_id")
+        instance_id = integer_id(str(data.get("instance_id", "")))
         return cls(
             business_type=str(data["business_type"]),
             business_id=str(data["business_id"]),
@@ -121,7 +121,7 @@ class Outcome:
             approver=str(data.get("approver") or ""),
             opinion=str(data.get("opinion") or ""),
             event_id=str(event["id"]),
-            instance_id=int(instance_id) if isinstance(instance_id, int | str) and str(instance_id).isdigit() else None,
+            instance_id=instance_id,
             by=str(data.get("by") or ""),
             reason=str(data.get("reason") or ""),
         )

@@ -14,7 +14,7 @@ from hall_common.outbox import commit_and_relay
 from hall_common.security import Principal
 
 from .models import IN_APPROVAL, PENDING, RETURNED, ChangeRequest
-from .services import BUSINESS_TYPE, BUSINESSES, _check_changes, get_employer
+from .services import BUSINESS_TYPE, BUSINESSES, check_changes, get_employer
 
 MISSING_MESSAGE = "变更申请不存在"
 NOT_RETURNED_MESSAGE = "该变更申请未被退回，不能重新提交，请刷新后查看"
@@ -44,7 +44,7 @@ def resubmit_change(
         raise BusinessError(MISSING_MESSAGE, 404)
     if request.status != RETURNED:
         raise BusinessError(NOT_RETURNED_MESSAGE, 409)
-    rows = _check_changes(employer, changes)
+    rows = check_changes(employer, changes)
     moved = session.execute(
         update(ChangeRequest)
         .where(ChangeRequest.id == request_id, ChangeRequest.status == RETURNED)

@@ -82,7 +82,7 @@ def _pending_request_id(employer_no: str) -> int | None:
     )
 
 
-def _check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[dict[str, str]]:
+def check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[dict[str, str]]:
     """Validate every roster row; collect all row errors so the operator fixes them in one go."""
     if not changes:
         raise BusinessError("待变更清册为空，请先修改需变更的项目", 422)
@@ -124,7 +124,7 @@ def _check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[di
 def submit_change(principal: Principal, employer_no: str, changes: list[dict[str, str]]) -> ChangeRequest:
     session = db.session()
     employer = get_employer(employer_no)
-    rows = _check_changes(employer, changes)
+    rows = check_changes(employer, changes)
     if _pending_request_id(employer_no) is not None:
         raise BusinessError(DUPLICATE_MESSAGE, 409)
     request = ChangeRequest(employer_no=employer_no, changes=rows, operator=principal.display_name)

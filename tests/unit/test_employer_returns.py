@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
+from hall_common.settings import reset_settings
 
 from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, auth, make_app, outbox_events, token_for
+from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
 
 BASE = f"/employers/{EMPLOYER_NO}"
 ORIGINAL_ADDRESS = "山西省太原市小店区长治路100号"
@@ -151,7 +154,20 @@ def test_only_the_employers_own_operators_with_the_permission_resubmit(
     assert current(app, employer_headers)["status"] == "returned"
 
 
-def test_ten_simultaneous_resubmissions_go_on_once(app: Flask, employer_headers: dict[str, str]) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The employer app on SQLite, and on a throwaway PostgreSQL database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("HALL_EMPLOYER_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_settings()
+    app = make_app("employer")
+    if request.param == "postgresql":
+        request.addfinalizer(lambda: db.get_db(app).dispose())
+    return app
+
+
+def test_ten_simultaneous_resubmissions_go_on_once(any_db_app: Flask, employer_headers: dict[str, str]) -> None:
+    app = any_db_app
     request_id = returned_request(app, employer_headers)
     barrier = threading.Barrier(10)
     answers: list[tuple[int, str]] = []

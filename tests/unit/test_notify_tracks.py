@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from hall_common import db
 from hall_common.consumer import InvalidEvent, consume
 from hall_common.events import make_event
+from hall_common.settings import reset_settings
 from services.notify.models import ProcessTrack
 
 from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, make_app
+from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
 
 BASE = f"/employers/{EMPLOYER_NO}"
 _ids = itertools.count(1000)
@@ -84,8 +86,6 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """One migrated app for the property test's many examples (each uses its own instance id)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("HALL_VAR_DIR", str(tmp_path_factory.mktemp("tracks")))
-    from hall_common.settings import reset_settings
-
     reset_settings()
     app = make_app("notify")
     mp.undo()
@@ -180,7 +180,21 @@ def test_an_event_without_a_valid_instance_or_seq_is_refused(app: Flask) -> None
             consume(event)
 
 
-def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(app: Flask) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The notify app on SQLite, and on a throwaway PostgreSQL database (where the row lock matters:
+    PostgreSQL runs the nine transactions truly at once)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("HALL_NOTIFY_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_settings()
+    app = make_app("notify")
+    if request.param == "postgresql":
+        request.addfinalizer(lambda: db.get_db(app).dispose())
+    return app
+
+
+def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(any_db_app: Flask) -> None:
+    app = any_db_app
     events = process_events(50)
     barrier = threading.Barrier(len(events))
     results: list[str] = []
