@@ -5,8 +5,10 @@ count and the few variables BPMN gateways decide on), how the center's task page
 what happens on approval and on rejection. From the registry come:
 
 - the ``business.submitted`` event, carrying the key and the summary only: the rows stay with the owner;
-- the handlers of ``business.approved`` / ``business.rejected``, dispatched by ``business_type``
-  (a type the service does not own raises, so the consumer never records the event as processed);
+  and ``business.resubmitted`` (same data) when the employer corrects a returned business;
+- the handlers of ``business.approved`` / ``business.rejected`` / ``business.returned`` /
+  ``business.ended``, dispatched by ``business_type`` (a type the service does not own raises, so the
+  consumer never records the event as processed);
 - the read route ``GET /businesses/<business_type>/<business_id>`` (paged rows) the center may call.
 """
 
@@ -72,25 +74,56 @@ class Rows:
     total: int
 
 
+APPROVED, REJECTED, RETURNED, ENDED = "approved", "rejected", "returned", "ended"
+# outcome event type -> Outcome.kind
+OUTCOME_KINDS: dict[str, str] = {
+    "business.approved": APPROVED,
+    "business.rejected": REJECTED,
+    "business.returned": RETURNED,
+    "business.ended": ENDED,
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
+    """What the approval process told the owner about one business.
+
+    ``kind``: approved / rejected (the process completed), returned (a reviewer sent it back for
+    correction; the process waits for a resubmission) or ended (结束流程 by the employer, or terminated
+    by the center: ``by`` is employer or center, ``reason`` says why).
+    """
+
     business_type: str
     business_id: str
-    approved: bool
+    kind: str
     approver: str
     opinion: str
     event_id: str
+    instance_id: int | None = None
+    by: str = ""
+    reason: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.kind == APPROVED
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Outcome:
         data = event["data"]
+        kind = OUTCOME_KINDS.get(event["type"])
+        if kind is None:
+            raise ValueError(f"{event['type']} is not an outcome of a business")
+        instance_id = integer_id(str(data.get("instance_id", "")))
         return cls(
             business_type=str(data["business_type"]),
             business_id=str(data["business_id"]),
-            approved=event["type"] == "business.approved",
+            kind=kind,
             approver=str(data.get("approver") or ""),
             opinion=str(data.get("opinion") or ""),
             event_id=str(event["id"]),
+            instance_id=instance_id,
+            by=str(data.get("by") or ""),
+            reason=str(data.get("reason") or ""),
         )
 
 
@@ -105,7 +138,12 @@ class BusinessType:
     # Run inside the consumer's transaction; each must decide once (a conditional update on the
     # business's state whose row count decides) and may emit the owner's domain events.
     apply: Callable[[Outcome], None]
+    # Rejected, or ended (outcome.kind == "ended": by the employer or the center, with a reason):
+    # the business is finished without effect and may be submitted again.
     discard: Callable[[Outcome], None]
+    # Returned for correction: in_approval -> returned, the data kept for the employer to correct
+    # and resubmit (``BusinessRegistry.resubmit``) or end.
+    mark_returned: Callable[[Outcome], None]
     columns: tuple[Column, ...]
     rows_caption: str = "业务清册"
     # The employer's own accounts need this permission to read the rows; center staff always may.
@@ -151,35 +189,51 @@ class BusinessRegistry:
         initiator: str,
     ) -> dict[str, Any]:
         """Emit ``business.submitted`` in the caller's transaction, after it stored the business."""
+        data = self._submission(type_, business_id, employer_no, employer_name, initiator)
+        return emit(session, "business.submitted", data, subject=f"{type_}/{business_id}")
+
+    def resubmit(
+        self, session: Session, type_: str, business_id: str, *, employer_no: str, employer_name: str,
+        initiator: str,
+    ) -> dict[str, Any]:
+        """Emit ``business.resubmitted`` in the caller's transaction, after it stored the corrected
+        business and moved it returned -> in_approval: the same data as a submission, recomputed, so
+        the process's gateways decide again on the corrected business."""
+        data = self._submission(type_, business_id, employer_no, employer_name, initiator)
+        return emit(session, "business.resubmitted", data, subject=f"{type_}/{business_id}")
+
+    def _submission(
+        self, type_: str, business_id: str, employer_no: str, employer_name: str, initiator: str
+    ) -> dict[str, Any]:
         business = self.get(type_)
         summary = checked_summary(business.summarize(business_id))
-        return emit(
-            session,
-            "business.submitted",
-            {
-                "business_type": business.type,
-                "business_id": business_id,
-                "owner": self.owner,
-                "title": business.title,
-                "employer_no": employer_no,
-                "employer_name": employer_name,
-                "initiator": initiator,
-                "summary": summary.text,
-                "row_count": summary.row_count,
-                "variables": dict(summary.variables),
-            },
-            subject=f"{business.type}/{business_id}",
-        )
+        return {
+            "business_type": business.type,
+            "business_id": business_id,
+            "owner": self.owner,
+            "title": business.title,
+            "employer_no": employer_no,
+            "employer_name": employer_name,
+            "initiator": initiator,
+            "summary": summary.text,
+            "row_count": summary.row_count,
+            "variables": dict(summary.variables),
+        }
 
     # -- outcomes --------------------------------------------------------------------------------
 
     def handle_outcome(self, event: dict[str, Any]) -> None:
         outcome = Outcome.from_event(event)
         business = self.get(outcome.business_type)
-        (business.apply if outcome.approved else business.discard)(outcome)
+        if outcome.kind == APPROVED:
+            business.apply(outcome)
+        elif outcome.kind == RETURNED:
+            business.mark_returned(outcome)
+        else:  # rejected or ended: finished without effect
+            business.discard(outcome)
 
     def outcome_handlers(self) -> dict[str, Handler]:
-        return {"business.approved": self.handle_outcome, "business.rejected": self.handle_outcome}
+        return {event_type: self.handle_outcome for event_type in OUTCOME_KINDS}
 
     # -- the read route --------------------------------------------------------------------------
 

@@ -14,6 +14,17 @@ from hall_common.models import plumbing_models
 IN_APPROVAL = "in_approval"
 APPROVED = "approved"
 REJECTED = "rejected"
+# Sent back by a reviewer for correction: still pending (blocks a new submission), editable by the
+# employer, who resubmits it (-> in_approval) or ends the process (-> ended).
+RETURNED = "returned"
+# The process was ended (结束流程 by the employer, or terminated by the center): finished without
+# effect, a new request may be submitted.
+ENDED = "ended"
+# The states in which a request holds the employer's one pending slot.
+PENDING = (IN_APPROVAL, RETURNED)
+REQUEST_STATUS_NAMES = {
+    IN_APPROVAL: "审批中", RETURNED: "已退回", APPROVED: "审批通过", REJECTED: "审批不通过", ENDED: "已结束",
+}
 
 
 class Base(DeclarativeBase):
@@ -53,15 +64,22 @@ class ChangeRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     approver: Mapped[str | None] = mapped_column(String(50), nullable=True)
     opinion: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The approval process of the request (from business.returned/ended), for its path and 结束流程.
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When ended: "employer" (结束流程) or "center" (terminated), and why.
+    ended_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
-    # At most one request per employer in approval, even under a double click on two threads.
+    # At most one pending (in approval or returned) request per employer, even under a double click on
+    # two threads.
     __table_args__ = (
         Index(
-            "uq_change_requests_one_in_approval",
+            "uq_change_requests_one_pending",
             "employer_no",
             unique=True,
-            sqlite_where=text("status = 'in_approval'"),
-            postgresql_where=text("status = 'in_approval'"),
+            sqlite_where=text("status IN ('in_approval', 'returned')"),
+            postgresql_where=text("status IN ('in_approval', 'returned')"),
         ),
     )
 

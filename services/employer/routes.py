@@ -6,10 +6,11 @@ from flask_smorest import Blueprint
 
 from hall_common.security import require_employer, require_own_employer
 
-from . import services
+from . import returns, services
 from .schemas import (
     ChangeRequestSchema,
     ChangeSubmitSchema,
+    CurrentRequestSchema,
     HistoryQuerySchema,
     HistorySchema,
     ProfileSchema,
@@ -43,6 +44,24 @@ def submit_change(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
 def list_change_requests(employer_no: str) -> Any:
     require_employer(employer_no, PERMISSION)
     return services.change_requests(employer_no)
+
+
+@blp.route("/employers/<employer_no>/change-requests/current")
+@blp.response(200, CurrentRequestSchema)
+def current_change_request(employer_no: str) -> dict[str, Any]:
+    """The pending request (in approval, or returned with the reviewer's opinion), or null."""
+    require_employer(employer_no, PERMISSION)
+    return {"request": returns.current_request(employer_no)}
+
+
+@blp.route("/employers/<employer_no>/change-requests/<int:request_id>", methods=["PUT"])
+@blp.arguments(ChangeSubmitSchema)
+@blp.response(200, SubmittedSchema)
+def resubmit_change(body: dict[str, Any], employer_no: str, request_id: int) -> dict[str, Any]:
+    """A returned request corrected and resubmitted into its process, its rows replaced."""
+    principal = require_own_employer(employer_no, PERMISSION)
+    request = returns.resubmit_change(principal, employer_no, request_id, body["changes"])
+    return {"message": "已提交至中心审核", "request": request}
 
 
 @blp.route("/employers/<employer_no>/change-history")

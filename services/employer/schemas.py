@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from .fields import PROFILE_FIELDS
+from .models import REQUEST_STATUS_NAMES
 
 # Each item appears once in a roster, so a longer roster is refused before any row is checked (a
 # 10 MB body of repeated rows would otherwise cost seconds and answer one error per row).
@@ -50,6 +53,20 @@ class ChangeRequestSchema(Schema):
     decided_at = fields.DateTime(allow_none=True)
     approver = fields.String(allow_none=True)
     opinion = fields.String(allow_none=True)
+    status_name = fields.Method("_status_name")
+    instance_id = fields.Integer(allow_none=True)
+    returned_at = fields.DateTime(allow_none=True)
+    ended_by = fields.String(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+
+    def _status_name(self, request: Any) -> str:
+        return REQUEST_STATUS_NAMES.get(request.status, request.status)
+
+
+class CurrentRequestSchema(Schema):
+    """The pending request (in approval or returned) the change page shows, or null."""
+
+    request = fields.Nested(ChangeRequestSchema, allow_none=True)
 
 
 class SubmittedSchema(Schema):

@@ -10,13 +10,34 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hall_common import db
-from hall_common.business import BusinessRegistry, BusinessType, Column, Outcome, Rows, Summary, integer_id
+from hall_common.business import (
+    ENDED as ENDED_KIND,
+)
+from hall_common.business import (
+    BusinessRegistry,
+    BusinessType,
+    Column,
+    Outcome,
+    Rows,
+    Summary,
+    integer_id,
+)
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
 
 from .fields import FIELDS_BY_NAME, PROFILE_FIELDS, STATUS_NAMES
-from .models import APPROVED, IN_APPROVAL, REJECTED, ChangeHistory, ChangeRequest, Employer
+from .models import (
+    APPROVED,
+    ENDED,
+    IN_APPROVAL,
+    PENDING,
+    REJECTED,
+    RETURNED,
+    ChangeHistory,
+    ChangeRequest,
+    Employer,
+)
 
 BUSINESS_TYPE = "employer_change"
 BUSINESS_TITLE = "单位信息变更"
@@ -53,14 +74,15 @@ def profile(employer_no: str) -> dict[str, Any]:
 
 
 def _pending_request_id(employer_no: str) -> int | None:
+    """The request holding the employer's one pending slot: in approval, or returned for correction."""
     return db.session().scalar(
         select(ChangeRequest.id).where(
-            ChangeRequest.employer_no == employer_no, ChangeRequest.status == IN_APPROVAL
+            ChangeRequest.employer_no == employer_no, ChangeRequest.status.in_(PENDING)
         )
     )
 
 
-def _check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[dict[str, str]]:
+def check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[dict[str, str]]:
     """Validate every roster row; collect all row errors so the operator fixes them in one go."""
     if not changes:
         raise BusinessError("待变更清册为空，请先修改需变更的项目", 422)
@@ -102,7 +124,7 @@ def _check_changes(employer: Employer, changes: list[dict[str, str]]) -> list[di
 def submit_change(principal: Principal, employer_no: str, changes: list[dict[str, str]]) -> ChangeRequest:
     session = db.session()
     employer = get_employer(employer_no)
-    rows = _check_changes(employer, changes)
+    rows = check_changes(employer, changes)
     if _pending_request_id(employer_no) is not None:
         raise BusinessError(DUPLICATE_MESSAGE, 409)
     request = ChangeRequest(employer_no=employer_no, changes=rows, operator=principal.display_name)
@@ -144,23 +166,39 @@ def read_rows(business_id: str, page: int, per_page: int) -> Rows | None:
 
 
 def _decide(outcome: Outcome) -> ChangeRequest | None:
-    """Move the request out of approval once: the conditional update's row count decides, so of
-    concurrent deliveries (or an approval racing a rejection) exactly one goes on."""
+    """Move the request out of approval once (approved or rejected)."""
+    return _transition(outcome, (IN_APPROVAL,), status=APPROVED if outcome.approved else REJECTED,
+                       decided_at=db.utcnow(), approver=outcome.approver, opinion=outcome.opinion)
+
+
+def _transition(outcome: Outcome, from_states: tuple[str, ...], **values: Any) -> ChangeRequest | None:
+    """Move the request from one of ``from_states`` once: the conditional update's row count decides,
+    so of concurrent deliveries (or an approval racing a rejection or an end) exactly one goes on.
+    Returns the request if this call moved it."""
     session = db.session()
     request_id = integer_id(outcome.business_id)
     if request_id is None:
         raise LookupError(f"change request {outcome.business_id} does not exist")
-    decided = session.execute(
+    if outcome.instance_id is not None:
+        values["instance_id"] = outcome.instance_id
+    moved = session.execute(
         update(ChangeRequest)
-        .where(ChangeRequest.id == request_id, ChangeRequest.status == IN_APPROVAL)
-        .values(status=APPROVED if outcome.approved else REJECTED, decided_at=db.utcnow(),
-                approver=outcome.approver, opinion=outcome.opinion)
+        .where(ChangeRequest.id == request_id, ChangeRequest.status.in_(from_states))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     request = session.get(ChangeRequest, request_id, populate_existing=True)
     if request is None:
         raise LookupError(f"change request {request_id} does not exist")
-    return request if cast(CursorResult[Any], decided).rowcount == 1 else None
+    return request if cast(CursorResult[Any], moved).rowcount == 1 else None
+
+
+def mark_returned(outcome: Outcome) -> None:
+    """A reviewer sent the request back: it keeps its rows for the employer to correct, with the
+    reviewer's opinion. Only a request in approval can be returned; a late or repeated delivery (the
+    request ended or was resubmitted meanwhile) changes nothing."""
+    _transition(outcome, (IN_APPROVAL,), status=RETURNED, returned_at=db.utcnow(),
+                approver=outcome.approver, opinion=outcome.opinion)
 
 
 def apply_change(outcome: Outcome) -> None:
@@ -183,6 +221,12 @@ def apply_change(outcome: Outcome) -> None:
 
 
 def discard_change(outcome: Outcome) -> None:
+    if outcome.kind == ENDED_KIND:
+        # 结束流程 (or terminated by the center) while in approval or returned: finished without effect,
+        # the slot is free for a new submission. The employer learns it from the process's own events.
+        _transition(outcome, PENDING, status=ENDED, decided_at=db.utcnow(),
+                    ended_by=outcome.by or None, end_reason=outcome.reason)
+        return
     request = _decide(outcome)
     if request is not None:
         data = _decided(request, get_employer(request.employer_no), request.changes)
@@ -216,6 +260,7 @@ BUSINESSES.register(BusinessType(
     read_rows=read_rows,
     apply=apply_change,
     discard=discard_change,
+    mark_returned=mark_returned,
     columns=(Column("label", "变更项目"), Column("old", "变更前"), Column("new", "变更后")),
     rows_caption="变更清册",
     permission="employer_change",

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.db import utcnow
@@ -35,3 +36,59 @@ class InboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     __table_args__ = (Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),)
+
+
+RUNNING, RETURNED, COMPLETED, ENDED, TERMINATED = "running", "returned", "completed", "ended", "terminated"
+# The boxes built from process tracks rather than from inbox items.
+TODO, DONE, INITIATED = "todo", "done", "initiated"
+TRACK_BOXES = (TODO, DONE, INITIATED)
+
+
+class ProcessTrack(Base):
+    """What the employer knows of one approval process, folded from the workflow's events in their
+    ``seq`` order (``ProcessTrackEvent``), so the arrival order never matters."""
+
+    __tablename__ = "process_tracks"
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    employer_no: Mapped[str] = mapped_column(String(20))
+    employer_name: Mapped[str] = mapped_column(String(100), default="")
+    # As the owning service named the submitting operator (the employer service: the display name).
+    initiator: Mapped[str] = mapped_column(String(50), default="")
+    business_type: Mapped[str] = mapped_column(String(50), default="")
+    business_id: Mapped[str] = mapped_column(String(50), default="")
+    title: Mapped[str] = mapped_column(String(100), default="")
+    summary: Mapped[str] = mapped_column(String(200), default="")
+    # running | returned | completed | ended (by the employer) | terminated (by the center)
+    status: Mapped[str] = mapped_column(String(20), default=RUNNING)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The open task (or, when returned, the task that returned it) and who handles / handled it.
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    candidate_group: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    handler: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    opinion: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The employer's last action on a returned process (resubmitted or 结束流程): it is in 已办 from then.
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        Index("ix_process_tracks_employer_status", "employer_no", "status"),
+        Index("ix_process_tracks_employer_instance", "employer_no", "instance_id"),
+    )
+
+
+class ProcessTrackEvent(Base):
+    """Each workflow event of an instance once, by its ``seq``: the track is their fold."""
+
+    __tablename__ = "process_track_events"
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event_id: Mapped[str] = mapped_column(String(36))

@@ -6,8 +6,16 @@ from flask_smorest import Blueprint
 
 from hall_common.security import require_employer, require_own_employer
 
-from . import services
-from .schemas import CountsSchema, InboxItemSchema, InboxPageSchema, InboxQuery, ResultSchema
+from . import services, tracks
+from .models import TRACK_BOXES
+from .schemas import (
+    CountsSchema,
+    InboxItemSchema,
+    InboxPageSchema,
+    InboxQuery,
+    InitiatorQuery,
+    ResultSchema,
+)
 
 blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 
@@ -17,15 +25,19 @@ blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 @blp.response(200, InboxPageSchema)
 def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any]:
     require_employer(employer_no)
+    if box in TRACK_BOXES:  # 待办 / 已办 / 我发起的: the employer's approval processes
+        processes, total = tracks.list_box(employer_no, box, query["page"], query["per_page"], query["initiator"])
+        return {"items": processes, "total": total}
     items, total = services.list_box(employer_no, box, query["page"], query["per_page"])
     return {"items": items, "total": total}
 
 
 @blp.route("/employers/<employer_no>/inbox-counts")
+@blp.arguments(InitiatorQuery, location="query")
 @blp.response(200, CountsSchema)
-def counts(employer_no: str) -> dict[str, int]:
+def counts(query: dict[str, Any], employer_no: str) -> dict[str, int]:
     require_employer(employer_no)
-    return services.counts(employer_no)
+    return {**services.counts(employer_no), **tracks.counts(employer_no, query["initiator"])}
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>")

@@ -240,7 +240,7 @@ class BulkOwner:
     def business_type(self) -> BusinessType:
         return BusinessType(
             type=BULK, title="批量测试业务", summarize=self.summarize, read_rows=self.read_rows,
-            apply=self.apply, discard=lambda outcome: None,
+            apply=self.apply, discard=lambda outcome: None, mark_returned=lambda outcome: None,
             columns=(Column("name", "姓名"), Column("amount", "金额")), rows_caption="明细",
         )
 
@@ -307,3 +307,74 @@ def test_a_10000_row_business_does_not_grow_the_event_the_process_or_the_task_li
     with employer_app.app_context():
         assert consume(approved) == "processed"
     assert bulk_owner.applied == ["2"]
+
+
+# -- returns, ends and resubmissions ----------------------------------------------------------------
+
+class Recorder:
+    """A business type that records which of its callbacks each outcome reached."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Outcome]] = []
+
+    def business_type(self) -> BusinessType:
+        return BusinessType(
+            type="recorded_test", title="记录测试业务",
+            summarize=lambda business_id: Summary(f"业务{business_id}", 1, {"max_raise_pct": 10}),
+            read_rows=lambda business_id, page, per_page: None,
+            apply=lambda o: self.calls.append(("apply", o)),
+            discard=lambda o: self.calls.append(("discard", o)),
+            mark_returned=lambda o: self.calls.append(("mark_returned", o)),
+            columns=(Column("name", "姓名"),),
+        )
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[BusinessRegistry, Recorder]]:
+    registry, recorded = BusinessRegistry("recorder_owner"), Recorder()
+    registry.register(recorded.business_type())
+    try:
+        yield registry, recorded
+    finally:
+        registry.unregister("recorded_test")
+
+
+def test_each_outcome_reaches_its_callback_with_its_kind(recorder: tuple[BusinessRegistry, Recorder]) -> None:
+    registry, recorded = recorder
+    handlers = registry.outcome_handlers()
+    assert set(handlers) == {"business.approved", "business.rejected", "business.returned", "business.ended"}
+    base = {"business_type": "recorded_test", "business_id": "7", "owner": "recorder_owner",
+            "employer_no": EMPLOYER_NO, "instance_id": 41}
+    handlers["business.approved"](make_event("workflow", "business.approved",
+                                             dict(base, approver="李明", opinion="同意")))
+    handlers["business.rejected"](make_event("workflow", "business.rejected",
+                                             dict(base, approver="李明", opinion="材料不全")))
+    handlers["business.returned"](make_event("workflow", "business.returned",
+                                             dict(base, approver="张复核", opinion="请补充邮编")))
+    handlers["business.ended"](make_event("workflow", "business.ended",
+                                          dict(base, by="employer", reason="不再办理")))
+    assert [(name, o.kind, o.approved) for name, o in recorded.calls] == [
+        ("apply", "approved", True), ("discard", "rejected", False),
+        ("mark_returned", "returned", False), ("discard", "ended", False),
+    ]
+    returned, ended = recorded.calls[2][1], recorded.calls[3][1]
+    assert (returned.opinion, returned.approver, returned.instance_id) == ("请补充邮编", "张复核", 41)
+    assert (ended.by, ended.reason, ended.instance_id) == ("employer", "不再办理", 41)
+    with pytest.raises(ValueError, match="not an outcome"):
+        Outcome.from_event(make_event("workflow", "business.submitted", base))
+
+
+def test_a_resubmission_carries_the_same_data_as_a_submission(
+    employer_app: Flask, recorder: tuple[BusinessRegistry, Recorder]
+) -> None:
+    registry, _ = recorder
+    with employer_app.app_context():
+        kwargs = {"employer_no": EMPLOYER_NO, "employer_name": "太原市示例科技有限公司", "initiator": "王晓燕"}
+        submitted = registry.submit(db.session(), "recorded_test", "7", **kwargs)
+        resubmitted = registry.resubmit(db.session(), "recorded_test", "7", **kwargs)
+        db.session().commit()
+    assert (submitted["type"], resubmitted["type"]) == ("business.submitted", "business.resubmitted")
+    assert resubmitted["data"] == submitted["data"]
+    assert resubmitted["data"]["variables"] == {"max_raise_pct": 10}
+    assert resubmitted["subject"] == "recorded_test/7"
+    assert [e["type"] for e in outbox_events(employer_app)] == ["business.submitted", "business.resubmitted"]

@@ -1,0 +1,210 @@
+"""The employer's 待办, 已办 and 我发起的, from the workflow service's process events.
+
+Events of one instance may arrive in any order (retries, two workers, a parked event retried late).
+Each carries the instance's ``seq``; every event is kept once by (instance_id, seq) and the instance's
+track is recomputed as the fold of all its events in seq order. So an older event never overwrites a
+newer state, a duplicate changes nothing, and every arrival order of the same events ends in the same
+track. The track row is locked (a no-op UPDATE) before the events are read, so two events of one
+instance handled at once are folded one after the other (PostgreSQL; SQLite serialises writers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from hall_common import db
+from hall_common.consumer import InvalidEvent
+from hall_common.schemas import INT32_MAX
+
+from .models import (
+    COMPLETED,
+    DONE,
+    ENDED,
+    INITIATED,
+    RETURNED,
+    RUNNING,
+    TERMINATED,
+    TODO,
+    ProcessTrack,
+    ProcessTrackEvent,
+)
+
+PROCESS_EVENTS = (
+    "process.started", "task.created", "task.claimed", "task.completed",
+    "process.returned", "process.resubmitted", "process.ended", "process.completed",
+)
+# Copied from every event: each one names its instance fully, whichever arrives first.
+COMMON_FIELDS = ("employer_no", "employer_name", "initiator", "business_type", "business_id", "title")
+# Column sizes, so a long value from an event cannot fail the insert on PostgreSQL.
+LIMITS = {"employer_name": 100, "initiator": 50, "business_type": 50, "business_id": 50, "title": 100,
+          "summary": 200, "task_name": 100, "candidate_group": 50, "handler": 50, "decision": 20,
+          "opinion": 500, "end_reason": 500, "ended_by": 20, "outcome": 20, "employer_no": 20}
+STATUS_NAMES = {RUNNING: "审批中", RETURNED: "已退回", COMPLETED: "已办结", ENDED: "已结束", TERMINATED: "已终止"}
+OUTCOME_NAMES = {"approved": "审批通过", "rejected": "审批不通过"}
+
+
+# -- the fold -------------------------------------------------------------------------------------
+
+def fold(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str, Any]:
+    """The track of an instance from its events (seq, type, data), whatever order they are given in."""
+    state: dict[str, Any] = {"status": RUNNING, "last_seq": 0}
+    for seq, event_type, data in sorted(events, key=lambda e: e[0]):
+        for name in COMMON_FIELDS:
+            if data.get(name) is not None:
+                state[name] = str(data[name])
+        at = _time(data.get("at"))
+        state["last_seq"], state["updated_at"] = seq, at
+        _apply(state, event_type, data, at)
+    return {k: (v[: LIMITS[k]] if isinstance(v, str) and k in LIMITS else v) for k, v in state.items()}
+
+
+def _apply(state: dict[str, Any], event_type: str, data: dict[str, Any], at: datetime | None) -> None:
+    task = {"task_id": data.get("task_id"), "task_name": _text(data.get("task_name"))}
+    if event_type == "process.started":
+        state.update(started_at=at, summary=_text(data.get("summary")) or state.get("summary", ""))
+    elif event_type == "task.created":
+        state.update(task, candidate_group=_text(data.get("candidate_group")), handler=None, decision=None)
+    elif event_type == "task.claimed":
+        state.update(task, handler=_text(data.get("handler")))
+    elif event_type == "task.completed":
+        state.update(task, handler=_text(data.get("handler")), decision=_text(data.get("decision")),
+                     opinion=_text(data.get("opinion")))
+    elif event_type == "process.returned":
+        state.update(status=RETURNED, returned_at=at, task_name=_text(data.get("task_name")),
+                     handler=_text(data.get("handler")), decision="return", opinion=_text(data.get("opinion")))
+    elif event_type == "process.resubmitted":
+        state.update(status=RUNNING, acted_at=at, task_id=None, task_name=None, handler=None, decision=None)
+    elif event_type == "process.ended":
+        by = _text(data.get("by"))
+        state.update(status=ENDED if by == "employer" else TERMINATED, outcome=ENDED if by == "employer"
+                     else TERMINATED, ended_by=by, end_reason=_text(data.get("reason")), ended_at=at)
+        if by == "employer":
+            state["acted_at"] = at
+    elif event_type == "process.completed":
+        state.update(status=COMPLETED, outcome=_text(data.get("outcome")), handler=_text(data.get("approver")),
+                     opinion=_text(data.get("opinion")), ended_at=at, task_id=None, task_name=None)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+# -- the handler ----------------------------------------------------------------------------------
+
+def track(event: dict[str, Any]) -> None:
+    """Keep the event once by (instance, seq) and refold the instance's track."""
+    data = event["data"]
+    instance_id, seq = data.get("instance_id"), data.get("seq")
+    if not (_key(instance_id) and _key(seq) and data.get("employer_no")):
+        raise InvalidEvent(f"{event['type']} without a valid instance_id, seq or employer_no")
+    session = db.session()
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    session.execute(
+        insert(ProcessTrack)
+        .values(instance_id=instance_id, employer_no=str(data["employer_no"])[:20], last_seq=0, status=RUNNING)
+        .on_conflict_do_nothing(index_elements=["instance_id"])
+    )
+    # Lock the track row: concurrent events of this instance fold one after the other.
+    session.execute(update(ProcessTrack).where(ProcessTrack.instance_id == instance_id)
+                    .values(last_seq=ProcessTrack.last_seq))
+    kept = session.execute(
+        insert(ProcessTrackEvent)
+        .values(instance_id=instance_id, seq=seq, type=event["type"], data=data, event_id=event["id"])
+        .on_conflict_do_nothing(index_elements=["instance_id", "seq"])
+        .returning(ProcessTrackEvent.seq)
+    ).scalar_one_or_none()
+    if kept is None:  # this seq is known already: nothing changes
+        return
+    events = session.execute(
+        select(ProcessTrackEvent.seq, ProcessTrackEvent.type, ProcessTrackEvent.data)
+        .where(ProcessTrackEvent.instance_id == instance_id)
+    )
+    state = fold((row.seq, row.type, row.data) for row in events)
+    columns = set(ProcessTrack.__table__.columns.keys()) - {"instance_id"}
+    session.execute(update(ProcessTrack).where(ProcessTrack.instance_id == instance_id)
+                    .values({k: v for k, v in state.items() if k in columns}))
+
+
+def _key(value: Any) -> bool:
+    """An id the INTEGER columns hold (bool is an int in Python, but no id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT32_MAX
+
+
+HANDLERS = {event_type: track for event_type in PROCESS_EVENTS}
+
+
+# -- the boxes ------------------------------------------------------------------------------------
+
+def _box_filter(employer_no: str, box: str, initiator: str | None) -> list[ColumnElement[bool]]:
+    where = [ProcessTrack.employer_no == employer_no]
+    if box == TODO:  # returned: the employer corrects and resubmits, or ends the process
+        where.append(ProcessTrack.status == RETURNED)
+    elif box == DONE:  # left 待办 by the employer's own action (resubmitted or ended)
+        where += [ProcessTrack.acted_at.is_not(None), ProcessTrack.status != RETURNED]
+    if initiator:
+        where.append(ProcessTrack.initiator == initiator)
+    return where
+
+
+ORDER = {TODO: ProcessTrack.returned_at, DONE: ProcessTrack.acted_at, INITIATED: ProcessTrack.instance_id}
+
+
+def list_box(employer_no: str, box: str, page: int, per_page: int,
+             initiator: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    session = db.session()
+    where = _box_filter(employer_no, box, initiator)
+    total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
+    query = (select(ProcessTrack).where(*where).order_by(ORDER[box].desc(), ProcessTrack.instance_id.desc())
+             .offset((page - 1) * per_page).limit(per_page))
+    return [item(t, box) for t in session.scalars(query)], total
+
+
+def counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
+    session = db.session()
+    return {box: session.scalar(select(func.count()).select_from(ProcessTrack)
+                                .where(*_box_filter(employer_no, box, initiator))) or 0
+            for box in (TODO, DONE, INITIATED)}
+
+
+def item(t: ProcessTrack, box: str) -> dict[str, Any]:
+    """An inbox-shaped row (id = the instance id) with the process's state beside it."""
+    created = {TODO: t.returned_at, DONE: t.acted_at}.get(box) or t.started_at or t.updated_at
+    return {
+        "id": t.instance_id, "box": box, "business_type": t.business_type, "business_id": t.business_id,
+        "title": t.title, "content": content(t), "channel": "网上服务大厅", "created_at": created,
+        "read_at": None, "instance_id": t.instance_id, "status": t.status,
+        "status_name": STATUS_NAMES.get(t.status, t.status), "outcome": t.outcome, "task_name": t.task_name,
+        "handler": t.handler, "opinion": t.opinion, "initiator": t.initiator, "summary": t.summary,
+        "started_at": t.started_at, "returned_at": t.returned_at, "acted_at": t.acted_at,
+        "ended_at": t.ended_at, "updated_at": t.updated_at, "can_end": t.status == RETURNED,
+    }
+
+
+def content(t: ProcessTrack) -> str:
+    if t.status == RETURNED:
+        step = t.task_name or "审核"
+        return f"您提交的{t.title}业务被退回（{step}），退回意见：{t.opinion or ''}。请修改后重新提交或结束流程"
+    if t.status == RUNNING:
+        return f"审批中：{t.task_name}" if t.task_name else "审批中"
+    if t.status == COMPLETED:
+        result = OUTCOME_NAMES.get(t.outcome or "", t.outcome or "")
+        return f"{result}，审批意见：{t.opinion}" if t.opinion else result
+    if t.status == ENDED:
+        return f"已结束流程：{t.end_reason}" if t.end_reason else "已结束流程"
+    return f"中心已终止流程：{t.end_reason}" if t.end_reason else "中心已终止流程"

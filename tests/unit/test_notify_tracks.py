@@ -1,0 +1,242 @@
+"""The employer's 待办 / 已办 / 我发起的 from the workflow's process events: one state per instance,
+folded by seq, so any arrival order of the same events (with duplicates) ends in the same state."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hall_common import db
+from hall_common.consumer import InvalidEvent, consume
+from hall_common.events import make_event
+from hall_common.settings import reset_settings
+from services.notify.models import ProcessTrack
+
+from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, make_app
+from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
+
+BASE = f"/employers/{EMPLOYER_NO}"
+_ids = itertools.count(1000)
+
+
+def process_events(instance_id: int, *, employer_no: str = EMPLOYER_NO, initiator: str = "王晓燕",
+                   end: str = "completed") -> list[dict[str, Any]]:
+    """One instance's life in the order the workflow emits it: returned once, resubmitted, then
+    approved (end="completed"), or ended by the employer after the return (end="ended")."""
+    common = {"instance_id": instance_id, "business_type": "employer_change", "business_id": str(instance_id),
+              "title": "单位信息变更", "employer_no": employer_no, "employer_name": "太原市示例科技有限公司",
+              "initiator": initiator}
+    task1 = {"task_id": 1, "task_name": "经办审核"}
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("process.started", {"summary": "单位地址、邮政编码"}),
+        ("task.created", dict(task1, candidate_group="handler")),
+        ("task.claimed", dict(task1, handler="中心审核员李明")),
+        ("task.completed", dict(task1, handler="中心审核员李明", decision="return", opinion="邮编与地址不符")),
+        ("process.returned", {"task_name": "经办审核", "handler": "中心审核员李明", "opinion": "邮编与地址不符"}),
+    ]
+    if end == "ended":
+        steps.append(("process.ended", {"by": "employer", "reason": "不再办理"}))
+    else:
+        task2 = {"task_id": 2, "task_name": "经办审核"}
+        steps += [
+            ("process.resubmitted", {}),
+            ("task.created", dict(task2, candidate_group="handler")),
+            ("task.completed", dict(task2, handler="中心审核员李明", decision="approve", opinion="同意")),
+            ("process.completed", {"outcome": "approved", "approver": "中心审核员李明", "opinion": "同意"}),
+        ]
+    return [
+        make_event("workflow", event_type, dict(common, **data, seq=seq, at=f"2026-11-28T03:{seq:02d}:00.000Z"))
+        for seq, (event_type, data) in enumerate(steps, start=1)
+    ]
+
+
+def deliver(app: Flask, events: list[dict[str, Any]]) -> list[str]:
+    with app.app_context():
+        return [consume(event) for event in events]
+
+
+def track(app: Flask, instance_id: int) -> dict[str, Any]:
+    with app.app_context():
+        row = db.session().get(ProcessTrack, instance_id, populate_existing=True)
+        assert row is not None
+        return {c.key: getattr(row, c.key) for c in ProcessTrack.__table__.columns}
+
+
+def box(app: Flask, headers: dict[str, str], name: str, **query: Any) -> dict[str, Any]:
+    response = app.test_client().get(f"{BASE}/inbox/{name}", query_string=query, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def counts(app: Flask, headers: dict[str, str], **query: Any) -> dict[str, int]:
+    body: dict[str, int] = app.test_client().get(f"{BASE}/inbox-counts", query_string=query,
+                                                 headers=headers).get_json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One migrated app for the property test's many examples (each uses its own instance id)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HALL_VAR_DIR", str(tmp_path_factory.mktemp("tracks")))
+    reset_settings()
+    app = make_app("notify")
+    mp.undo()
+    reset_settings()
+    return app
+
+
+@pytest.fixture
+def app() -> Flask:
+    return make_app("notify")
+
+
+def test_a_returned_process_is_in_todo_until_the_employer_resubmits_it(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    events = process_events(7)
+    deliver(app, events[:5])
+    todo = box(app, employer_headers, "todo")
+    assert todo["total"] == 1
+    [item] = todo["items"]
+    assert (item["id"], item["instance_id"], item["business_type"], item["business_id"]) == (
+        7, 7, "employer_change", "7")
+    assert (item["status"], item["status_name"], item["can_end"]) == ("returned", "已退回", True)
+    assert (item["task_name"], item["handler"], item["opinion"]) == ("经办审核", "中心审核员李明", "邮编与地址不符")
+    assert item["content"] == (
+        "您提交的单位信息变更业务被退回（经办审核），退回意见：邮编与地址不符。请修改后重新提交或结束流程")
+    assert item["created_at"] == "2026-11-28T03:05:00+00:00"
+    assert counts(app, employer_headers) == {"message": 0, "todo": 1, "done": 0, "initiated": 1, "read": 0}
+
+    deliver(app, events[5:7])  # resubmitted, a new task created
+    assert box(app, employer_headers, "todo")["total"] == 0
+    [done] = box(app, employer_headers, "done")["items"]
+    assert (done["status"], done["task_name"], done["content"]) == ("running", "经办审核", "审批中：经办审核")
+    assert done["acted_at"] == "2026-11-28T03:06:00+00:00"
+
+    deliver(app, events[7:])
+    [initiated] = box(app, employer_headers, "initiated")["items"]
+    assert (initiated["status"], initiated["outcome"], initiated["content"]) == (
+        "completed", "approved", "审批通过，审批意见：同意")
+    assert counts(app, employer_headers) == {"message": 0, "todo": 0, "done": 1, "initiated": 1, "read": 0}
+
+
+def test_an_older_event_never_overwrites_a_newer_state(app: Flask, employer_headers: dict[str, str]) -> None:
+    events = process_events(8)
+    deliver(app, [events[-1], events[4], events[0]])  # completed, then the late return and start
+    state = track(app, 8)
+    assert (state["status"], state["outcome"], state["last_seq"]) == ("completed", "approved", 9)
+    assert state["started_at"] is not None and state["returned_at"] is not None
+    assert box(app, employer_headers, "todo")["total"] == 0
+
+
+def test_ending_after_a_return_moves_it_to_done_and_a_termination_does_not(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    deliver(app, process_events(9, end="ended"))
+    terminated = process_events(10, end="ended")
+    terminated[-1]["data"].update(by="center", reason="重复申请")
+    deliver(app, terminated)
+    [done] = box(app, employer_headers, "done")["items"]
+    assert (done["instance_id"], done["status"], done["content"]) == (9, "ended", "已结束流程：不再办理")
+    initiated = box(app, employer_headers, "initiated")["items"]
+    assert [(i["instance_id"], i["status_name"]) for i in initiated] == [(10, "已终止"), (9, "已结束")]
+    assert initiated[0]["content"] == "中心已终止流程：重复申请"
+
+
+def test_my_initiated_narrows_to_one_operator_and_lists_page_on_the_server(
+    app: Flask, employer_headers: dict[str, str], other_employer_headers: dict[str, str]
+) -> None:
+    for instance_id in range(20, 25):
+        deliver(app, process_events(instance_id, initiator="王晓燕" if instance_id % 2 else "李四")[:1])
+    deliver(app, process_events(30, employer_no=OTHER_EMPLOYER_NO)[:1])
+    page = box(app, employer_headers, "initiated", page=2, per_page=2)
+    assert (page["total"], [i["instance_id"] for i in page["items"]]) == (5, [22, 21])
+    mine = box(app, employer_headers, "initiated", initiator="王晓燕")
+    assert [i["instance_id"] for i in mine["items"]] == [23, 21]
+    assert counts(app, employer_headers, initiator="李四")["initiated"] == 3
+    too_many = app.test_client().get(f"{BASE}/inbox/initiated", query_string={"per_page": 201},
+                                     headers=employer_headers)
+    assert too_many.status_code == 422
+    # Another employer neither reads these boxes nor sees this employer's processes in its own.
+    assert app.test_client().get(f"{BASE}/inbox/initiated", headers=other_employer_headers).status_code == 403
+    other = app.test_client().get(f"/employers/{OTHER_EMPLOYER_NO}/inbox/initiated",
+                                  headers=other_employer_headers).get_json()
+    assert [i["instance_id"] for i in other["items"]] == [30]
+
+
+def test_an_event_without_a_valid_instance_or_seq_is_refused(app: Flask) -> None:
+    for bad in ({"seq": None}, {"seq": 2**31}, {"instance_id": True}, {"instance_id": "40"}):
+        event = process_events(40)[0]
+        event["data"].update(bad)
+        with app.app_context(), pytest.raises(InvalidEvent):
+            consume(event)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The notify app on SQLite, and on a throwaway PostgreSQL database (where the row lock matters:
+    PostgreSQL runs the nine transactions truly at once)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("HALL_NOTIFY_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_settings()
+    app = make_app("notify")
+    if request.param == "postgresql":
+        request.addfinalizer(lambda: db.get_db(app).dispose())
+    return app
+
+
+def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(any_db_app: Flask) -> None:
+    app = any_db_app
+    events = process_events(50)
+    barrier = threading.Barrier(len(events))
+    results: list[str] = []
+
+    def run(event: dict[str, Any]) -> None:
+        with app.app_context():
+            barrier.wait()
+            for _ in range(20):  # SQLite may report a busy snapshot: the consumer's retry would redeliver
+                try:
+                    results.append(consume(event))
+                    return
+                except Exception:  # noqa: BLE001
+                    db.session().rollback()
+            results.append("failed")
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == ["processed"] * len(events)
+    assert track(app, 50) == expected_state(app, 50)
+
+
+def expected_state(app: Flask, instance_id: int, end: str = "completed") -> dict[str, Any]:
+    """The state of a twin instance whose events arrived once each, in the order the workflow emitted them."""
+    twin = next(_ids)
+    deliver(app, process_events(twin, end=end))
+    return dict(track(app, twin), instance_id=instance_id, business_id=str(instance_id))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), end=st.sampled_from(["completed", "ended"]))
+def test_every_arrival_order_with_duplicates_ends_in_the_same_state(
+    shared_app: Flask, data: st.DataObject, end: str
+) -> None:
+    instance_id = next(_ids)
+    events = process_events(instance_id, end=end)
+    # Duplicates: the same event delivered again, and the same seq re-sent under a new event id.
+    again = data.draw(st.lists(st.sampled_from(events), max_size=4), label="redelivered")
+    resent = [make_event("workflow", e["type"], e["data"])
+              for e in data.draw(st.lists(st.sampled_from(events), max_size=3), label="re-sent")]
+    order = data.draw(st.permutations(events + again + resent), label="arrival order")
+    deliver(shared_app, order)
+    assert track(shared_app, instance_id) == expected_state(shared_app, instance_id, end)
