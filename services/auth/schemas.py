@@ -148,17 +148,18 @@ _group_name = [validate.Length(min=1, max=20, error="用户组名称不能为空
 
 
 class GroupCreateSchema(Schema):
-    code = fields.String(required=True, validate=_group_code)
-    name = fields.String(required=True, validate=_group_name)
+    code = fields.String(required=True, validate=_group_code, error_messages={"required": "请填写用户组编码"})
+    name = fields.String(required=True, validate=_group_name, error_messages={"required": "请填写用户组名称"})
 
 
 class GroupRenameSchema(Schema):
-    name = fields.String(required=True, validate=_group_name)
+    name = fields.String(required=True, validate=_group_name, error_messages={"required": "请填写用户组名称"})
 
 
 class GroupMembersSchema(Schema):
     members = fields.List(fields.String(validate=_required), required=True,
-                          validate=validate.Length(max=500, error="成员不能超过500人"))
+                          validate=validate.Length(max=500, error="成员不能超过500人"),
+                          error_messages={"required": "请选择用户组成员"})
 
 
 class MemberSchema(Schema):

@@ -3,7 +3,7 @@
 Revision ID: 0004_groups_audit
 Revises: 0003_merge
 """
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -38,7 +38,9 @@ def upgrade() -> None:
     with op.batch_alter_table('group_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_members_login_name'), ['login_name'], unique=False)
     now = datetime.now(UTC).replace(tzinfo=None)  # stored naive UTC, as hall_common.db.utcnow
-    op.bulk_insert(groups, [{'code': code, 'name': name, 'created_at': now} for code, name in DEFAULT_GROUPS])
+    # A microsecond apart: the list shows them in the order a default process runs through them.
+    op.bulk_insert(groups, [{'code': code, 'name': name, 'created_at': now + timedelta(microseconds=i)}
+                            for i, (code, name) in enumerate(DEFAULT_GROUPS)])
 
     # Existing records stay; they simply have no before/after.
     with op.batch_alter_table('audit_records', schema=None) as batch_op:
