@@ -234,3 +234,19 @@ def test_the_migration_matches_the_models(app: Flask) -> None:
         assert diff == []
         members = db.session().scalars(select(GroupMember.group_code).where(GroupMember.login_name == ADMIN))
         assert sorted(members) == ["chief", "handler", "reviewer"]
+
+
+def test_ukey_actions_record_before_and_after(
+    client: FlaskClient, key_ab: dict[str, Any], center_headers: dict[str, str]
+) -> None:
+    serial = key_ab["certificate_serial"]
+    assert client.delete(f"/auth/ukeys/{key_ab['id']}/bindings/100100002", headers=center_headers).status_code == 200
+    assert client.post(f"/auth/ukeys/{key_ab['id']}/revoke", headers=center_headers).status_code == 200
+    issued = _audit(client, center_headers, "issue_ukey")[0]
+    assert (issued["before"], issued["after"]) == (
+        None, {"certificate_serial": serial, "status": "active", "login_names": ["100100001", "100100002"]})
+    unbound = _audit(client, center_headers, "unbind_ukey")[0]
+    assert (unbound["before"], unbound["after"]) == ({"login_names": ["100100001", "100100002"]},
+                                                     {"login_names": ["100100001"]})
+    revoked = _audit(client, center_headers, "revoke_ukey")[0]
+    assert (revoked["before"]["status"], revoked["after"]["status"]) == ("active", "revoked")
