@@ -47,7 +47,9 @@ def employers(count: int) -> dict[str, Any]:
             login_name=no, role="employer", display_name=f"经办人{no}", employer_no=no,
             employer_name=f"压测单位{no}", permissions=frozenset(ALL_PERMISSIONS),
         )) for no in numbers}
-        center = issue_token(Principal(login_name=demo.CENTER_LOGIN, role="center", display_name=demo.CENTER_NAME))
+        center = issue_token(Principal(login_name=demo.CENTER_LOGIN, role="center", display_name=demo.CENTER_NAME,
+                                       permissions=frozenset(demo.CENTER_PERMISSIONS),
+                                       groups=frozenset(demo.CENTER_GROUPS)))
         demo_token = issue_token(Principal(
             login_name=demo.EMPLOYER_NO, role="employer", display_name="王晓燕", employer_no=demo.EMPLOYER_NO,
             employer_name=demo.EMPLOYER_NAME, permissions=frozenset(ALL_PERMISSIONS),

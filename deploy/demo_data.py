@@ -14,6 +14,15 @@ INITIAL_PASSWORD = "111111"
 CENTER_LOGIN = "center01"
 CENTER_PASSWORD = "center123"
 CENTER_NAME = "中心审核员李明"
+# The center's admin: the admin console's configuration (center_admin) and every default group.
+CENTER_PERMISSIONS = ["center_admin"]
+CENTER_GROUPS = ["handler", "reviewer", "chief"]
+# A second center account, a plain reviewer (复核, no admin rights): the admin console's 用户组 page has
+# someone to add without ending the admin's own session, and the console's refusals have a user.
+REVIEWER_LOGIN = "center02"
+REVIEWER_PASSWORD = "center123"
+REVIEWER_NAME = "中心复核员张华"
+REVIEWER_GROUPS = ["reviewer"]
 RATIO = Decimal("0.12")
 # The demo UKey: a SoftHSM2 token the agent signs with; the center's CA certifies its key.
 UKEY_LABEL = "HALL-DEMO-UKEY"

@@ -29,7 +29,8 @@ def main() -> int:
       (changed at first login), UKey密码 {demo.UKEY_PIN}; the demo UKey manages both employers
   联连客户端 (UKey agent) {stack.agent_url}, on SoftHSM2 token {demo.UKEY_LABEL}
   中心管理控制台     {stack.url('gateway')}/admin/login
-      登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD}
+      登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD} (admin, every group)
+      or {demo.REVIEWER_LOGIN}, 密码 {demo.REVIEWER_PASSWORD} (group 复核 only)
   service APIs (OpenAPI at /openapi.json):
       {apis}
   logs: {stack.log_dir}

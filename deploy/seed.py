@@ -15,7 +15,7 @@ from . import demo_data as demo
 
 def seed_auth() -> None:
     from services.auth.accounts import hash_password
-    from services.auth.models import CENTER, EMPLOYER, Operator
+    from services.auth.models import EMPLOYER, Operator
 
     session = db.session()
     for employer in demo.EMPLOYERS:
@@ -26,11 +26,30 @@ def seed_auth() -> None:
                 password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=True,
                 permissions=demo.PERMISSIONS[employer["employer_no"]],
             ))
-    if session.scalar(select(Operator).where(Operator.login_name == demo.CENTER_LOGIN)) is None:
-        session.add(Operator(
-            login_name=demo.CENTER_LOGIN, role=CENTER, display_name=demo.CENTER_NAME,
-            password_hash=hash_password(demo.CENTER_PASSWORD), must_change_password=False, permissions=[],
-        ))
+    _center_account(demo.CENTER_LOGIN, demo.CENTER_NAME, demo.CENTER_PASSWORD, demo.CENTER_PERMISSIONS,
+                    demo.CENTER_GROUPS)
+    _center_account(demo.REVIEWER_LOGIN, demo.REVIEWER_NAME, demo.REVIEWER_PASSWORD, [], demo.REVIEWER_GROUPS)
+
+
+def _center_account(login_name: str, name: str, password: str, permissions: list[str], groups: list[str]) -> None:
+    """A demo center account with its permissions and groups (the default groups come from the auth
+    migration). An account seeded before groups existed is given them once: after that, what the
+    admin console changed stays as it is."""
+    from services.auth.accounts import hash_password
+    from services.auth.models import CENTER, GroupMember, Operator
+
+    session = db.session()
+    operator = session.scalar(select(Operator).where(Operator.login_name == login_name))
+    if operator is None:
+        operator = Operator(login_name=login_name, role=CENTER, display_name=name,
+                            password_hash=hash_password(password), must_change_password=False, permissions=[])
+        session.add(operator)
+        session.flush()
+    elif operator.permissions or session.scalar(select(GroupMember).where(GroupMember.login_name == login_name)):
+        return
+    operator.permissions = list(permissions)
+    for code in groups:
+        session.add(GroupMember(group_code=code, login_name=login_name))
 
 
 def seed_employer() -> None:

@@ -5,6 +5,7 @@ from typing import Any
 from flask import Flask
 
 from hall_common.app import create_service_app
+from hall_common.audit import audit_blueprint
 from hall_common.runtime import ServiceRuntime
 from hall_common.security import KeyProvider
 
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = 
     # why) rather than fail every login later.
     ca()
     # The auth service verifies its own tokens with the key it holds instead of calling itself.
-    app = create_service_app(RUNTIME, [routes.blp], config, keys or KeyProvider(public_key_pem()))
+    app = create_service_app(RUNTIME, [routes.blp, audit_blueprint(models.AuditRecord)], config,
+                             keys or KeyProvider(public_key_pem()))
     ratelimit.init_app(app)
     return app

@@ -8,11 +8,13 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, or_, select, update
 
+from hall_common import audit as audit_trail
 from hall_common import db
 from hall_common.errors import BusinessError
 from hall_common.permissions import PERMISSIONS
@@ -49,8 +51,9 @@ def get_operator(login_name: str) -> Operator:
     return operator
 
 
-def audit(actor: str, action: str, target: str, detail: str = "") -> None:
-    db.session().add(AuditRecord(actor=actor, action=action, target=target, detail=detail))
+def audit(actor: str, action: str, target: str, detail: str = "", *, before: Any = None, after: Any = None) -> None:
+    """An audit record in the action's own transaction (secrets such as passwords are never recorded)."""
+    audit_trail.record(db.session(), AuditRecord, actor, action, target, detail=detail, before=before, after=after)
 
 
 @dataclass(frozen=True)
@@ -175,12 +178,14 @@ def reset_password(actor: str, login_name: str) -> str:
         one_time = "".join(secrets.choice(alphabet) for _ in range(10))
         if re.search(r"[A-Za-z]", one_time) and re.search(r"\d", one_time):
             break
+    before = {"must_change_password": operator.must_change_password, "locked": operator.locked_until is not None}
     operator.password_hash = hash_password(one_time)
     operator.must_change_password = True
     operator.failed_attempts = 0
     operator.locked_until = None
     sessions.one_time_password_issued(operator)
-    audit(actor, "reset_password", login_name, "中心重置密码，已发放一次性密码")
+    audit(actor, "reset_password", login_name, "中心重置密码，已发放一次性密码", before=before,
+          after={"must_change_password": True, "locked": False, "one_time_password": "已发放"})
     db.session().commit()
     return one_time
 
@@ -192,8 +197,10 @@ def set_permissions(actor: str, login_name: str, permissions: list[str]) -> Oper
     operator = get_operator(login_name)
     if operator.role != EMPLOYER:
         raise BusinessError("只能为单位账号分配权限", 422)
+    before = list(operator.permissions or [])
     operator.permissions = [p for p in PERMISSIONS if p in permissions]
-    audit(actor, "set_permissions", login_name, "、".join(PERMISSIONS[p] for p in operator.permissions))
+    audit(actor, "set_permissions", login_name, "、".join(PERMISSIONS[p] for p in operator.permissions),
+          before={"permissions": before}, after={"permissions": operator.permissions})
     sessions.revoke_account_sessions(login_name, "permissions_changed")
     return operator
 
@@ -208,7 +215,3 @@ def set_sound(login_name: str, enabled: bool) -> Operator:
 def employer_accounts() -> list[Operator]:
     query = select(Operator).where(Operator.role == EMPLOYER).order_by(Operator.login_name)
     return list(db.session().scalars(query))
-
-
-def audit_records(limit: int = 200) -> list[AuditRecord]:
-    return list(db.session().scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)))

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hall_common.audit import audit_model
 from hall_common.db import utcnow
 from hall_common.models import plumbing_models
 
@@ -83,14 +84,25 @@ class Challenge(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-class AuditRecord(Base):
-    __tablename__ = "audit_records"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    actor: Mapped[str] = mapped_column(String(50))
-    action: Mapped[str] = mapped_column(String(50))
-    target: Mapped[str] = mapped_column(String(100))
-    detail: Mapped[str] = mapped_column(String(500), default="")
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+# The admin actions' trail (hall_common.audit): who, when, what, and the state before and after.
+AuditRecord = audit_model(Base)
+
+
+class Group(Base):
+    """A center group (经办, 复核, 负责人 ...): the candidate group a process's user task names by code."""
+
+    __tablename__ = "groups"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    """A center account's membership of a group; its tokens carry the group codes (``grp``)."""
+
+    __tablename__ = "group_members"
+    group_code: Mapped[str] = mapped_column(ForeignKey("groups.code"), primary_key=True)
+    login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), primary_key=True, index=True)
 
 
 class LoginTicket(Base):

@@ -6,17 +6,22 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from hall_common.security import current_principal, require_center
+from hall_common.security import current_principal, require_center, require_center_admin
 
-from . import accounts, services, ukeys
+from . import accounts, groups, services, ukeys
 from .keys import public_key_pem
 from .schemas import (
-    AuditSchema,
     BindingSchema,
+    CenterAccountSchema,
     CenterLoginSchema,
     ChallengeRequestSchema,
     ChallengeSchema,
     EmployerLoginSchema,
+    GroupCreateSchema,
+    GroupListSchema,
+    GroupMembersSchema,
+    GroupRenameSchema,
+    GroupSchema,
     InitialPasswordSchema,
     LoginStageSchema,
     MessageSchema,
@@ -171,11 +176,48 @@ def revoke(ukey_id: int) -> dict[str, str]:
     return {"message": "UKey证书已注销"}
 
 
-@blp.route("/auth/audit")
-@blp.response(200, AuditSchema(many=True))
-def audit() -> Any:
-    require_center()
-    return accounts.audit_records()
+# -- center groups (the candidate groups of approval tasks) -----------------------------------------
+
+@blp.route("/groups")
+@blp.response(200, GroupListSchema)
+def list_groups() -> dict[str, Any]:
+    require_center()  # every center user: the inbox and the designer show group names
+    return {"items": groups.list_groups()}
+
+
+@blp.route("/groups", methods=["POST"])
+@blp.arguments(GroupCreateSchema)
+@blp.response(201, GroupSchema)
+def create_group(body: dict[str, Any]) -> dict[str, Any]:
+    return groups.create_group(require_center_admin().login_name, body["code"], body["name"].strip())
+
+
+@blp.route("/groups/<code>", methods=["PUT"])
+@blp.arguments(GroupRenameSchema)
+@blp.response(200, GroupSchema)
+def rename_group(body: dict[str, Any], code: str) -> dict[str, Any]:
+    return groups.rename_group(require_center_admin().login_name, code, body["name"].strip())
+
+
+@blp.route("/groups/<code>/members", methods=["PUT"])
+@blp.arguments(GroupMembersSchema)
+@blp.response(200, GroupSchema)
+def set_group_members(body: dict[str, Any], code: str) -> dict[str, Any]:
+    return groups.set_members(require_center_admin().login_name, code, body["members"])
+
+
+@blp.route("/groups/<code>", methods=["DELETE"])
+@blp.response(200, MessageSchema)
+def delete_group(code: str) -> dict[str, str]:
+    groups.delete_group(require_center_admin().login_name, code)
+    return {"message": "用户组已删除"}
+
+
+@blp.route("/center-accounts")
+@blp.response(200, CenterAccountSchema(many=True))
+def center_accounts() -> Any:
+    require_center_admin()
+    return groups.center_accounts()
 
 
 def _ukey_view(ukey: Any, login_names: list[str]) -> dict[str, Any]:

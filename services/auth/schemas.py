@@ -141,9 +141,43 @@ class BindingSchema(Schema):
     login_name = fields.String(required=True, validate=_required)
 
 
-class AuditSchema(Schema):
-    actor = fields.String()
-    action = fields.String()
-    target = fields.String()
-    detail = fields.String()
-    at = fields.DateTime()
+GROUP_CODE = r"^[a-z][a-z0-9_]{1,29}$"
+_group_code = validate.Regexp(GROUP_CODE, error="用户组编码应为2至30位小写字母、数字或下划线，以字母开头")
+_group_name = [validate.Length(min=1, max=20, error="用户组名称不能为空且不超过20个字符"),
+               validate.Regexp(r".*\S", error="用户组名称不能为空")]
+
+
+class GroupCreateSchema(Schema):
+    code = fields.String(required=True, validate=_group_code, error_messages={"required": "请填写用户组编码"})
+    name = fields.String(required=True, validate=_group_name, error_messages={"required": "请填写用户组名称"})
+
+
+class GroupRenameSchema(Schema):
+    name = fields.String(required=True, validate=_group_name, error_messages={"required": "请填写用户组名称"})
+
+
+class GroupMembersSchema(Schema):
+    members = fields.List(fields.String(validate=_required), required=True,
+                          validate=validate.Length(max=500, error="成员不能超过500人"),
+                          error_messages={"required": "请选择用户组成员"})
+
+
+class MemberSchema(Schema):
+    login_name = fields.String()
+    display_name = fields.String()
+
+
+class GroupSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    members = fields.List(fields.Nested(MemberSchema))
+
+
+class GroupListSchema(Schema):
+    items = fields.List(fields.Nested(GroupSchema))
+
+
+class CenterAccountSchema(Schema):
+    login_name = fields.String()
+    display_name = fields.String()
+    groups = fields.List(fields.String())

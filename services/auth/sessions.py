@@ -28,7 +28,7 @@ from hall_common.security import ALGORITHM, AUDIENCE, Principal
 from hall_common.settings import get_settings
 
 from .keys import private_key_pem, public_key_pem
-from .models import HallSession, LoginTicket, Operator
+from .models import CENTER, GroupMember, HallSession, LoginTicket, Operator
 
 TICKET_AUDIENCE = "employer-hall-login"
 STEP_GONE = "该登录步骤已完成或已超时，请重新登录"
@@ -125,10 +125,15 @@ def issue_token(principal: Principal, session_id: str | None = None) -> tuple[st
 
 
 def principal_of(operator: Operator) -> Principal:
+    """The token's claims as the account stands now (a renewal picks up changed permissions and groups)."""
+    groups: frozenset[str] = frozenset()
+    if operator.role == CENTER:
+        groups = frozenset(db.session().scalars(
+            select(GroupMember.group_code).where(GroupMember.login_name == operator.login_name)))
     return Principal(
         login_name=operator.login_name, role=operator.role, display_name=operator.display_name,
         employer_no=operator.employer_no, employer_name=operator.employer_name,
-        permissions=frozenset(operator.permissions or ()),
+        permissions=frozenset(operator.permissions or ()), groups=groups,
     )
 
 
@@ -223,20 +228,27 @@ def logout(principal: Principal) -> None:
 def revoke_account_sessions(login_name: str, reason: str) -> int:
     """The account's rights changed (permissions, UKey unbound): end its live sessions everywhere.
     Commits the caller's pending changes with the revocation. Returns how many sessions ended."""
+    return revoke_accounts_sessions([login_name], reason)
+
+
+def revoke_accounts_sessions(login_names: list[str], reason: str) -> int:
+    """The same for several accounts at once (a group's members changed), in one transaction with the
+    caller's pending changes: the change and the end of the sessions it affects commit together."""
     session = db.session()
     now = db.utcnow()
-    ids = list(session.scalars(select(HallSession.id).where(
-        HallSession.login_name == login_name, HallSession.revoked_at.is_(None), HallSession.expires_at > now)))
     until = now + timedelta(seconds=get_settings().access_token_seconds) + REVOKE_MARGIN
     ended = 0
-    for session_id in ids:
-        result = session.execute(
-            update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_reason=reason)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            _revoked_event(session_id, login_name, until)
-            ended += 1
+    for login_name in sorted(set(login_names)):
+        ids = list(session.scalars(select(HallSession.id).where(
+            HallSession.login_name == login_name, HallSession.revoked_at.is_(None), HallSession.expires_at > now)))
+        for session_id in ids:
+            result = session.execute(
+                update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                _revoked_event(session_id, login_name, until)
+                ended += 1
     commit_and_relay(session)
     return ended
 

@@ -59,12 +59,15 @@ def issue(actor: str, token_serial: str, token_label: str, public_key_pem: str, 
     replaced = session.scalars(select(UKey).where(UKey.token_serial == token_serial, UKey.status == ACTIVE))
     for old in replaced:
         old.status, old.revoked_by, old.revoked_at = REVOKED, actor, db.utcnow()
-        audit(actor, "revoke_ukey", token_serial, f"证书序列号 {old.certificate_serial}（UKey重新签发）")
+        audit(actor, "revoke_ukey", token_serial, f"证书序列号 {old.certificate_serial}（UKey重新签发）",
+              before={"certificate_serial": old.certificate_serial, "status": ACTIVE},
+              after={"certificate_serial": old.certificate_serial, "status": REVOKED})
     session.add(ukey)
     session.flush()
     for login_name in login_names:
         session.add(UKeyBinding(ukey_id=ukey.id, login_name=login_name))
-    audit(actor, "issue_ukey", token_serial, f"证书序列号 {ukey.certificate_serial}，绑定 {'、'.join(login_names)}")
+    audit(actor, "issue_ukey", token_serial, f"证书序列号 {ukey.certificate_serial}，绑定 {'、'.join(login_names)}",
+          after={"certificate_serial": ukey.certificate_serial, "status": ACTIVE, "login_names": sorted(login_names)})
     session.commit()
     return ukey
 
@@ -81,8 +84,10 @@ def bind(actor: str, ukey_id: int, login_name: str) -> None:
     if get_operator(login_name).role != EMPLOYER:
         raise BusinessError("UKey只能绑定单位账号", 422)
     session = db.session()
+    before = bound_accounts(ukey)
     session.add(UKeyBinding(ukey_id=ukey.id, login_name=login_name))
-    audit(actor, "bind_ukey", ukey.token_serial, login_name)
+    audit(actor, "bind_ukey", ukey.token_serial, login_name, before={"login_names": before},
+          after={"login_names": sorted({*before, login_name})})
     try:
         session.commit()
     except IntegrityError as exc:
@@ -98,8 +103,10 @@ def unbind(actor: str, ukey_id: int, login_name: str) -> None:
     )
     if binding is None:
         raise BusinessError("该UKey未绑定此单位账号", 404)
+    before = bound_accounts(ukey)
     session.delete(binding)
-    audit(actor, "unbind_ukey", ukey.token_serial, login_name)
+    audit(actor, "unbind_ukey", ukey.token_serial, login_name, before={"login_names": before},
+          after={"login_names": [n for n in before if n != login_name]})
     sessions.revoke_account_sessions(login_name, "ukey_unbound")
 
 
@@ -109,7 +116,9 @@ def revoke(actor: str, ukey_id: int) -> UKey:
         ukey.status = REVOKED
         ukey.revoked_by = actor
         ukey.revoked_at = db.utcnow()
-        audit(actor, "revoke_ukey", ukey.token_serial, f"证书序列号 {ukey.certificate_serial}")
+        audit(actor, "revoke_ukey", ukey.token_serial, f"证书序列号 {ukey.certificate_serial}",
+              before={"certificate_serial": ukey.certificate_serial, "status": ACTIVE},
+              after={"certificate_serial": ukey.certificate_serial, "status": REVOKED})
         # A revoked key must not keep a session it opened: end the sessions of every account it serves.
         for login_name in bound_accounts(ukey):
             sessions.revoke_account_sessions(login_name, "ukey_revoked")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -200,8 +201,12 @@ def test_center_reset_gives_a_one_time_password_and_an_audit_record(
         record = db.session().scalar(select(AuditRecord).where(AuditRecord.action == "reset_password"))
     assert record is not None
     assert (record.actor, record.target) == ("center01", A)
-    audit = client.get("/auth/audit", headers=center_headers).get_json()
-    assert any(r["action"] == "reset_password" and r["target"] == A for r in audit)
+    audit = client.get("/audit-records", headers=center_headers).get_json()["items"]
+    reset = next(r for r in audit if r["action"] == "reset_password" and r["target"] == A)
+    # Before and after say what changed, never the password itself.
+    assert reset["before"] == {"must_change_password": False, "locked": False}
+    assert reset["after"] == {"must_change_password": True, "locked": False, "one_time_password": "已发放"}
+    assert one_time not in json.dumps(audit, ensure_ascii=False)
 
 
 def test_center_sets_permissions_per_account(client: FlaskClient, center_headers: dict[str, str]) -> None:

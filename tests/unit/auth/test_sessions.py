@@ -135,7 +135,7 @@ def test_a_revoked_ukey_ends_the_sessions_of_the_accounts_it_serves(
 
 
 def test_without_a_token_only_the_public_list_answers(client: FlaskClient) -> None:
-    for path in ("/auth/operators", "/auth/ukeys/999/revoke", "/auth/audit", "/no-such-path"):
+    for path in ("/auth/operators", "/auth/ukeys/999/revoke", "/audit-records", "/groups", "/no-such-path"):
         response = client.get(path)
         assert response.status_code == 401, path
         assert message(response) == "请先登录"

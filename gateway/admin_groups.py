@@ -1,0 +1,165 @@
+"""The admin console's 用户组 page (center groups and their members, kept by the auth service) and its
+审计日志 page (the admin actions recorded by the auth and workflow services, newest first).
+
+Both are for center admins only (``center_admin``); the services check it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from hall_common.client import ServiceError
+from hall_common.security import CENTER_ADMIN
+
+from . import session as sessions
+from .session import CENTER_KEY
+
+F = TypeVar("F", bound=Callable[..., Any])
+bp = Blueprint("groups", __name__, url_prefix="/admin")
+login_required = sessions.login_required(CENTER_KEY, "admin.login")
+
+# The services whose admin actions the audit page merges, with the name the console shows.
+AUDIT_SERVICES = {"auth": "认证服务", "workflow": "流程服务"}
+AUDIT_PER_PAGE = 50
+AUDIT_MAX_PAGE = 20  # each service is read up to page x 50 records deep to merge them in time order
+SERVICE_PAGE = 200  # hall_common.schemas.MAX_PER_PAGE
+ACTION_NAMES = {
+    "change_password": "修改密码", "reset_password": "重置密码", "set_permissions": "设置权限",
+    "issue_ukey": "签发UKey", "bind_ukey": "绑定UKey", "unbind_ukey": "解除UKey绑定", "revoke_ukey": "注销UKey",
+    "group_create": "新建用户组", "group_rename": "修改用户组名称", "group_members": "设置用户组成员",
+    "group_delete": "删除用户组", "deploy_process": "部署流程", "reassign_task": "转办任务",
+    "terminate_instance": "终止流程",
+}
+
+
+def admin_required(view: F) -> F:
+    """A center user without center_admin gets the Chinese 403 page, not the page."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if CENTER_ADMIN not in sessions.principal(CENTER_KEY).get("perms", []):
+            return render_template("error.html", message="当前账号无权进行该操作"), 403
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _auth() -> Any:
+    return sessions.client("auth", CENTER_KEY)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _call(call: Callable[[], Any], success: str) -> bool:
+    """Run a change at the auth service: its refusal is shown on the page, a 5xx is an error page."""
+    try:
+        call()
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(exc.message, "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+@bp.route("/groups")
+@login_required
+@admin_required
+def groups() -> Any:
+    return render_template("admin/groups.html", groups=_auth().get("/groups")["items"],
+                           accounts=_auth().get("/center-accounts"), form=request.args)
+
+
+@bp.route("/groups", methods=["POST"])
+@login_required
+@admin_required
+def create() -> Any:
+    code, name = request.form.get("code", "").strip(), request.form.get("name", "")
+    if _call(lambda: _auth().post("/groups", {"code": code, "name": name}), f"已新建用户组「{name.strip()}」"):
+        return redirect(url_for("groups.groups"))
+    return redirect(url_for("groups.groups", code=code, name=name))  # the refused input stays in the form
+
+
+@bp.route("/groups/<code>/rename", methods=["POST"])
+@login_required
+@admin_required
+def rename(code: str) -> Any:
+    name = request.form.get("name", "")
+    _call(lambda: _auth().request("PUT", f"/groups/{_segment(code)}", json={"name": name}),
+          f"已将用户组 {code} 的名称改为「{name.strip()}」")
+    return redirect(url_for("groups.groups"))
+
+
+@bp.route("/groups/<code>/members", methods=["POST"])
+@login_required
+@admin_required
+def members(code: str) -> Any:
+    chosen = request.form.getlist("members")
+    _call(lambda: _auth().request("PUT", f"/groups/{_segment(code)}/members", json={"members": chosen}),
+          f"已保存用户组 {code} 的成员，成员变动的账号需重新登录")
+    return redirect(url_for("groups.groups"))
+
+
+@bp.route("/groups/<code>/delete", methods=["POST"])
+@login_required
+@admin_required
+def delete(code: str) -> Any:
+    _call(lambda: _auth().delete(f"/groups/{_segment(code)}"), f"已删除用户组 {code}")
+    return redirect(url_for("groups.groups"))
+
+
+@bp.route("/audit")
+@login_required
+@admin_required
+def audit() -> Any:
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), AUDIT_MAX_PAGE)
+    depth = page * AUDIT_PER_PAGE
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    more = False
+    for service, service_name in AUDIT_SERVICES.items():
+        try:
+            items, total = _newest(service, depth)
+        except ServiceError as exc:
+            if exc.status == 401:
+                raise
+            notes.append(f"{service_name}暂未提供审计日志，以下仅显示其他服务的记录" if exc.status == 404
+                         else f"{service_name}暂不可用，其审计日志未能列出")
+            continue
+        more = more or total > depth
+        rows.extend({**item, "service_name": service_name, "before": _state(item["before"]),
+                     "after": _state(item["after"]), "action_name": ACTION_NAMES.get(item["action"], item["action"])}
+                    for item in items)
+    rows.sort(key=lambda row: row["at"], reverse=True)
+    shown = rows[(page - 1) * AUDIT_PER_PAGE:depth]
+    more = more or len(rows) > depth
+    return render_template("admin/audit.html", rows=shown, notes=notes, page=page,
+                           has_next=more and page < AUDIT_MAX_PAGE)
+
+
+def _state(value: Any) -> str:
+    """A recorded state as readable text (Chinese as it is, not escaped)."""
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _newest(service: str, count: int) -> tuple[list[dict[str, Any]], int]:
+    """The service's ``count`` newest audit records (fewer if it has fewer) and its total."""
+    client = sessions.client(service, CENTER_KEY)
+    items: list[dict[str, Any]] = []
+    number, total = 1, 0
+    while len(items) < count:
+        answer = client.get("/audit-records", page=number, per_page=SERVICE_PAGE)
+        total = answer["total"]
+        items.extend(answer["items"])
+        if not answer["items"] or len(items) >= total:
+            break
+        number += 1
+    return items[:count], total

@@ -1,0 +1,73 @@
+"""The admin console's 用户组 and 审计日志 pages, with the services faked: who may open them, and the
+audit records of two services merged newest first (the workflow's may not exist yet)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from gateway import create_app
+from hall_common.client import ServiceClient, ServiceError
+
+
+def _center(perms: list[str]) -> FlaskClient:
+    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心复核员张华", "perms": perms},
+                                     "last_active": time.time()}
+    return client
+
+
+def _record(id_: int, at: str, action: str, target: str) -> dict[str, Any]:
+    return {"id": id_, "actor": "center01", "action": action, "target": target, "detail": "", "before": None,
+            "after": {"code": target}, "at": at}
+
+
+def test_a_center_user_without_center_admin_gets_the_chinese_403_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(ServiceClient, "request", lambda self, method, path, **kwargs: asked.append(path))
+    client = _center(["approve"])
+    for path in ("/admin/groups", "/admin/audit"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "当前账号无权进行该操作" in response.get_data(as_text=True)
+    for path in ("/admin/groups", "/admin/groups/handler/members", "/admin/groups/handler/delete"):
+        refused = client.post(path, data={"code": "x1", "name": "稽核", "members": ["center02"]})
+        assert refused.status_code == 403, path
+    assert asked == []  # no service was asked on the user's behalf
+
+
+def test_the_audit_page_merges_both_services_newest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = [_record(2, "2026-11-28T10:05:00+00:00", "group_members", "reviewer"),
+            _record(1, "2026-11-28T10:01:00+00:00", "group_create", "audit_team")]
+    workflow = [_record(7, "2026-11-28T10:03:00+00:00", "deploy_process", "member_seal")]
+
+    def fake_get(self: ServiceClient, path: str, **params: Any) -> Any:
+        assert path == "/audit-records"
+        items = auth if self.service == "auth" else workflow
+        return {"items": items, "total": len(items)}
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    page = _center(["center_admin"]).get("/admin/audit").get_data(as_text=True)
+    order = [page.index(text) for text in ("设置用户组成员", "部署流程", "新建用户组")]
+    assert order == sorted(order)
+    assert "流程服务" in page and "认证服务" in page
+    assert "暂未提供审计日志" not in page
+    assert "{&#34;code&#34;: &#34;reviewer&#34;}" in page  # the state after, as recorded
+
+
+def test_the_audit_page_shows_auth_records_and_a_note_while_workflow_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_get(self: ServiceClient, path: str, **params: Any) -> Any:
+        if self.service == "workflow":
+            raise ServiceError("workflow", 404, "记录不存在")
+        return {"items": [_record(1, "2026-11-28T10:01:00+00:00", "group_create", "audit_team")], "total": 1}
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    response = _center(["center_admin"]).get("/admin/audit")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "新建用户组" in page and "audit_team" in page
+    assert "流程服务暂未提供审计日志，以下仅显示其他服务的记录" in page
