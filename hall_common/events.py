@@ -28,6 +28,21 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # The approval process ended: the owning service applies or discards the business.
     "business.approved": (OWNER,),
     "business.rejected": (OWNER,),
+    # A center approver returned the business for correction (退回); the employer ended it (结束流程)
+    # or a center admin terminated it: the owner makes it editable again, or discards it.
+    "business.returned": (OWNER,),
+    "business.ended": (OWNER,),
+    # The owner took back a returned, corrected business: the same process instance runs again.
+    "business.resubmitted": ("workflow",),
+    # The approval's progress, from which the notify service builds the employer's 待办, 已办, 我发起的.
+    "process.started": ("notify",),
+    "process.returned": ("notify",),
+    "process.resubmitted": ("notify",),
+    "process.ended": ("notify",),
+    "process.completed": ("notify",),
+    "task.created": ("notify",),
+    "task.claimed": ("notify",),
+    "task.completed": ("notify",),
     # Domain events: the result as the owner applied it.
     "employer.info_changed": ("notify",),
     "employer.info_change_rejected": ("notify",),

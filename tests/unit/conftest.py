@@ -66,17 +66,26 @@ def make_app(service: str, seed: bool = True) -> Flask:
     return app
 
 
-def token_for(role: str = "employer", employer_no: str | None = EMPLOYER_NO, perms: tuple[str, ...] = ()) -> str:
+CENTER_GROUPS = ("handler", "reviewer", "chief")
+
+
+def token_for(role: str = "employer", employer_no: str | None = EMPLOYER_NO, perms: tuple[str, ...] = (),
+              groups: tuple[str, ...] | None = None, login_name: str | None = None,
+              display_name: str | None = None) -> str:
+    """A token as auth issues it; center staff get center_admin and the three default groups unless
+    a test gives others (as the test stack's center users do)."""
     from hall_common.permissions import ALL_PERMISSIONS as EMPLOYER_PERMISSIONS
     from services.auth.services import issue_token
 
+    center = role == "center"
     principal = Principal(
-        login_name=employer_no or "center01",
+        login_name=login_name or employer_no or "center01",
         role=role,
-        display_name="王晓燕" if role == "employer" else "中心审核员李明",
-        employer_no=employer_no if role == "employer" else None,
+        display_name=display_name or ("中心审核员李明" if center else "王晓燕"),
+        employer_no=None if center else employer_no,
         employer_name="太原市示例科技有限公司",
-        permissions=frozenset(perms or (EMPLOYER_PERMISSIONS if role == "employer" else ("approve",))),
+        permissions=frozenset(perms or (("approve", "center_admin") if center else EMPLOYER_PERMISSIONS)),
+        groups=frozenset(CENTER_GROUPS if groups is None and center else (groups or ())),
     )
     return issue_token(principal)
 
