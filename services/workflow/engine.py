@@ -31,6 +31,7 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 OUTCOMES = ("approved", "rejected")
 # What a completed task writes into the process data; a reset clears them so gateways decide afresh.
 DECISION_KEYS = ("approved", "decision", "opinion", "approver")
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
 # A task the process has actually reached (not merely predicted or cancelled).
 REACHED = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
 # Refuse DTDs and entities outright: a designer's file never needs them, an attacker's does.
@@ -94,6 +95,9 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     if process is None:
         found = str(processes[0].get("id") or "")
         raise DefinitionError(f"流程标识 {found} 与业务类型 {process_key} 不一致", found)
+    for element in process.xpath(".//*[@id]"):
+        if element.get("id") in RESERVED_IDS:  # SpiffWorkflow's own task names: the parse would go wrong
+            raise DefinitionError(f"元素标识 {element.get('id')} 为保留字，请改用其他标识", str(element.get("id")))
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(root)
@@ -113,8 +117,11 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     may_end = _properties(process).get("initiator_may_end", "false").strip().lower()
     if may_end not in ("true", "false"):
         raise DefinitionError("流程属性 initiator_may_end 应为 true 或 false", process_key)
-    workflow = BpmnWorkflow(spec, subprocesses)
-    full = json.loads(SERIALIZER.serialize_json(workflow))
+    try:
+        workflow = BpmnWorkflow(spec, subprocesses)
+        full = json.loads(SERIALIZER.serialize_json(workflow))
+    except Exception as exc:  # a spec SpiffWorkflow cannot run (e.g. a start event going nowhere)
+        raise DefinitionError(f"流程文件无法解析：{exc}") from exc
     return ParsedDefinition(
         process_key=process_key,
         name=(spec.description or process_key)[:100],

@@ -119,6 +119,7 @@ def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefi
     outcome = reached[1] if reached else ("approved" if workflow.data.get("approved", True) else "rejected")
     approver = str(workflow.data.get("approver") or "")
     opinion = str(workflow.data.get("opinion") or "")
+    approved = outcome == "approved"
     instance.status = COMPLETED
     instance.outcome = outcome
     instance.ended_at = db.utcnow()
@@ -126,7 +127,7 @@ def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefi
          subject=subject(instance))
     emit(
         session,
-        "business.approved" if outcome == "approved" else "business.rejected",
+        "business.approved" if approved else "business.rejected",
         owner_data(instance, approver=approver, opinion=opinion),
         subject=subject(instance),
     )
@@ -177,6 +178,8 @@ def resubmit_process(event: dict[str, Any]) -> None:
 def end_by_employer(principal: Principal, instance_id: int, reason: str) -> ProcessInstance:
     """结束流程: a returned process always, a running one if its definition lets the initiator."""
     instance = get_instance(instance_id)
+    if principal.role == "center":
+        raise BusinessError("结束流程只能由单位经办人办理", 403)
     if principal.role != "employer" or principal.employer_no != instance.employer_no:
         raise BusinessError(INSTANCE_MISSING, 404)
     definition = db.session().get(ProcessDefinition, instance.definition_id)

@@ -18,7 +18,9 @@ from ..test_money_columns import postgres_url  # noqa: F401  (a throwaway Postgr
 
 HERE = Path(__file__).resolve().parent
 EMPLOYER_NO = "100100001"
-GROUPS = [{"code": "handler", "name": "经办"}, {"code": "reviewer", "name": "复核"}, {"code": "chief", "name": "负责人"}]
+GROUPS = [
+    {"code": "handler", "name": "经办"}, {"code": "reviewer", "name": "复核"}, {"code": "chief", "name": "负责人"},
+]
 
 
 @pytest.fixture(autouse=True)

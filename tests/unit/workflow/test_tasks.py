@@ -7,6 +7,7 @@ from flask import Flask
 
 from .conftest import center, complete, employer, events_of, post, submit, tasks, the_task
 
+
 def handler() -> dict[str, str]:
     return center("zhang", "经办张三", groups=("handler",), admin=False)
 
@@ -43,7 +44,8 @@ def test_claim_release_and_the_claim_of_another(app: Flask) -> None:
 
     claimed = post(app, f"/tasks/{task_id}/claim", handler())
     assert claimed.status_code == 200
-    assert (claimed.get_json()["task"]["assignee"], claimed.get_json()["task"]["assignee_name"]) == ("zhang", "经办张三")
+    mine = claimed.get_json()["task"]
+    assert (mine["assignee"], mine["assignee_name"]) == ("zhang", "经办张三")
     assert [r["task"]["id"] for r in tasks(app, handler(), scope="mine")] == [task_id]
     assert post(app, f"/tasks/{task_id}/claim", handler()).status_code == 200  # again: nothing changes
 
