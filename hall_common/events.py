@@ -25,24 +25,24 @@ ALL_SERVICES = SERVICES
 ROUTES: dict[str, tuple[str, ...]] = {
     # An owning service submitted a business for approval: the workflow service starts its process.
     "business.submitted": ("workflow",),
+    # The employer corrected a returned business: the workflow service resumes its process.
+    "business.resubmitted": ("workflow",),
     # The approval process ended: the owning service applies or discards the business.
     "business.approved": (OWNER,),
     "business.rejected": (OWNER,),
-    # A center approver returned the business for correction (退回); the employer ended it (结束流程)
-    # or a center admin terminated it: the owner makes it editable again, or discards it.
+    # A reviewer returned the business for correction: the owner makes it editable, data kept.
     "business.returned": (OWNER,),
+    # 结束流程 by the employer, or terminated by the center: the owner discards the business.
     "business.ended": (OWNER,),
-    # The owner took back a returned, corrected business: the same process instance runs again.
-    "business.resubmitted": ("workflow",),
-    # The approval's progress, from which the notify service builds the employer's 待办, 已办, 我发起的.
+    # The process's life, for the employer's 待办 / 已办 / 我发起的 (notify keeps one state per instance).
     "process.started": ("notify",),
+    "task.created": ("notify",),
+    "task.claimed": ("notify",),
+    "task.completed": ("notify",),
     "process.returned": ("notify",),
     "process.resubmitted": ("notify",),
     "process.ended": ("notify",),
     "process.completed": ("notify",),
-    "task.created": ("notify",),
-    "task.claimed": ("notify",),
-    "task.completed": ("notify",),
     # Domain events: the result as the owner applied it.
     "employer.info_changed": ("notify",),
     "employer.info_change_rejected": ("notify",),

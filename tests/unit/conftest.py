@@ -66,26 +66,25 @@ def make_app(service: str, seed: bool = True) -> Flask:
     return app
 
 
+# The test center user is the demo admin: center_admin and every default group (deploy/demo_data.py).
+CENTER_PERMISSIONS = ("approve", "center_admin")
 CENTER_GROUPS = ("handler", "reviewer", "chief")
 
 
 def token_for(role: str = "employer", employer_no: str | None = EMPLOYER_NO, perms: tuple[str, ...] = (),
-              groups: tuple[str, ...] | None = None, login_name: str | None = None,
-              display_name: str | None = None) -> str:
-    """A token as auth issues it; center staff get center_admin and the three default groups unless
-    a test gives others (as the test stack's center users do)."""
+              groups: tuple[str, ...] | None = None, login_name: str | None = None) -> str:
     from hall_common.permissions import ALL_PERMISSIONS as EMPLOYER_PERMISSIONS
     from services.auth.services import issue_token
 
-    center = role == "center"
+    center = role != "employer"
     principal = Principal(
         login_name=login_name or employer_no or "center01",
         role=role,
-        display_name=display_name or ("中心审核员李明" if center else "王晓燕"),
+        display_name="中心审核员李明" if center else "王晓燕",
         employer_no=None if center else employer_no,
         employer_name="太原市示例科技有限公司",
-        permissions=frozenset(perms or (("approve", "center_admin") if center else EMPLOYER_PERMISSIONS)),
-        groups=frozenset(CENTER_GROUPS if groups is None and center else (groups or ())),
+        permissions=frozenset(perms or (CENTER_PERMISSIONS if center else EMPLOYER_PERMISSIONS)),
+        groups=frozenset(CENTER_GROUPS if groups is None and center else groups or ()),
     )
     return issue_token(principal)
 

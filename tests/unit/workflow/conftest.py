@@ -11,9 +11,10 @@ from flask import Flask
 
 from hall_common.consumer import consume
 from hall_common.events import make_event
+from hall_common.security import Principal
 from services.workflow import definitions
 
-from ..conftest import auth, make_app, outbox_events, token_for
+from ..conftest import CENTER_GROUPS, auth, make_app, outbox_events, token_for
 from ..test_money_columns import postgres_url  # noqa: F401  (a throwaway PostgreSQL database)
 
 HERE = Path(__file__).resolve().parent
@@ -38,8 +39,14 @@ def app() -> Flask:
 
 def center(login: str = "center01", name: str = "中心审核员李明", groups: tuple[str, ...] | None = None,
            admin: bool = True) -> dict[str, str]:
-    perms = ("approve", "center_admin") if admin else ("approve",)
-    return auth(token_for("center", None, perms=perms, groups=groups, login_name=login, display_name=name))
+    """A center user's token: by default the demo admin, in every default group."""
+    from services.auth.services import issue_token
+
+    return auth(issue_token(Principal(
+        login_name=login, role="center", display_name=name,
+        permissions=frozenset(("approve", "center_admin") if admin else ("approve",)),
+        groups=frozenset(CENTER_GROUPS if groups is None else groups),
+    )))
 
 
 def employer(employer_no: str = EMPLOYER_NO) -> dict[str, str]:
