@@ -67,7 +67,7 @@ def seed_payment() -> None:
 
 
 def seed_workflow() -> None:
-    from services.workflow.definitions import deploy_defaults
+    from services.workflow.services import deploy_defaults
 
     deploy_defaults()
 

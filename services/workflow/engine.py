@@ -194,9 +194,9 @@ def find_task(workflow: BpmnWorkflow, guid: str) -> Task | None:
     return None
 
 
-def candidate_group(task: Task, task_groups: Mapping[str, str]) -> str:
+def candidate_group(task: Task, task_groups: Mapping[str, str] | None = None) -> str:
     """The group resolved at deploy; a definition deployed before groups existed falls back to the spec."""
-    if task.task_spec.bpmn_id in task_groups:
+    if task_groups and task.task_spec.bpmn_id in task_groups:
         return str(task_groups[task.task_spec.bpmn_id])
     properties = task.task_spec.extensions.get("properties", {})
     return str(properties.get("candidate_group") or task.task_spec.lane or "handler")
