@@ -16,8 +16,7 @@ from flask import Flask
 from hall_common.consumer import consume
 from hall_common.settings import reset_settings
 
-from ..conftest import make_app
-from .conftest import center, complete, employer, event, events_of, post, submit, tasks, the_task
+from .conftest import center, complete, employer, event, events_of, post, submit, tasks, the_task, workflow_app
 
 THREADS = 10
 TASK_TAKEN = "该任务已办理，请刷新后查看"
@@ -28,7 +27,7 @@ def app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
     if request.param == "postgresql":
         monkeypatch.setenv("HALL_WORKFLOW_DATABASE_URL", request.getfixturevalue("postgres_url"))
         reset_settings()
-    made = make_app("workflow")
+    made = workflow_app()
     yield made
     from hall_common import db
 

@@ -11,9 +11,9 @@ from flask import Flask
 from services.workflow import definitions, engine
 from services.workflow.definitions import PROCESS_DIR
 
-from .conftest import GROUPS, center, complete, employer, post, submit, tasks, the_task
+from .conftest import GROUPS, bpmn, center, complete, employer, post, submit, tasks, the_task
 
-PROCESS = (PROCESS_DIR / "employer_change.bpmn").read_text(encoding="utf-8")
+PROCESS = bpmn("employer_change.bpmn")
 TASK = '<bpmn:userTask id="Task_center_review" name="中心审核">'
 GROUP = '<spiffworkflow:property name="candidate_group" value="handler" />'
 REJECTED_OUTCOME = '<spiffworkflow:property name="outcome" value="rejected" />'

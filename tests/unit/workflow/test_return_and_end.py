@@ -7,11 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from services.workflow.definitions import PROCESS_DIR
+from .conftest import bpmn, center, complete, employer, events_of, post, resubmit, submit, tasks, the_task
 
-from .conftest import center, complete, employer, events_of, post, resubmit, submit, tasks, the_task
-
-MAY_END = (PROCESS_DIR / "employer_change.bpmn").read_text(encoding="utf-8").replace(
+MAY_END = bpmn("employer_change.bpmn").replace(
     'isExecutable="true">', 'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
     '<spiffworkflow:property name="initiator_may_end" value="true" /></spiffworkflow:properties>'
     '</bpmn:extensionElements>', 1)
