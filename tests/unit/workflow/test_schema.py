@@ -54,10 +54,12 @@ def test_0004_carries_existing_rows_over_and_lets_a_task_repeat(url: str) -> Non
                 " 0, 'running', '{}', '1', '2026-11-01 00:00:00', 1)"))
             connection.execute(sa.text(
                 "INSERT INTO user_tasks (instance_id, task_guid, bpmn_id, name, candidate_group, status, assignee,"
-                " created_at) VALUES (1, 'g1', 'T', '审核', 'handler', 'completed', '李明', '2026-11-01 00:00:00')"))
+                " created_at) VALUES (1, 'g1', 'T', '审核', 'center_reviewer', 'completed', '李明',"
+                " '2026-11-01 00:00:00')"))
         command.upgrade(config, "heads")
         with engine.begin() as connection:
-            assert connection.execute(sa.text("SELECT assignee_name FROM user_tasks")).scalar_one() == "李明"
+            old = connection.execute(sa.text("SELECT assignee_name, candidate_group FROM user_tasks")).one()
+            assert tuple(old) == ("李明", "handler")  # the first process's group nobody belonged to
             assert connection.execute(sa.text("SELECT seq FROM process_instances")).scalar_one() == 0
             # A returned task activates again under the same Spiff id: a second row is fine ...
             insert = sa.text(

@@ -43,6 +43,9 @@ def upgrade() -> None:
                               sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
     # Until now the assignee column held the display name.
     op.execute("UPDATE user_tasks SET assignee_name = assignee WHERE assignee IS NOT NULL")
+    # The first employer change process named a group no center user belongs to; its open tasks go to
+    # the handlers (经办), the group its successor names.
+    op.execute("UPDATE user_tasks SET candidate_group = 'handler' WHERE candidate_group = 'center_reviewer'")
 
     op.create_table('instance_steps',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
