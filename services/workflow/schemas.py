@@ -5,6 +5,9 @@ from marshmallow import Schema, fields, validate
 from hall_common.schemas import PageQuery
 from hall_common.settings import SERVICES
 
+BPMN_MAX_CHARS = 1_000_000  # "bodies up to 1 MB of XML"
+KEY = validate.Length(1, 50)
+
 
 class InstanceSchema(Schema):
     id = fields.Integer()
@@ -19,8 +22,24 @@ class InstanceSchema(Schema):
     row_count = fields.Integer()
     status = fields.String()
     outcome = fields.String(allow_none=True)
+    end_reason = fields.String()
+    seq = fields.Integer()
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+
+
+class InstancePageSchema(Schema):
+    items = fields.List(fields.Nested(InstanceSchema))
+    total = fields.Integer()
+
+
+class InstanceListQuery(PageQuery):
+    business_type = fields.String(load_default=None, validate=KEY)
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["running", "returned", "completed", "ended", "terminated"], error="流程状态不正确"))
+    employer_no = fields.String(load_default=None, validate=validate.Length(1, 20))
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
 
 
 class UserTaskSchema(Schema):
@@ -30,6 +49,7 @@ class UserTaskSchema(Schema):
     candidate_group = fields.String()
     status = fields.String()
     assignee = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True)
     decision = fields.String(allow_none=True)
     opinion = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -43,6 +63,8 @@ class TaskViewSchema(Schema):
 
 class TaskListQuery(PageQuery):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed"]))
+    scope = fields.String(load_default="group", validate=validate.OneOf(["group", "mine", "all"]))
+    business_type = fields.String(load_default=None, validate=KEY)
 
 
 class TaskPageSchema(Schema):
@@ -52,33 +74,90 @@ class TaskPageSchema(Schema):
 
 class CompleteSchema(Schema):
     decision = fields.String(
-        required=True, validate=validate.OneOf(["approve", "reject"], error="审批结果应为通过或不通过")
+        required=True,
+        validate=validate.OneOf(["approve", "reject", "return"], error="审批结果应为通过、不通过或退回"),
     )
     opinion = fields.String(load_default="", validate=validate.Length(max=500, error="审批意见不能超过500个字"),
                             metadata={"multiline": True})  # a textarea: several lines are fine
 
 
-class DiagramSchema(Schema):
+class ReassignSchema(Schema):
+    login_name = fields.String(required=True, validate=validate.Length(1, 50, error="请选择转办人"))
+    display_name = fields.String(load_default="", validate=validate.Length(max=50))
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=500, error="原因不能超过500个字"),
+                           metadata={"multiline": True})
+
+
+class RequiredReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500, error="请填写终止原因（不超过500个字）"),
+                           metadata={"multiline": True})
+
+
+class StepSchema(Schema):
+    node = fields.String()
+    name = fields.String()
+    handler = fields.String()
+    decision = fields.String(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class PathSchema(Schema):
     instance = fields.Nested(InstanceSchema)
     bpmn_xml = fields.String()
     version = fields.Integer()
     completed = fields.List(fields.String())
+    taken_flows = fields.List(fields.String())
     current = fields.List(fields.String())
-    history = fields.List(fields.Nested(UserTaskSchema))
+    steps = fields.List(fields.Nested(StepSchema))
+    can_end = fields.Boolean()
 
 
 class DefinitionSchema(Schema):
-    id = fields.Integer()
     process_key = fields.String()
-    version = fields.Integer()
     name = fields.String()
+    version = fields.Integer()
+    note = fields.String()
     deployed_by = fields.String()
     deployed_at = fields.DateTime()
+    initiator_may_end = fields.Boolean()
+
+
+class DefinitionListSchema(Schema):
+    items = fields.List(fields.Nested(DefinitionSchema))
+
+
+class DefinitionDetailSchema(DefinitionSchema):
+    bpmn_xml = fields.String()
+    task_groups = fields.Dict(keys=fields.String(), values=fields.String())
+    end_outcomes = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class BpmnSchema(Schema):
+    bpmn_xml = fields.String(
+        required=True, validate=validate.Length(1, BPMN_MAX_CHARS, error="流程文件不能为空，且不超过1MB"),
+        metadata={"multiline": True},
+    )
+
+
+class DeploySchema(BpmnSchema):
+    note = fields.String(load_default="", validate=validate.Length(max=200, error="部署说明不能超过200个字"),
+                         metadata={"multiline": True})
+
+
+class ValidatedSchema(Schema):
+    message = fields.String()
+    name = fields.String()
 
 
 class SubmittedEventSchema(Schema):
-    """The data of a ``business.submitted`` event (hall_common.business builds it); a payload that does
-    not fit can never start a process, so it is refused at once rather than retried."""
+    """The data of a ``business.submitted`` / ``business.resubmitted`` event (hall_common.business
+    builds it); a payload that does not fit can never start a process, so it is refused at once rather
+    than retried."""
 
     class Meta:
         unknown = "exclude"

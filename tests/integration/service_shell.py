@@ -24,9 +24,9 @@ def main(service: str, action: str, *args: str) -> None:
             relay()
             print(event["id"])
         elif action == "deploy":
-            from services.workflow import services as workflow
+            from services.workflow import definitions
 
-            definition = workflow.deploy(args[0], Path(args[1]).read_text(encoding="utf-8"), "test")
+            definition = definitions.install(args[0], Path(args[1]).read_text(encoding="utf-8"), "test")
             session.commit()
             print(definition.version)
         else:

@@ -208,9 +208,9 @@ def test_an_object_of_another_employer_answers_as_missing(stack: Stack) -> None:
         assert submitted.status_code == 201, submitted.text
         instance_id = int(open_task_for(center, submitted.json()["request"]["id"])["instance"]["id"])
     own = employer_api(stack, A)
-    assert own.call("GET", "workflow", f"/instances/{instance_id}/diagram").status_code == 200
+    assert own.call("GET", "workflow", f"/instances/{instance_id}/path").status_code == 200
     other = employer_api(stack, A, B)
-    existing = other.call("GET", "workflow", f"/instances/{instance_id}/diagram")
-    missing = other.call("GET", "workflow", "/instances/999999/diagram")
+    existing = other.call("GET", "workflow", f"/instances/{instance_id}/path")
+    missing = other.call("GET", "workflow", "/instances/999999/path")
     assert (existing.status_code, existing.json()["message"]) == (missing.status_code, missing.json()["message"])
     assert existing.status_code == 404

@@ -188,20 +188,29 @@ def test_the_center_and_the_employer_itself_read_the_rows(
 BULK = "bulk_test"
 BULK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_bulk"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
                   targetNamespace="http://hall.example/bpmn">
   <bpmn:process id="bulk_test" name="批量测试业务" isExecutable="true">
     <bpmn:startEvent id="StartEvent_bulk"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:exclusiveGateway id="Size" default="F_small"><bpmn:incoming>F1</bpmn:incoming>
       <bpmn:outgoing>F_large</bpmn:outgoing><bpmn:outgoing>F_small</bpmn:outgoing></bpmn:exclusiveGateway>
-    <bpmn:userTask id="Recheck" name="大批量复核"><bpmn:incoming>F_large</bpmn:incoming>
+    <bpmn:userTask id="Recheck" name="大批量复核"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="candidate_group" value="reviewer" /></spiffworkflow:properties>
+      </bpmn:extensionElements><bpmn:incoming>F_large</bpmn:incoming>
       <bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:userTask id="Review" name="中心审核"><bpmn:incoming>F_small</bpmn:incoming>
+    <bpmn:userTask id="Review" name="中心审核"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="candidate_group" value="handler" /></spiffworkflow:properties>
+      </bpmn:extensionElements><bpmn:incoming>F_small</bpmn:incoming>
       <bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
     <bpmn:exclusiveGateway id="Decision" default="F_rejected"><bpmn:incoming>F2</bpmn:incoming>
       <bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F_approved</bpmn:outgoing>
       <bpmn:outgoing>F_rejected</bpmn:outgoing></bpmn:exclusiveGateway>
-    <bpmn:endEvent id="EndEvent_approved"><bpmn:incoming>F_approved</bpmn:incoming></bpmn:endEvent>
-    <bpmn:endEvent id="EndEvent_rejected"><bpmn:incoming>F_rejected</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="EndEvent_approved"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="outcome" value="approved" /></spiffworkflow:properties>
+      </bpmn:extensionElements><bpmn:incoming>F_approved</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="EndEvent_rejected"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="outcome" value="rejected" /></spiffworkflow:properties>
+      </bpmn:extensionElements><bpmn:incoming>F_rejected</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_bulk" targetRef="Size" />
     <bpmn:sequenceFlow id="F_large" sourceRef="Size" targetRef="Recheck">
       <bpmn:conditionExpression>large == True</bpmn:conditionExpression></bpmn:sequenceFlow>
@@ -258,7 +267,7 @@ def bulk_owner() -> Iterator[BulkOwner]:
 def test_a_10000_row_business_does_not_grow_the_event_the_process_or_the_task_list(
     employer_app: Flask, bulk_owner: BulkOwner, center_headers: dict[str, str]
 ) -> None:
-    from services.workflow import services as workflow_services
+    from services.workflow import definitions as workflow_definitions
 
     bulk_owner.rows["1"] = [{"name": "职工0", "amount": "1234.56"}]
     bulk_owner.rows["2"] = [{"name": f"职工{i}", "amount": "1234.56"} for i in range(10_000)]
@@ -278,7 +287,7 @@ def test_a_10000_row_business_does_not_grow_the_event_the_process_or_the_task_li
 
     workflow_app = make_app("workflow")
     with workflow_app.app_context():
-        workflow_services.deploy(BULK, BULK_BPMN, "test")
+        workflow_definitions.install(BULK, BULK_BPMN, "test")
         db.session().commit()
         consume(small_event)
         consume(big_event)

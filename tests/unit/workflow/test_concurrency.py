@@ -1,0 +1,161 @@
+"""Exactly once under concurrency, on SQLite and on PostgreSQL (SQLite ignores FOR UPDATE: every
+decision here is a conditional update whose row count decides, or the instance's version check).
+
+PostgreSQL runs when a server answers (HALL_TEST_POSTGRES, or the local one); with
+HALL_TEST_POSTGRES set, a missing server fails instead of skipping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from hall_common.consumer import consume
+from hall_common.settings import reset_settings
+
+from .conftest import center, complete, employer, event, events_of, post, submit, tasks, the_task, workflow_app
+
+THREADS = 10
+TASK_TAKEN = "该任务已办理，请刷新后查看"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    if request.param == "postgresql":
+        monkeypatch.setenv("HALL_WORKFLOW_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_settings()
+    made = workflow_app()
+    yield made
+    from hall_common import db
+
+    db.get_db(made).dispose()  # let the throwaway PostgreSQL database be dropped
+
+
+def run_threads(app: Flask, work: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(work))
+    results: list[Any] = [None] * len(work)
+
+    def run(index: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = work[index]()
+            except Exception as exc:  # reported by the assertions
+                results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def answer(response: Any) -> tuple[int, str]:
+    body = response.get_json()
+    return response.status_code, body.get("message", "") if response.status_code != 200 else ""
+
+
+def test_of_concurrent_completions_exactly_one_wins(app: Flask) -> None:
+    submit(app)
+    task_id = the_task(app)["task"]["id"]
+    decisions = ["approve", "reject", "return"] * 4
+    results = run_threads(app, [lambda d=d: answer(complete(app, task_id, d, "并发")) for d in decisions[:THREADS]])
+    assert sorted(status for status, _ in results) == [200] + [409] * (THREADS - 1), results
+    assert {message for status, message in results if status == 409} == {TASK_TAKEN}
+    finals = events_of(app, "business.approved", "business.rejected", "business.returned")
+    assert len(finals) == 1 and len(events_of(app, "task.completed")) == 1
+
+
+def test_of_concurrent_claims_exactly_one_wins(app: Flask) -> None:
+    submit(app)
+    task_id = the_task(app)["task"]["id"]
+    users = [center(f"user{i}", f"经办{i}", groups=("handler",), admin=False) for i in range(THREADS)]
+    results = run_threads(app, [lambda h=h: answer(post(app, f"/tasks/{task_id}/claim", h)) for h in users])
+    assert sorted(status for status, _ in results) == [200] + [409] * (THREADS - 1), results
+    winner = the_task(app)["task"]["assignee_name"]
+    assert {message for status, message in results if status == 409} == {f"该任务已被{winner}认领"}
+    assert len(events_of(app, "task.claimed")) == 1
+
+
+def test_concurrent_resubmissions_open_one_task_and_end_races_resubmit(app: Flask) -> None:
+    submit(app)
+    assert complete(app, the_task(app)["task"]["id"], "return", "请更正").status_code == 200
+    resubmissions = [event("business.resubmitted") for _ in range(THREADS)]  # distinct event ids
+    results = run_threads(app, [lambda e=e: consume(e) for e in resubmissions])
+    assert results == ["processed"] * THREADS, results
+    assert len(tasks(app, center())) == 1 and len(events_of(app, "process.resubmitted")) == 1
+
+    # Returned again; now the employer's 结束流程 and a resubmission race: one of them wins, never both.
+    assert complete(app, the_task(app)["task"]["id"], "return", "再更正").status_code == 200
+    instance_id = the_task_instance(app)
+    work: list[Callable[[], Any]] = [lambda: consume(event("business.resubmitted"))]
+    work += [lambda: answer(post(app, f"/instances/{instance_id}/end", employer(), {"reason": "不办了"}))] * 5
+    results = run_threads(app, work)
+    ended = [r for r in results[1:] if r[0] == 200]
+    assert len(ended) <= 1 and {r for r in results[1:] if r[0] != 200} <= {(409, "当前流程不允许结束")}, results
+    status = app.test_client().get(f"/instances/{instance_id}/path", headers=center()).get_json()["instance"]["status"]
+    assert status == ("ended" if ended else "running")
+    assert len(tasks(app, center())) == (0 if ended else 1)
+
+
+def the_task_instance(app: Flask) -> int:
+    items = app.test_client().get("/instances", headers=center()).get_json()["items"]
+    return int(items[0]["id"])
+
+
+def test_concurrent_submissions_of_one_business_start_one_process(app: Flask) -> None:
+    events = [event("business.submitted", "7") for _ in range(THREADS)]
+    results = run_threads(app, [lambda e=e: consume(e) for e in events])
+    assert results == ["processed"] * THREADS, results
+    assert [r["instance"]["business_id"] for r in tasks(app, center())] == ["7"]
+    assert len(events_of(app, "process.started")) == 1
+
+
+PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_parallel"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  targetNamespace="http://hall.example/bpmn">
+  <bpmn:process id="employer_change" name="会签" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="经办">
+      <bpmn:flowNodeRef>Task_a</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_b</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_s"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="Fork"><bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing><bpmn:outgoing>F3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="Task_a" name="会签甲"><bpmn:incoming>F2</bpmn:incoming>
+      <bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_b" name="会签乙"><bpmn:incoming>F3</bpmn:incoming>
+      <bpmn:outgoing>F5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:parallelGateway id="Join"><bpmn:incoming>F4</bpmn:incoming><bpmn:incoming>F5</bpmn:incoming>
+      <bpmn:outgoing>F6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="EndEvent_e"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="outcome" value="approved" /></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>F6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_s" targetRef="Fork" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Fork" targetRef="Task_a" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Fork" targetRef="Task_b" />
+    <bpmn:sequenceFlow id="F4" sourceRef="Task_a" targetRef="Join" />
+    <bpmn:sequenceFlow id="F5" sourceRef="Task_b" targetRef="Join" />
+    <bpmn:sequenceFlow id="F6" sourceRef="Join" targetRef="EndEvent_e" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_two_tasks_of_one_instance_completed_at_once_both_count(app: Flask) -> None:
+    deployed = post(app, "/definitions/employer_change/deploy", center(), {"bpmn_xml": PARALLEL, "note": "会签"})
+    assert deployed.status_code == 201, deployed.get_json()
+    submit(app)
+    rows = tasks(app, center())
+    assert sorted(r["task"]["name"] for r in rows) == ["会签乙", "会签甲"]
+    assert {r["task"]["candidate_group"] for r in rows} == {"handler"}  # by the lane's name 经办
+    results = run_threads(app, [lambda t=r["task"]["id"]: answer(complete(app, t, "approve")) for r in rows])
+    assert results == [(200, ""), (200, "")], results
+    assert tasks(app, center()) == []
+    [outcome] = events_of(app, "business.approved", "business.rejected")
+    assert outcome["type"] == "business.approved"
+    seqs = [e["data"]["seq"] for e in events_of(app)]
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))  # no number handed out twice
