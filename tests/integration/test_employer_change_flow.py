@@ -37,7 +37,7 @@ def test_approve_path_applies_change_records_history_and_messages(stack: Stack) 
     assert duplicate.json()["message"] == "存在未审批完成的单位信息变更业务"
 
     row = open_task_for(center, request_id)
-    assert row["task"]["name"] == "中心审核"
+    assert row["task"]["name"] == "经办审核"
     assert row["instance"]["summary"] == "单位地址"
     rows = center.get("employer", f"/businesses/employer_change/{request_id}")["items"]
     assert rows[0]["new"] == "山西省太原市迎泽区迎泽大街1号"
