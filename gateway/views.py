@@ -50,9 +50,9 @@ def home() -> Any:
         box = "message"
     profile = sessions.client("employer").get(f"/employers/{employer_no}")
     account = sessions.client("payment").get(f"/employers/{employer_no}/account")
-    notify = sessions.client("notify")
-    counts = notify.get(f"/employers/{employer_no}/inbox-counts")
-    inbox = notify.get(f"/employers/{employer_no}/inbox/{box}", page=1, per_page=10)
+    # One notify call: the page of the chosen box carries every box's count for the tabs.
+    inbox = sessions.client("notify").get(f"/employers/{employer_no}/inbox/{box}", page=1, per_page=10)
+    counts = inbox["counts"]
     # Only the modules this account may use are shown.
     modules = [(label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
     return render_template(

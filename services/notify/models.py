@@ -35,3 +35,14 @@ class InboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     __table_args__ = (Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),)
+
+
+class BoxCount(Base):
+    """How many items one employer's box holds, kept in the same transaction as every insert, move and
+    delete of an InboxItem (services.bump), so a page's total is one key lookup, not a COUNT(*) that
+    grows with the box (56 ms over 1M rows in SQLite)."""
+
+    __tablename__ = "inbox_box_counts"
+    employer_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    box: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

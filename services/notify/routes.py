@@ -17,8 +17,8 @@ blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 @blp.response(200, InboxPageSchema)
 def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any]:
     require_employer(employer_no)
-    items, total = services.list_box(employer_no, box, query["page"], query["per_page"])
-    return {"items": items, "total": total}
+    items, counts = services.list_box(employer_no, box, query["page"], query["per_page"])
+    return {"items": items, "total": counts[box], "counts": counts}
 
 
 @blp.route("/employers/<employer_no>/inbox-counts")

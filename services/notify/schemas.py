@@ -17,9 +17,18 @@ class InboxItemSchema(Schema):
     read_at = fields.DateTime(allow_none=True)
 
 
+class CountsSchema(Schema):
+    message = fields.Integer()
+    todo = fields.Integer()
+    done = fields.Integer()
+    initiated = fields.Integer()
+    read = fields.Integer()
+
+
 class InboxPageSchema(Schema):
     items = fields.List(fields.Nested(InboxItemSchema))
     total = fields.Integer()
+    counts = fields.Nested(CountsSchema)  # every box's size, for the tabs beside the page
 
 
 class InboxQuery(PageQuery):
@@ -29,11 +38,3 @@ class InboxQuery(PageQuery):
 class ResultSchema(Schema):
     message = fields.String()
     item = fields.Nested(InboxItemSchema, allow_none=True)
-
-
-class CountsSchema(Schema):
-    message = fields.Integer()
-    todo = fields.Integer()
-    done = fields.Integer()
-    initiated = fields.Integer()
-    read = fields.Integer()
