@@ -17,6 +17,7 @@ from . import db, dead_letters
 from .events import is_valid
 from .outbox import relay_now
 from .runtime import Handler, ServiceRuntime, get_runtime
+from .security import forget_not_revoked
 
 
 class PermanentEventError(Exception):
@@ -38,6 +39,7 @@ def record_revoked_session(event: dict[str, Any]) -> None:
     session = db.session()
     if session.get(model, data["token_id"]) is None:
         session.add(model(token_id=data["token_id"], expires_at=datetime.fromisoformat(data["expires_at"])))
+    forget_not_revoked(data["token_id"])
 
 
 # Events every service consumes, whatever its own handlers.
