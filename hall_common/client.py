@@ -5,6 +5,8 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +39,27 @@ def _http() -> urllib3.PoolManager:
             # No retries and no redirects, as before: a failed call is the caller's ServiceError.
             _pool = (os.getpid(), urllib3.PoolManager(num_pools=20, maxsize=20, retries=False))
         return _pool[1]
+
+
+_calls_lock = threading.Lock()
+_calls: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def gather(*calls: Callable[[], Any]) -> list[Any]:
+    """Run independent service calls at once and return their answers in order; the first error is
+    raised as if the calls had run one after another. A page then waits for its slowest call, not for
+    the sum of them, and a gateway thread is held that much shorter (make bench, employer home page).
+    The calls run outside the request context: build the clients (and read the session) before."""
+    global _calls
+    if len(calls) < 2:
+        return [call() for call in calls]
+    with _calls_lock:
+        if _calls is None or _calls[0] != os.getpid():
+            _calls = (os.getpid(), ThreadPoolExecutor(max_workers=32, thread_name_prefix="service-call"))
+        pool = _calls[1]
+    futures = [pool.submit(call) for call in calls[1:]]
+    first = calls[0]()  # the caller's own thread takes one call
+    return [first, *(future.result() for future in futures)]
 
 
 def _query(params: dict[str, Any]) -> str:
