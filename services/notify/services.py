@@ -28,9 +28,10 @@ def bump(session: Session, employer_no: str, box: str, delta: int) -> None:
     it counts. One atomic upsert (``n = n + delta`` in the database, never read-modify-write in Python),
     so simultaneous writers each add their own step and the first item of a box creates its row."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(BoxCount).values(employer_no=employer_no, box=box, n=delta)
+    table = BoxCount.__table__
+    insert = dialect.insert(table).values(employer_no=employer_no, box=box, n=delta)
     session.execute(insert.on_conflict_do_update(
-        index_elements=[BoxCount.employer_no, BoxCount.box], set_={"n": BoxCount.n + insert.excluded.n},
+        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
     ))
 
 
