@@ -94,6 +94,11 @@ def inbox(employer_no: str, total: int) -> dict[str, Any]:
             } for n in range(first, min(first + batch, total))]
             with engine.begin() as connection:
                 connection.execute(table.insert(), rows)
+                # The box's maintained count moves with its rows, as the service's own writes do.
+                connection.execute(sa.text(
+                    "INSERT INTO inbox_box_counts (employer_no, box, n) VALUES (:e, 'message', :n) "
+                    "ON CONFLICT (employer_no, box) DO UPDATE SET n = inbox_box_counts.n + excluded.n"),
+                    {"e": employer_no, "n": len(rows)})
         return {"rows": total, "seeded_seconds": round(time.perf_counter() - started, 1)}
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -106,6 +107,31 @@ def _refuse_hostile_json() -> Any:
     return None
 
 
+def _memoized_url_for(app: Flask) -> Callable[..., str]:
+    """The templates' url_for, remembered: every page builds the same links (18 on the home page:
+    menu, forms, static files) and Werkzeug builds each anew, a tenth of the page's CPU (make bench).
+    A link depends only on the script root, the endpoint (and the blueprint, for a relative one) and
+    its values; the rules are fixed once the app is built. External links and special arguments are
+    built every time; the memory is bounded (links with ids vary)."""
+    built: dict[tuple[Any, ...], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        if not has_request_context() or any(
+            key.startswith("_") or not isinstance(value, str | int) for key, value in values.items()
+        ):
+            return app.url_for(endpoint, **values)
+        key = (request.script_root, request.blueprint if endpoint.startswith(".") else None, endpoint,
+               tuple(sorted(values.items())))
+        url = built.get(key)
+        if url is None:
+            if len(built) > 10_000:
+                built.clear()
+            url = built[key] = app.url_for(endpoint, **values)
+        return url
+
+    return url_for
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
@@ -128,6 +154,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_ops.bp)
     app.register_blueprint(admin_groups.bp)
     register_context(app)
+    app.jinja_env.globals["url_for"] = _memoized_url_for(app)
     _error_pages(app)
     _security_headers(app)
     hops = get_settings().gateway_proxy_hops

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from . import db, dead_letters
 from .events import is_valid
-from .outbox import relay_now
+from .outbox import EMITTED, relay_now
 from .runtime import Handler, ServiceRuntime, get_runtime
+from .security import forget_not_revoked
 
 
 class PermanentEventError(Exception):
@@ -38,6 +39,7 @@ def record_revoked_session(event: dict[str, Any]) -> None:
     session = db.session()
     if session.get(model, data["token_id"]) is None:
         session.add(model(token_id=data["token_id"], expires_at=datetime.fromisoformat(data["expires_at"])))
+    forget_not_revoked(data["token_id"])
 
 
 # Events every service consumes, whatever its own handlers.
@@ -57,6 +59,7 @@ def consume(event: dict[str, Any]) -> str:
     if handler is None:
         raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
     session = db.session()
+    session.info.pop(EMITTED, None)
     try:
         if session.get(runtime.plumbing.processed, event["id"]) is not None:
             dead_letters.mark_resolved(session, event["id"])
@@ -75,5 +78,8 @@ def consume(event: dict[str, Any]) -> str:
     except Exception:
         session.rollback()
         raise
-    relay_now()
+    # Relay what the handler emitted; a handler that emitted nothing costs no relay pass (rows an
+    # earlier pass left behind go with the periodic relay).
+    if session.info.pop(EMITTED, False):
+        relay_now()
     return "processed"

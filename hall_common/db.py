@@ -25,7 +25,9 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
             # The web threads and the Celery worker write the same file: wait for locks, don't fail.
-            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # A file cannot drop a connection, so no ping: it was one more statement on every request
+            # and every event (make bench).
+            options = {"pool_pre_ping": False, "connect_args": {"check_same_thread": False, "timeout": 30}}
         self.engine: Engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

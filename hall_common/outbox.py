@@ -25,6 +25,7 @@ from .runtime import get_runtime
 from .settings import SERVICES, get_settings
 
 log = logging.getLogger(__name__)
+EMITTED = "hall.emitted"  # session.info key: this transaction added outbox rows
 # Event ids already reported as undeliverable by this process, so the log is not flooded every pass.
 _reported: set[str] = set()
 
@@ -35,21 +36,25 @@ def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None
     event = make_event(runtime.name, type_, data, subject)
     payload = json.dumps(event, ensure_ascii=False)
     session.add(runtime.plumbing.outbox(event_id=event["id"], type=type_, payload=payload))
+    session.info[EMITTED] = True  # the consumer relays after its commit only when something was emitted
     return event
 
 
-def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool = False) -> int:
+def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool = False, report: bool = True) -> int:
     """Publish unsent outbox rows of the current service. Returns how many rows were published.
 
     The periodic relay passes ``min_age``: a row younger than that is the inline relay's, and both
     picking it up would only deliver it twice. It also ``verify``-s published rows whose consumers'
-    receipts are due, sending each again to the consumers that have not confirmed it.
+    receipts are due, sending each again to the consumers that have not confirmed it. The inline
+    relay after each commit passes ``report=False``: the periodic pass reports unrouted rows, and one
+    query less per event counted (make bench, approval cycle).
     """
     runtime = get_runtime()
     model = runtime.plumbing.outbox
     session = db.session()
     celery = get_celery()
-    _report_unrouted(session, model)
+    if report:
+        _report_unrouted(session, model)
     query = (
         select(model)
         .where(model.published_at.is_(None), model.type.in_(list(ROUTES)))
@@ -150,7 +155,7 @@ def relay_now() -> None:
     if not get_settings().relay_inline:
         return
     try:
-        relay(retry=False)
+        relay(retry=False, report=False)
     except Exception:  # the broker being down must not fail stored business
         log.warning("outbox relay deferred: broker unavailable", exc_info=True)
 

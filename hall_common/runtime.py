@@ -24,6 +24,9 @@ class ServiceRuntime:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     # periodic clean-up of the service's own expired rows, run by beat besides the common one
     housekeeping: Callable[[], None] | None = None
+    # How long a token found not revoked is believed without asking the table again (security.is_revoked):
+    # the other services hear of a revocation by event, moments late anyway; auth, which records it, uses 0.
+    revocation_recheck_seconds: float = 1.0
 
 
 def get_runtime(app: Flask | None = None) -> ServiceRuntime:

@@ -18,7 +18,8 @@ def _housekeeping() -> None:
     sessions.forget_old()
 
 
-RUNTIME = ServiceRuntime("auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=_housekeeping)
+RUNTIME = ServiceRuntime("auth", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=_housekeeping,
+                         revocation_recheck_seconds=0)
 
 
 def create_app(config: dict[str, Any] | None = None, keys: KeyProvider | None = None) -> Flask:

@@ -6,8 +6,7 @@ from flask_smorest import Blueprint
 
 from hall_common.security import require_employer, require_own_employer
 
-from . import services, tracks
-from .models import TRACK_BOXES
+from . import services
 from .schemas import (
     CountsSchema,
     InboxItemSchema,
@@ -25,11 +24,8 @@ blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 @blp.response(200, InboxPageSchema)
 def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any]:
     require_employer(employer_no)
-    if box in TRACK_BOXES:  # 待办 / 已办 / 我发起的: the employer's approval processes
-        processes, total = tracks.list_box(employer_no, box, query["page"], query["per_page"], query["initiator"])
-        return {"items": processes, "total": total}
-    items, total = services.list_box(employer_no, box, query["page"], query["per_page"])
-    return {"items": items, "total": total}
+    items, total, counts = services.box_page(employer_no, box, query["page"], query["per_page"], query["initiator"])
+    return {"items": items, "total": total, "counts": counts}
 
 
 @blp.route("/employers/<employer_no>/inbox-counts")
@@ -37,7 +33,7 @@ def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any
 @blp.response(200, CountsSchema)
 def counts(query: dict[str, Any], employer_no: str) -> dict[str, int]:
     require_employer(employer_no)
-    return {**services.counts(employer_no), **tracks.counts(employer_no, query["initiator"])}
+    return services.all_counts(employer_no, query["initiator"])
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>")

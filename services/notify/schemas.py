@@ -38,9 +38,18 @@ class BoxItemSchema(InboxItemSchema):
     can_end = fields.Boolean()
 
 
+class CountsSchema(Schema):
+    message = fields.Integer()
+    todo = fields.Integer()
+    done = fields.Integer()
+    initiated = fields.Integer()
+    read = fields.Integer()
+
+
 class InboxPageSchema(Schema):
     items = fields.List(fields.Nested(BoxItemSchema))
     total = fields.Integer()
+    counts = fields.Nested(CountsSchema)  # every box's size, for the tabs beside the page
 
 
 class InitiatorQuery(Schema):
@@ -55,11 +64,3 @@ class InboxQuery(PageQuery, InitiatorQuery):
 class ResultSchema(Schema):
     message = fields.String()
     item = fields.Nested(InboxItemSchema, allow_none=True)
-
-
-class CountsSchema(Schema):
-    message = fields.Integer()
-    todo = fields.Integer()
-    done = fields.Integer()
-    initiated = fields.Integer()
-    read = fields.Integer()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from hall_common import db
 from hall_common.errors import BusinessError
 
-from .models import BOXES, MESSAGE, READ, InboxItem
+from . import tracks
+from .models import BOXES, MESSAGE, READ, TRACK_BOXES, BoxCount, InboxItem
 
 # event type -> message text; fields come from the event's data
 MESSAGES: dict[str, str] = {
@@ -21,31 +24,59 @@ MESSAGES: dict[str, str] = {
 }
 
 
+def bump(session: Session, employer_no: str, box: str, delta: int) -> None:
+    """Change a box's count by ``delta`` in the caller's transaction, beside the insert, move or delete
+    it counts. One atomic upsert (``n = n + delta`` in the database, never read-modify-write in Python),
+    so simultaneous writers each add their own step and the first item of a box creates its row."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = BoxCount.__table__
+    insert = dialect.insert(table).values(employer_no=employer_no, box=box, n=delta)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
+    ))
+
+
 def add_message(event: dict[str, Any]) -> None:
     data = event["data"]
-    db.session().add(InboxItem(
+    session = db.session()
+    session.add(InboxItem(
         employer_no=data["employer_no"], box=MESSAGE, business_type=data["business_type"],
         business_id=data["business_id"], title=data["title"],
         content=MESSAGES[event["type"]].format(**data), source_event_id=event["id"],
     ))
+    bump(session, data["employer_no"], MESSAGE, 1)
 
 
-def list_box(employer_no: str, box: str, page: int, per_page: int) -> tuple[list[InboxItem], int]:
+def list_box(employer_no: str, box: str, page: int, per_page: int) -> tuple[list[InboxItem], dict[str, int]]:
+    """One page of a box, newest first, and every box's count (the page's total and the tabs' figures
+    in one call: the home page needs both)."""
     if box not in BOXES:
         raise BusinessError("不存在该列表", 404)
     session = db.session()
     where = (InboxItem.employer_no == employer_no) & (InboxItem.box == box)
-    total = session.scalar(select(func.count()).select_from(InboxItem).where(where)) or 0
     query = select(InboxItem).where(where).order_by(InboxItem.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    return list(session.scalars(query)), total
+    return list(session.scalars(query)), counts(employer_no)
+
+
+def box_page(employer_no: str, box: str, page: int, per_page: int,
+             initiator: str | None = None) -> tuple[list[Any], int, dict[str, int]]:
+    """One page of any box with its total and every box's count (the tabs beside the page).
+
+    待办 / 已办 / 我发起的 list the employer's approval processes (tracks); 消息 / 已阅 list inbox items."""
+    if box in TRACK_BOXES:
+        items, total = tracks.list_box(employer_no, box, page, per_page, initiator)
+        return items, total, all_counts(employer_no, initiator)
+    messages, box_counts = list_box(employer_no, box, page, per_page)
+    return list(messages), box_counts[box], {**box_counts, **tracks.counts(employer_no, initiator)}
+
+
+def all_counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
+    return {**counts(employer_no), **tracks.counts(employer_no, initiator)}
 
 
 def counts(employer_no: str) -> dict[str, int]:
-    query = (
-        select(InboxItem.box, func.count())
-        .where(InboxItem.employer_no == employer_no)
-        .group_by(InboxItem.box)
-    )
+    """Every box's size from the maintained counts: one indexed read whatever the boxes hold."""
+    query = select(BoxCount.box, BoxCount.n).where(BoxCount.employer_no == employer_no)
     found = {box: n for box, n in db.session().execute(query)}
     return {box: found.get(box, 0) for box in BOXES}
 
@@ -68,9 +99,12 @@ def mark_read(employer_no: str, item_id: int) -> InboxItem:
         .where(InboxItem.id == item_id, InboxItem.employer_no == employer_no, InboxItem.box == MESSAGE)
         .values(box=READ, read_at=db.utcnow())
     )
-    session.commit()
     if moved.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
         raise BusinessError("只有消息可以标为已阅", 409)
+    bump(session, employer_no, MESSAGE, -1)
+    bump(session, employer_no, READ, 1)
+    session.commit()
     session.refresh(item)
     return item
 
@@ -80,10 +114,14 @@ def delete(employer_no: str, item_id: int) -> None:
     if item.box not in (MESSAGE, READ):
         raise BusinessError("只有消息和已阅消息可以删除", 409)
     session = db.session()
+    # RETURNING tells which box the row left: a simultaneous 标为已阅 may have moved it since get_item.
     deleted = session.execute(
         sql_delete(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.employer_no == employer_no, InboxItem.box.in_((MESSAGE, READ)))
-    )
-    session.commit()
-    if deleted.rowcount != 1:  # type: ignore[attr-defined]  # deleted by a simultaneous click
+        .returning(InboxItem.box)
+    ).scalar_one_or_none()
+    if deleted is None:  # deleted by a simultaneous click
+        session.rollback()
         raise BusinessError("消息不存在或已删除", 404)
+    bump(session, employer_no, deleted, -1)
+    session.commit()

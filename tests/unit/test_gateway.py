@@ -171,3 +171,39 @@ def test_behind_a_configured_proxy_the_browsers_address_reaches_the_auth_service
         assert response.status_code == 200
         assert seen[-1] == expected
     reset_settings()
+
+
+def test_the_home_page_asks_each_service_once_at_the_same_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three calls, not four (the inbox page carries the tabs' counts), made at once: each fake service
+    waits until all three were asked, so calls made one after another would time out."""
+    import threading
+
+    from hall_common.client import ServiceClient
+
+    calls: list[tuple[str, str]] = []
+    all_asked = threading.Barrier(3, timeout=5)
+    item = {"id": 7, "title": "单位信息变更", "content": "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！",
+            "created_at": "2026-11-28T08:00:00Z"}
+    answers = {
+        "employer": {"name": "太原市示例科技有限公司", "employer_no": "100100001"},
+        "payment": {"balance": "1234.50", "unallocated": "0.00"},
+        "notify": {"items": [item], "total": 3,
+                   "counts": {"message": 3, "todo": 0, "done": 0, "initiated": 0, "read": 12}},
+    }
+
+    def fake_get(self: ServiceClient, path: str, **params: object) -> object:
+        calls.append((self.service, path))
+        all_asked.wait()
+        return answers[self.service]
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    client = create_app().test_client()
+    with client.session_transaction() as session:
+        session["employer_session"] = {"token": "t", "principal": {"name": "王晓燕", "sub": "100100001",
+                                       "emp": "100100001", "emp_name": "太原市示例科技有限公司", "perms": []},
+                                       "last_active": time.time(), "sound_enabled": False}
+    page = client.get("/").get_data(as_text=True)
+    assert sorted(calls) == [("employer", "/employers/100100001"), ("notify", "/employers/100100001/inbox/message"),
+                             ("payment", "/employers/100100001/account")]
+    assert '已阅 <span class="count">12</span>' in page and '消息 <span class="count">3</span>' in page
+    assert "1234.50 元" in page and 'href="/inbox/7"' in page

@@ -104,3 +104,122 @@ def test_ten_simultaneous_clicks_mark_read_and_delete_once(app: Flask, employer_
         [(200, "已标为已阅")] + [(409, "只有消息可以标为已阅")] * 9
     )
     assert _clicks(app, "DELETE", path, employer_headers) == [(200, "消息已删除")] + [(404, "消息不存在或已删除")] * 9
+
+
+def _true_counts(app: Flask, employer_no: str = "100100001") -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from hall_common import db
+    from services.notify.models import BOXES, InboxItem
+
+    with app.app_context():
+        rows = db.session().execute(
+            select(InboxItem.box, func.count()).where(InboxItem.employer_no == employer_no).group_by(InboxItem.box)
+        )
+        found = {box: n for box, n in rows}
+    return {box: found.get(box, 0) for box in BOXES}
+
+
+def _message_event(n: int) -> dict[str, object]:
+    return make_event("employer", "employer.info_changed", {
+        "employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
+        "business_type": "employer_change", "business_id": str(100 + n), "title": "单位信息变更"})
+
+
+def test_the_page_carries_every_box_count_and_they_follow_read_and_delete(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    client = app.test_client()
+    page = client.get(f"{BASE}/inbox/message", headers=employer_headers, query_string={"per_page": 1}).get_json()
+    assert len(page["items"]) == 1 and page["total"] == 2
+    assert page["counts"] == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
+    first, second = (item["id"] for item in client.get(f"{BASE}/inbox/message", headers=employer_headers)
+                     .get_json()["items"])
+    client.post(f"{BASE}/inbox-items/{first}/read", headers=employer_headers)
+    assert client.get(f"{BASE}/inbox/read", headers=employer_headers).get_json()["counts"] == {
+        "message": 1, "todo": 0, "done": 0, "initiated": 0, "read": 1}
+    client.delete(f"{BASE}/inbox-items/{first}", headers=employer_headers)  # from 已阅
+    client.delete(f"{BASE}/inbox-items/{second}", headers=employer_headers)  # from 消息
+    counts = client.get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()
+    assert counts == {"message": 0, "todo": 0, "done": 0, "initiated": 0, "read": 0} == _true_counts(app)
+    # A redelivered event adds nothing: the count moves only with a stored row.
+    event = _message_event(1)
+    with app.app_context():
+        consume(event)
+        consume(event)
+    assert client.get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()["message"] == 1
+
+
+def test_counts_equal_count_star_under_ten_threads_inserting_reading_and_deleting(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    """10 threads at once: 5 store new messages from events, 5 mark read and delete the existing ones
+    (racing each other on the same items). Every maintained count ends equal to COUNT(*)."""
+    with app.app_context():
+        for n in range(20):
+            consume(_message_event(n))
+    ids = [item["id"] for item in app.test_client().get(
+        f"{BASE}/inbox/message", headers=employer_headers, query_string={"per_page": 200}).get_json()["items"]]
+    with app.app_context():  # a newer row stays, so SQLite never hands a deleted id to a new message
+        consume(_message_event(99))
+    barrier = threading.Barrier(10)
+    failures: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            barrier.wait()
+            for n in range(10):
+                with app.app_context():
+                    consume(_message_event(1000 + k * 100 + n))
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+
+    def clicker(k: int) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait()
+            for i, item_id in enumerate(ids[k::2]):  # two clickers share each item
+                path = f"{BASE}/inbox-items/{item_id}"
+                if i % 2:
+                    assert client.post(f"{path}/read", headers=employer_headers).status_code in (200, 409, 404)
+                assert client.delete(path, headers=employer_headers).status_code in (200, 404)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(5)]
+    threads += [threading.Thread(target=clicker, args=(k % 2,)) for k in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    truth = _true_counts(app)
+    assert truth["message"] == 51 and truth["read"] == 0  # the last one and the writers' fifty; 22 deleted
+    assert app.test_client().get(f"{BASE}/inbox-counts", headers=employer_headers).get_json() == truth
+
+
+def test_the_migration_counts_the_boxes_that_exist_and_matches_the_models(hall_env: object) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, text
+
+    from hall_common import migrate
+    from hall_common.settings import get_settings
+    from services.notify.models import Base
+
+    url = get_settings().database_url("notify")
+    command.upgrade(migrate.alembic_config("notify", url), "0002_events")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for n, box in enumerate(["message", "message", "read", "message"]):
+            connection.execute(text(
+                "INSERT INTO inbox_items (employer_no, box, business_type, business_id, title, content, channel, "
+                "source_event_id, created_at) VALUES (:e, :b, 't', :n, 't', 'c', 'ch', :n, '2026-01-01')"),
+                {"e": "100100001" if n < 3 else "200200002", "b": box, "n": str(n)})
+    migrate.upgrade("notify", url)
+    with engine.connect() as connection:
+        rows = sorted(tuple(r) for r in connection.execute(text("SELECT employer_no, box, n FROM inbox_box_counts")))
+        assert rows == [("100100001", "message", 2), ("100100001", "read", 1), ("200200002", "message", 1)]
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
