@@ -154,10 +154,12 @@
   const markFault = (id) => {
     if (faulty) canvas.removeMarker(faulty, "error");
     faulty = null;
-    const element = id && registry.get(id);
+    // A process id (e.g. one that does not match the business type) is drawn as its participant.
+    const element = id && (registry.get(id) || registry.find((e) => e.type === "bpmn:Participant"
+      && e.businessObject.processRef && e.businessObject.processRef.id === id));
     if (!element) return;
-    faulty = id;
-    canvas.addMarker(id, "error");
+    faulty = element.id;
+    canvas.addMarker(element.id, "error");
     modeler.get("selection").select(element);
   };
   async function send(url, payload) {
