@@ -27,9 +27,9 @@ ADD_REVIEW_TASK = """() => {
   const end = registry.filter((e) => e.type === 'bpmn:EndEvent')[0];
   modeling.removeElements(registry.filter((e) => e.type === 'bpmn:SequenceFlow'));
   modeling.moveElements([end], { x: 160, y: 0 });
-  const shape = modeler.get('elementFactory').createShape({ type: 'bpmn:UserTask', id: 'Task_review' });
+  const businessObject = modeler.get('bpmnFactory').create('bpmn:UserTask', { id: 'Task_review', name: '复核' });
+  const shape = modeler.get('elementFactory').createShape({ type: 'bpmn:UserTask', businessObject });
   const task = modeling.createShape(shape, { x: start.x + 200, y: start.y + 18 }, start.parent);
-  modeling.updateProperties(task, { name: '复核' });
   modeling.connect(start, task);
   modeling.connect(task, end);
   modeler.get('selection').select(task);
