@@ -57,7 +57,7 @@ def home() -> Any:
     modules = [(label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
     return render_template(
         "home.html", profile=profile, account=account, counts=counts, inbox=inbox, box=box, boxes=BOXES,
-        modules=modules,
+        modules=modules, module_pages=MODULE_PAGES,
     )
 
 
@@ -150,6 +150,19 @@ def end_change(request_id: int) -> Any:
     else:
         flash("流程已结束，可重新办理单位信息变更", "success")
     return redirect(url_for("hall.employer_change"))
+
+
+@bp.route("/processes/<int:instance_id>")
+@login_required
+def process(instance_id: int) -> Any:
+    """Any business's approval path as the employer sees it (from the 待办, 已办 and 我发起的 boxes);
+    the workflow service answers 404 for another employer's process."""
+    path = sessions.client("workflow").get(f"/instances/{instance_id}/path")
+    instance = path["instance"]
+    business_page = MODULE_PAGES.get(instance["business_type"])
+    return render_template("process.html", path=path, instance=instance,
+                           business_page=business_page if business_page and sessions.permitted(
+                               instance["business_type"]) else None)
 
 
 @bp.route("/inbox/<int:item_id>")
