@@ -1,11 +1,12 @@
-"""The center's admin console: login, the approval inbox, approve or reject with an opinion."""
+"""The center's admin console: login and the approval inbox (待认领, 我的任务, 已办): claim, release,
+and 通过 / 不通过 / 退回 with an opinion, beside the business rows and the process path."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from hall_common.client import ServiceError
 from hall_common.settings import SERVICES
@@ -17,6 +18,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 login_required = sessions.login_required(CENTER_KEY, "admin.login")
 ROWS_PER_PAGE = 50
 MAX_ROWS_PAGE = 100_000
+TASKS_PER_PAGE = 20
+# tab -> (title, the workflow service's status and scope)
+TABS = {"claim": ("待认领", "open", "group"), "mine": ("我的任务", "open", "mine"),
+        "done": ("已办", "completed", "mine")}
+DECISION_DONE = {"approve": "审批完成", "reject": "已驳回", "return": "已退回至单位修改"}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,12 +49,60 @@ def logout() -> Any:
     return redirect(url_for("admin.login"))
 
 
+def page_arg() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_ROWS_PAGE)
+
+
 @bp.route("/")
 @login_required
 def tasks() -> Any:
-    status = "completed" if request.args.get("status") == "completed" else "open"
-    page = sessions.client("workflow", CENTER_KEY).get("/tasks", status=status, page=1, per_page=50)
-    return render_template("admin/tasks.html", page=page, status=status)
+    tab = request.args.get("tab", "claim")
+    if request.args.get("status") == "completed":  # the old address of 已审批
+        tab = "done"
+    if tab not in TABS:
+        tab = "claim"
+    _, status, scope = TABS[tab]
+    page = sessions.client("workflow", CENTER_KEY).get("/tasks", status=status, scope=scope, page=page_arg(),
+                                                       per_page=TASKS_PER_PAGE)
+    page["pages"] = max(1, -(-page["total"] // TASKS_PER_PAGE))
+    return render_template("admin/tasks.html", page=page, tab=tab, tabs=TABS, groups=group_names(),
+                           me=sessions.principal(CENTER_KEY).get("sub", ""))
+
+
+def group_names() -> dict[str, str]:
+    """Group code -> name (复核) for the pages; the code stands in while the auth service is away."""
+    try:
+        body = sessions.client("auth", CENTER_KEY).get("/groups")
+    except ServiceError as exc:
+        if exc.status == 401:
+            raise
+        return {}
+    return {g["code"]: g["name"] for g in (body["items"] if isinstance(body, dict) else body)}
+
+
+def _task_action(task_id: int, action: str, done: str) -> Any:
+    try:
+        sessions.client("workflow", CENTER_KEY).post(f"/tasks/{task_id}/{action}")
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    target = request.form.get("next", "")
+    return redirect(target if sessions.local_path(target) else url_for("admin.tasks"))
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id: int) -> Any:
+    return _task_action(task_id, "claim", "认领成功")
+
+
+@bp.route("/tasks/<int:task_id>/release", methods=["POST"])
+@login_required
+def release(task_id: int) -> Any:
+    return _task_action(task_id, "release", "已释放该任务")
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -59,19 +113,27 @@ def task(task_id: int) -> Any:
     if request.method == "POST":
         opinion = request.form.get("opinion", "")
         decision = request.form.get("decision", "")
+        if decision not in DECISION_DONE:
+            abort(400)
         try:
             client.post(f"/tasks/{task_id}/complete", {"decision": decision, "opinion": opinion})
         except ServiceError as exc:
-            if exc.status >= 500:
+            if exc.status >= 500 or exc.status == 401:
                 raise
             flash(exc.message, "error")
         else:
-            flash("审批完成" if decision == "approve" else "已驳回", "success")
+            flash(DECISION_DONE[decision], "success")
             return redirect(url_for("admin.tasks"))
     view = client.get(f"/tasks/{task_id}")
-    diagram = client.get(f"/instances/{view['instance']['id']}/diagram")
-    rows = business_rows(view["instance"], request.args.get("page", 1, type=int) or 1)
-    return render_template("admin/task.html", view=view, diagram=diagram, rows=rows, opinion=opinion)
+    path = client.get(f"/instances/{view['instance']['id']}/path")
+    try:
+        rows: dict[str, Any] | None = business_rows(view["instance"], page_arg())
+    except ServiceError as exc:
+        if exc.status != 404:
+            raise
+        rows = None  # an owner that does not list this business type yet: the page still decides
+    return render_template("admin/task.html", view=view, path=path, rows=rows, opinion=opinion,
+                           me=sessions.principal(CENTER_KEY).get("sub", ""))
 
 
 def business_rows(instance: dict[str, Any], page: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
 LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
 # The admin console's blueprints: their pages run the center session's idle clock.
-CENTER_BLUEPRINTS = ("admin", "accounts", "ops", "groups")
+CENTER_BLUEPRINTS = ("admin", "accounts", "ops", "groups", "designer", "monitor")
 # Renew a little before the expiry, so a token never expires on its way to a service.
 RENEW_MARGIN = 10
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"

@@ -62,19 +62,45 @@ def home() -> Any:
     modules = [(label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
     return render_template(
         "home.html", profile=profile, account=account, counts=counts, inbox=inbox, box=box, boxes=BOXES,
-        modules=modules,
+        modules=modules, module_pages=MODULE_PAGES,
     )
+
+
+def _may_change() -> bool:
+    if sessions.permitted("employer_change"):
+        return True
+    flash("当前账号无权办理该业务", "error")
+    return False
+
+
+def _process_path(request_id: int, instance_id: int | None) -> dict[str, Any] | None:
+    """The path of the request's approval process, or None while its process is still being started."""
+    workflow = sessions.client("workflow")
+    try:
+        if not instance_id:
+            instance_id = workflow.get(f"/businesses/employer_change/{request_id}/instance")["id"]
+        path: dict[str, Any] = workflow.get(f"/instances/{instance_id}/path")
+    except ServiceError as exc:
+        if exc.status != 404:
+            raise
+        return None
+    return path
 
 
 @bp.route("/employer/change", methods=["GET", "POST"])
 @login_required
 def employer_change() -> Any:
-    if not sessions.permitted("employer_change"):
-        flash("当前账号无权办理该业务", "error")
+    """Submit a change; while one is in approval it shows read-only with its path; a returned one opens
+    editable with its data kept and the reviewer's opinion: 重新提交 or 结束流程."""
+    if not _may_change():
         return redirect(url_for("hall.home"))
     employer_no = _employer_no()
     client = sessions.client("employer")
     profile = client.get(f"/employers/{employer_no}")
+    pending = client.get(f"/employers/{employer_no}/change-requests/current").get("request")
+    returned = pending is not None and pending["status"] == "returned"
+    # A returned request's corrections are what the form starts from.
+    kept = {row["field"]: row["new"] for row in pending["changes"]} if returned else {}
     posted: dict[str, str] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -86,9 +112,13 @@ def employer_change() -> Any:
             if f["editable"] and posted[f["name"]].strip() != f["value"]
         ]
         try:
-            result = client.post(f"/employers/{employer_no}/change-requests", {"changes": changes})
+            if returned:
+                result = client.request("PUT", f"/employers/{employer_no}/change-requests/{pending['id']}",
+                                        json={"changes": changes})
+            else:
+                result = client.post(f"/employers/{employer_no}/change-requests", {"changes": changes})
         except ServiceError as exc:
-            if exc.status >= 500:
+            if exc.status >= 500 or exc.status == 401:
                 raise
             flash(exc.message, "error")
             rows = exc.errors.get("json", {}).get("changes", {})
@@ -96,7 +126,48 @@ def employer_change() -> Any:
         else:
             flash(result["message"], "success")
             return redirect(url_for("hall.employer_change"))
-    return render_template("employer_change.html", profile=profile, posted=posted, errors=errors)
+    path = _process_path(pending["id"], pending.get("instance_id")) if pending else None
+    # The process already left review (ended, decided) but the owner has not heard yet: wait, do not offer.
+    settling = bool(path and path["instance"]["status"] not in ("running", "returned"))
+    values = {f["name"]: posted.get(f["name"], kept.get(f["name"], f["value"])) for f in profile["fields"]}
+    return render_template("employer_change.html", profile=profile, values=values, errors=errors,
+                           pending=pending, returned=returned, path=path,
+                           settling=settling)
+
+
+@bp.route("/employer/change/<int:request_id>/end", methods=["POST"])
+@login_required
+def end_change(request_id: int) -> Any:
+    """结束流程: the employer ends the request's process; the request may then be submitted anew."""
+    if not _may_change():
+        return redirect(url_for("hall.home"))
+    path = _process_path(request_id, None)
+    if path is None:
+        flash("流程实例不存在", "error")
+        return redirect(url_for("hall.employer_change"))
+    try:
+        sessions.client("workflow").post(f"/instances/{path['instance']['id']}/end",
+                                         {"reason": request.form.get("reason", "").strip() or "单位结束流程"})
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash("流程已结束，可重新办理单位信息变更", "success")
+    return redirect(url_for("hall.employer_change"))
+
+
+@bp.route("/processes/<int:instance_id>")
+@login_required
+def process(instance_id: int) -> Any:
+    """Any business's approval path as the employer sees it (from the 待办, 已办 and 我发起的 boxes);
+    the workflow service answers 404 for another employer's process."""
+    path = sessions.client("workflow").get(f"/instances/{instance_id}/path")
+    instance = path["instance"]
+    business_page = MODULE_PAGES.get(instance["business_type"])
+    return render_template("process.html", path=path, instance=instance,
+                           business_page=business_page if business_page and sessions.permitted(
+                               instance["business_type"]) else None)
 
 
 @bp.route("/inbox/<int:item_id>")

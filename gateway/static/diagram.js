@@ -1,18 +1,23 @@
-// Draws the process with bpmn-js and marks completed nodes and the current task.
+// The path viewer (employer pages and the admin console alike): draws the process with bpmn-js and
+// marks the completed nodes, the sequence flows actually taken and the current node.
+// The data comes in a JSON block (data-source names it), not an inline script: the CSP forbids those.
 (function () {
-  // The XML comes in a JSON data block, not an inline script, so the page's CSP can forbid inline script.
   const container = document.getElementById("diagram");
-  const data = document.getElementById("bpmn-xml");
-  if (!container || !window.BpmnJS || !data) return;
+  if (!container || !window.BpmnJS) return;
+  const block = document.getElementById(container.dataset.source || "path-data");
+  if (!block) return;
+  const path = JSON.parse(block.textContent);
   const viewer = new window.BpmnJS({ container });
-  viewer.importXML(JSON.parse(data.textContent)).then(() => {
+  viewer.importXML(path.bpmn_xml).then(() => {
     const canvas = viewer.get("canvas");
+    const registry = viewer.get("elementRegistry");
     canvas.zoom("fit-viewport");
-    const mark = (ids, cls) => ids.split(",").filter(Boolean).forEach((id) => {
-      try { canvas.addMarker(id, cls); } catch (e) { /* node not drawn */ }
+    const mark = (ids, cls) => (ids || []).forEach((id) => {
+      if (registry.get(id)) canvas.addMarker(id, cls);  // an id the diagram does not draw is skipped
     });
-    mark(container.dataset.completed, "done");
-    mark(container.dataset.current, "current");
+    mark(path.completed, "done");
+    mark(path.taken_flows, "taken");
+    mark(path.current, "current");
     container.dataset.rendered = "true";
   }).catch((err) => { container.textContent = "流程图加载失败：" + err.message; });
 })();

@@ -115,10 +115,11 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
     page.get_by_role("button", name="提交审批").click()
     expect(page.get_by_role("alert")).to_have_text("已提交至中心审核")
 
-    # A second submission while the first is in approval is refused with the manual's words.
-    page.get_by_label("邮政编码").fill("030002")
-    page.get_by_role("button", name="提交审批").click()
-    expect(page.get_by_role("alert").first).to_have_text("存在未审批完成的单位信息变更业务")
+    # While in approval the request shows read-only: no second submission can start.
+    expect(page.locator("#request-state")).to_have_text("存在未审批完成的单位信息变更业务，请等待中心审批完成。")
+    expect(page.locator("#pending-roster tbody tr")).to_have_count(1)
+    expect(page.locator("#pending-roster")).to_contain_text("山西省太原市杏花岭区府西街9号")
+    expect(page.get_by_role("button", name="提交审批")).to_have_count(0)
 
     admin = browser.new_page()
     admin.goto(stack.url("gateway") + "/admin/login")

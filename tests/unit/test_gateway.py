@@ -51,8 +51,9 @@ def test_the_center_task_page_pages_the_rows_read_from_the_owner(monkeypatch: py
         calls.append((self.service, path, params))
         if path == "/tasks/9":
             return {"task": {"id": 9, "status": "open"}, "instance": instance}
-        if path == "/instances/3/diagram":
-            return {"version": 1, "bpmn_xml": "<x/>", "completed": [], "current": []}
+        if path == "/instances/3/path":
+            return {"instance": instance, "version": 1, "bpmn_xml": "<x/>", "completed": [], "taken_flows": [],
+                    "current": [], "steps": [], "can_end": False}
         page = int(str(params["page"]))
         items = [{"name": f"职工{i}"} for i in range((page - 1) * 50, min(page * 50, 120))]
         return {"caption": "调整清册", "columns": [{"key": "name", "label": "姓名"}], "total": 120, "page": page,
