@@ -22,6 +22,7 @@ from hall_common import db
 from hall_common.consumer import InvalidEvent
 from hall_common.schemas import INT32_MAX
 
+from . import live
 from .models import (
     COMPLETED,
     DONE,
@@ -131,6 +132,7 @@ def track(event: dict[str, Any]) -> None:
     ).scalar_one_or_none()
     if kept is None:  # this seq is known already: nothing changes
         return
+    live.mark(session, str(data["employer_no"])[:20])
     events = session.execute(
         select(ProcessTrackEvent.seq, ProcessTrackEvent.type, ProcessTrackEvent.data)
         .where(ProcessTrackEvent.instance_id == instance_id)

@@ -1,0 +1,111 @@
+"""Change notices for the employer's open pages, published to Redis pub/sub after a commit.
+
+Whatever changes an employer's inboxes (a message stored, moved or deleted; a process track refolded)
+marks the employer on the session (``mark``). Just before that session commits, the notice is read
+inside the same transaction (every box's count and the newest message's id, so it describes exactly
+what commits), and once the commit succeeded it is published on the employer's channel; a rollback
+publishes nothing. The gateway's stream endpoint passes it to that employer's pages only.
+
+Publishing is best effort: the inbox is already stored, so a Redis outage costs only the live update
+(the page shows the right figures on its next load, and the notice kept under ``last_key`` is sent
+to a page as soon as its stream reconnects).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from hall_common import db
+from hall_common import live as names
+from hall_common.settings import get_settings
+
+from .models import MESSAGE, InboxItem
+
+log = logging.getLogger(__name__)
+CHANGED, NOTICES = "hall.inbox_changed", "hall.inbox_notices"
+
+
+@lru_cache(maxsize=1)
+def _client() -> Redis:
+    # Short timeouts: a hung Redis must not hold the request or the event that just committed.
+    return Redis.from_url(get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def mark(session: Session, employer_no: str) -> None:
+    """The session's transaction changes this employer's inboxes: publish a notice once it commits."""
+    session.info.setdefault(CHANGED, set()).add(employer_no)
+
+
+def notice(employer_no: str) -> dict[str, Any]:
+    """What a page needs to know: every box's count and the newest message (a new one plays a sound)."""
+    from .services import all_counts  # services imports this module for ``mark``
+
+    newest = db.session().scalar(select(func.max(InboxItem.id)).where(
+        InboxItem.employer_no == employer_no, InboxItem.box == MESSAGE))
+    return {"employer_no": employer_no, "counts": all_counts(employer_no), "newest_message_id": newest or 0,
+            "at": db.utcnow().isoformat(timespec="seconds") + "+00:00"}
+
+
+def publish_change(target: Session | str, *employer_nos: str) -> None:
+    """Tell the employer's open pages that its inboxes changed.
+
+    With a session: publish when it commits (nothing if it rolls back) for the employers named here,
+    those of the inbox items it adds, changes or deletes through the ORM, and those already marked
+    (``services.bump`` and the track handler mark theirs, so their callers need not call this).
+    With an employer number: publish now, from what is committed (after a commit made some other way,
+    e.g. a bulk insert of a broadcast).
+    """
+    if isinstance(target, Session):
+        for employer_no in employer_nos:
+            mark(target, employer_no)
+        for item in (*target.new, *target.dirty, *target.deleted):
+            if isinstance(item, InboxItem):
+                mark(target, item.employer_no)
+        return
+    _publish([notice(no) for no in (target, *employer_nos)])
+
+
+def _publish(notices: list[dict[str, Any]]) -> None:
+    if not notices:
+        return
+    try:
+        pipe = _client().pipeline(transaction=False)
+        for item in notices:
+            body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            pipe.set(names.last_key(item["employer_no"]), body, ex=names.LAST_SECONDS)
+            pipe.publish(names.channel(item["employer_no"]), body)
+        pipe.execute()
+    except Exception:
+        log.warning("live inbox notice not published for %d employer(s); pages update on reload",
+                    len(notices), exc_info=True)
+
+
+@event.listens_for(Session, "before_commit")
+def _read_notices(session: Session) -> None:
+    changed = session.info.pop(CHANGED, None)
+    if changed:
+        session.info[NOTICES] = [notice(employer_no) for employer_no in sorted(changed)]
+
+
+@event.listens_for(Session, "after_commit")
+def _send_notices(session: Session) -> None:
+    notices = session.info.pop(NOTICES, None)
+    if notices:
+        _publish(notices)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_notices(session: Session) -> None:
+    session.info.pop(CHANGED, None)
+    session.info.pop(NOTICES, None)
+
+
+def reset_client() -> None:
+    _client.cache_clear()
