@@ -106,3 +106,28 @@ def test_a_live_refresh_does_not_move_the_idle_clock(monkeypatch: pytest.MonkeyP
     assert client.get("/").status_code == 200  # the user's own request does
     with client.session_transaction() as session:
         assert session[EMPLOYER_KEY]["last_active"] > started
+
+
+def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() -> None:
+    import asyncio
+
+    from gateway.stream import QUEUE_SIZE, Hub, frame
+
+    async def scenario() -> None:
+        hub = Hub("redis://127.0.0.1:1/0")  # never connected here: delivery is in-process
+        a1, a2, b = hub.open("100100001"), hub.open("100100001"), hub.open("200200002")
+        hub.deliver("100100001", b'{"n":1}')
+        assert a1.get_nowait() == a2.get_nowait() == b'{"n":1}'
+        assert b.empty()
+        for n in range(QUEUE_SIZE + 3):  # a page that does not read keeps only the newest notices
+            hub.deliver("200200002", f'{{"n":{n}}}'.encode())
+        assert b.qsize() == QUEUE_SIZE
+        kept = [b.get_nowait() for _ in range(QUEUE_SIZE)]
+        assert kept[-1] == f'{{"n":{QUEUE_SIZE + 2}}}'.encode()
+        hub.close("100100001", a1)
+        hub.close("100100001", a2)
+        assert "100100001" not in hub.streams
+        await hub.redis.aclose()
+
+    asyncio.run(scenario())
+    assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
