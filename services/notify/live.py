@@ -26,10 +26,11 @@ from hall_common import db
 from hall_common import live as names
 from hall_common.settings import get_settings
 
-from .models import MESSAGE, InboxItem
+from .models import BOXES, MESSAGE, BoxCount, InboxItem
 
 log = logging.getLogger(__name__)
 CHANGED, NOTICES = "hall.inbox_changed", "hall.inbox_notices"
+CHUNK = 500  # employers per grouped query: well under SQLite's bound-parameter limit
 
 
 @lru_cache(maxsize=1)
@@ -43,14 +44,29 @@ def mark(session: Session, employer_no: str) -> None:
     session.info.setdefault(CHANGED, set()).add(employer_no)
 
 
-def notice(employer_no: str) -> dict[str, Any]:
-    """What a page needs to know: every box's count and the newest message (a new one plays a sound)."""
-    from .services import all_counts  # services imports this module for ``mark``
+def notices(employer_nos: list[str]) -> list[dict[str, Any]]:
+    """What a page needs to know, for each employer: every box's count and the newest message (a new
+    one plays a sound). A few grouped queries per chunk, whatever the number of employers (a broadcast
+    stores messages for thousands in one transaction)."""
+    from . import tracks  # tracks imports this module for ``mark``
 
-    newest = db.session().scalar(select(func.max(InboxItem.id)).where(
-        InboxItem.employer_no == employer_no, InboxItem.box == MESSAGE))
-    return {"employer_no": employer_no, "counts": all_counts(employer_no), "newest_message_id": newest or 0,
-            "at": db.utcnow().isoformat(timespec="seconds") + "+00:00"}
+    session = db.session()
+    at = db.utcnow().isoformat(timespec="seconds") + "+00:00"
+    result = []
+    for first in range(0, len(employer_nos), CHUNK):
+        chunk = employer_nos[first:first + CHUNK]
+        counts = {no: dict.fromkeys(BOXES, 0) for no in chunk}
+        for no, box, n in session.execute(select(BoxCount.employer_no, BoxCount.box, BoxCount.n)
+                                          .where(BoxCount.employer_no.in_(chunk))):
+            counts[no][box] = n
+        for no, by_box in tracks.counts_of(chunk).items():
+            counts[no].update(by_box)
+        newest: dict[str, int] = {no: top for no, top in session.execute(
+            select(InboxItem.employer_no, func.max(InboxItem.id))
+            .where(InboxItem.employer_no.in_(chunk), InboxItem.box == MESSAGE).group_by(InboxItem.employer_no))}
+        result += [{"employer_no": no, "counts": counts[no], "newest_message_id": newest.get(no) or 0, "at": at}
+                   for no in chunk]
+    return result
 
 
 def publish_change(target: Session | str, *employer_nos: str) -> None:
@@ -69,7 +85,7 @@ def publish_change(target: Session | str, *employer_nos: str) -> None:
             if isinstance(item, InboxItem):
                 mark(target, item.employer_no)
         return
-    _publish([notice(no) for no in (target, *employer_nos)])
+    _publish(notices([target, *employer_nos]))
 
 
 def _publish(notices: list[dict[str, Any]]) -> None:
@@ -91,7 +107,7 @@ def _publish(notices: list[dict[str, Any]]) -> None:
 def _read_notices(session: Session) -> None:
     changed = session.info.pop(CHANGED, None)
     if changed:
-        session.info[NOTICES] = [notice(employer_no) for employer_no in sorted(changed)]
+        session.info[NOTICES] = notices(sorted(changed))
 
 
 @event.listens_for(Session, "after_commit")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from gateway import create_app
 from gateway.session import EMPLOYER_KEY, stream_employer
@@ -131,3 +132,32 @@ def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() 
 
     asyncio.run(scenario())
     assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
+
+
+def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: list[dict[str, Any]]) -> None:
+    from services.notify.models import InboxItem
+
+    from .test_notify_tracks import process_events
+
+    app = make_app("notify")
+    with app.app_context():
+        for event in process_events(7)[:5]:  # returned: 1 in 待办 and 我发起的 of 100100001
+            consume(event)
+        for event in process_events(8, employer_no="200200002"):  # resubmitted and approved: 已办
+            consume(event)
+        published.clear()
+        session = db.session()
+        for n, employer_no in enumerate(["100100001", "200200002", "300300003"] * 2):
+            session.add(InboxItem(employer_no=employer_no, box="message", business_type="broadcast",
+                                  business_id=str(n), title="通知", content="中心通知", source_event_id=f"b{n}"))
+            services.bump(session, employer_no, "message", 1)
+        session.commit()
+        assert len(published) == 3
+        for notice in published:
+            assert notice["counts"] == services.all_counts(notice["employer_no"])
+            newest = session.scalars(select(InboxItem.id).where(InboxItem.employer_no == notice["employer_no"])
+                                     .order_by(InboxItem.id.desc())).first()
+            assert notice["newest_message_id"] == newest
+    figures = {n["employer_no"]: n["counts"] for n in published}
+    assert figures["100100001"]["todo"] == 1 and figures["200200002"]["done"] == 1
+    assert figures["300300003"] == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
