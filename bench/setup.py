@@ -102,6 +102,17 @@ def inbox(employer_no: str, total: int) -> dict[str, Any]:
         return {"rows": total, "seeded_seconds": round(time.perf_counter() - started, 1)}
 
 
+def publish(employer_no: str) -> dict[str, Any]:
+    """One live inbox notice for the employer, through the notify service's own publish_change."""
+    from services.notify.live import publish_change
+
+    app = _app("notify")
+    with app.app_context():
+        published_at = time.time()
+        publish_change(employer_no)
+    return {"published_at": published_at}
+
+
 def instance_sizes() -> dict[str, Any]:
     app = _app("workflow")
     with app.app_context(), db.get_db(app).engine.connect() as connection:
@@ -116,6 +127,8 @@ def main() -> None:
         result = employers(int(args[0]))
     elif command == "inbox":
         result = inbox(args[0], int(args[1]))
+    elif command == "publish":
+        result = publish(args[0])
     elif command == "instance-sizes":
         result = instance_sizes()
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -48,6 +49,11 @@ def free_port() -> int:
 def _die_with_parent() -> None:
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # Every open home page holds a connection to the gateway: allow more than the usual 1,024 files.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
 
 
 class Stack:
@@ -155,10 +161,19 @@ class Stack:
         subprocess.run([str(BIN / "python"), "-m", "deploy.prepare"], cwd=ROOT, env=self.env(), check=True)
 
     def start_service(self, name: str) -> None:
-        target = "gateway:create_app()" if name == "gateway" else f"services.{name}:create_app()"
-        self.spawn(name, [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
-                          "--graceful-timeout", "5", "--no-control-socket",
-                          "-b", f"127.0.0.1:{self.ports[name]}", target])
+        if name == "gateway":
+            # Pages in a pool of four threads, the live streams (one per open page) on the event loop.
+            worker, target = ["-k", "gateway.asgi.Worker"], "gateway.asgi:create_asgi()"
+        else:
+            worker, target = ["-k", "gthread", "--threads", "4"], f"services.{name}:create_app()"
+        self.spawn(name, [str(BIN / "gunicorn"), *worker, "-w", "1", "--graceful-timeout", "5",
+                          "--no-control-socket", "-b", f"127.0.0.1:{self.ports[name]}", target])
+
+    def restart_gateway(self) -> None:
+        """Stop the gateway and start it again (the open pages' streams drop and reconnect)."""
+        self.stop_process("gateway")
+        self.start_service("gateway")
+        self._wait_http(self.url("gateway") + "/login", "gateway")
 
     def start_agent(self) -> None:
         """The demo UKey agent, answering the gateway's origin only. On this one machine it serves both

@@ -27,6 +27,9 @@ LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
 CENTER_BLUEPRINTS = ("admin", "accounts", "ops", "groups", "designer", "monitor")
 # Renew a little before the expiry, so a token never expires on its way to a service.
 RENEW_MARGIN = 10
+# Sent by the page's own refresh after a live notice (static/live.js): it must not keep an unattended
+# session alive, so it does not count as activity on the idle clock.
+LIVE_HEADER = "X-Hall-Live"
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
 
 
@@ -96,8 +99,25 @@ def local_path(target: str) -> bool:
 
 
 def idle_for(key: str) -> float:
-    value = current(key) or {}
+    return _idle(current(key) or {})
+
+
+def _idle(value: dict[str, Any]) -> float:
     return time.time() - float(value.get("last_active", 0))
+
+
+def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float] | None:
+    """For the live stream, served beside this app (gateway/stream.py): the employer number of the
+    signed-in employer session the request's Cookie header carries, and when that session would go
+    idle. The cookie is opened by this app's own session interface, so it is checked exactly as every
+    page checks it (signature, age); None without an employer session or past its idle limit."""
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gateway", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http", "HTTP_COOKIE": cookie_header}
+    stored = app.session_interface.open_session(app, app.request_class(environ))
+    value = stored.get(EMPLOYER_KEY) if stored is not None else None
+    if not isinstance(value, dict) or _idle(value) > get_settings().session_idle_seconds:
+        return None
+    return str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds
 
 
 def touch(key: str) -> None:
@@ -133,7 +153,8 @@ def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if current(key) is None or end_if_idle(key):
                 return redirect(url_for(login_endpoint, next=request.path))
-            touch(key)
+            if request.headers.get(LIVE_HEADER) != "1":  # a live refresh is not the user's activity
+                touch(key)
             try:
                 return view(*args, **kwargs)
             except ServiceError as exc:

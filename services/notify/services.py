@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from hall_common import db
 from hall_common.errors import BusinessError
 
-from . import tracks
+from . import live, tracks
+from .live import publish_change as publish_change  # the live notice API: services.publish_change(...)
 from .models import BOXES, MESSAGE, READ, TRACK_BOXES, BoxCount, InboxItem
 
 # event type -> message text; fields come from the event's data
@@ -34,6 +35,7 @@ def bump(session: Session, employer_no: str, box: str, delta: int) -> None:
     session.execute(insert.on_conflict_do_update(
         index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
     ))
+    live.mark(session, employer_no)  # every inbox change moves a count: the open pages hear of it
 
 
 def add_message(event: dict[str, Any]) -> None:

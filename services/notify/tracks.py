@@ -22,6 +22,7 @@ from hall_common import db
 from hall_common.consumer import InvalidEvent
 from hall_common.schemas import INT32_MAX
 
+from . import live
 from .models import (
     COMPLETED,
     DONE,
@@ -131,6 +132,7 @@ def track(event: dict[str, Any]) -> None:
     ).scalar_one_or_none()
     if kept is None:  # this seq is known already: nothing changes
         return
+    live.mark(session, str(data["employer_no"])[:20])
     events = session.execute(
         select(ProcessTrackEvent.seq, ProcessTrackEvent.type, ProcessTrackEvent.data)
         .where(ProcessTrackEvent.instance_id == instance_id)
@@ -152,14 +154,18 @@ HANDLERS = {event_type: track for event_type in PROCESS_EVENTS}
 # -- the boxes ------------------------------------------------------------------------------------
 
 def _box_filter(employer_no: str, box: str, initiator: str | None) -> list[ColumnElement[bool]]:
-    where = [ProcessTrack.employer_no == employer_no]
-    if box == TODO:  # returned: the employer corrects and resubmits, or ends the process
-        where.append(ProcessTrack.status == RETURNED)
-    elif box == DONE:  # left 待办 by the employer's own action (resubmitted or ended)
-        where += [ProcessTrack.acted_at.is_not(None), ProcessTrack.status != RETURNED]
+    where = [ProcessTrack.employer_no == employer_no, *_in_box(box)]
     if initiator:
         where.append(ProcessTrack.initiator == initiator)
     return where
+
+
+def _in_box(box: str) -> list[ColumnElement[bool]]:
+    if box == TODO:  # returned: the employer corrects and resubmits, or ends the process
+        return [ProcessTrack.status == RETURNED]
+    if box == DONE:  # left 待办 by the employer's own action (resubmitted or ended)
+        return [ProcessTrack.acted_at.is_not(None), ProcessTrack.status != RETURNED]
+    return []
 
 
 ORDER = {TODO: ProcessTrack.returned_at, DONE: ProcessTrack.acted_at, INITIATED: ProcessTrack.instance_id}
@@ -180,6 +186,18 @@ def counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
     return {box: session.scalar(select(func.count()).select_from(ProcessTrack)
                                 .where(*_box_filter(employer_no, box, initiator))) or 0
             for box in (TODO, DONE, INITIATED)}
+
+
+def counts_of(employer_nos: list[str]) -> dict[str, dict[str, int]]:
+    """``counts`` of many employers in one grouped query per box (the live notices of a broadcast)."""
+    session = db.session()
+    found: dict[str, dict[str, int]] = {no: dict.fromkeys((TODO, DONE, INITIATED), 0) for no in employer_nos}
+    for box in (TODO, DONE, INITIATED):
+        rows = session.execute(select(ProcessTrack.employer_no, func.count()).where(
+            ProcessTrack.employer_no.in_(employer_nos), *_in_box(box)).group_by(ProcessTrack.employer_no))
+        for employer_no, n in rows:
+            found[employer_no][box] = n
+    return found
 
 
 def item(t: ProcessTrack, box: str) -> dict[str, Any]:

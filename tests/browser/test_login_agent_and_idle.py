@@ -53,8 +53,8 @@ def short_idle_gateway(stack: Stack) -> Iterator[str]:
     saved = dict(stack.extra_env)
     stack.extra_env.update({"HALL_SESSION_IDLE_SECONDS": "6", "HALL_SESSION_IDLE_WARNING_SECONDS": "4"})
     try:
-        stack.spawn(name, [str(BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "4",
-                           "--no-control-socket", "-b", f"127.0.0.1:{port}", "gateway:create_app()"])
+        stack.spawn(name, [str(BIN / "gunicorn"), "-k", "gateway.asgi.Worker", "-w", "1",
+                           "--no-control-socket", "-b", f"127.0.0.1:{port}", "gateway.asgi:create_asgi()"])
     finally:
         stack.extra_env = saved
     url = f"http://127.0.0.1:{port}"

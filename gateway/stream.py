@@ -1,0 +1,147 @@
+"""``GET /events/stream``: the signed-in employer's live inbox notices as server-sent events.
+
+Every open home page holds one of these connections for as long as it is open, so they are served
+on the event loop (gateway/asgi.py), not by the threads that render pages: a thousand open pages
+cost a thousand small coroutines, not a thousand threads. One Redis pub/sub connection per gateway
+process (the ``Hub``) receives every employer's notices and hands each only to the streams of its
+own employer. A notice is a snapshot (every box's count, the newest message id), so a slow page may
+skip one and lose nothing, and the employer's last notice, kept in Redis, is sent first whenever a
+page (re)connects: what happened while its stream was down (a gateway restart) reaches it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from flask import Flask
+from redis import asyncio as aioredis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from hall_common import live as names
+
+from .session import stream_employer
+
+log = logging.getLogger(__name__)
+PATH = "/events/stream"
+RETRY_MS = 2000  # the browser reconnects this soon after a lost stream (a gateway restart)
+HEARTBEAT_SECONDS = 20  # a comment line now and then keeps proxies from closing a quiet stream
+QUEUE_SIZE = 8
+
+
+class Hub:
+    """The process's one subscription to every employer's inbox channel, fanned out to its streams."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=3)
+        self.streams: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self.subscribed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="inbox-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.redis.aclose()
+
+    def open(self, employer_no: str) -> asyncio.Queue[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
+        self.streams.setdefault(employer_no, set()).add(queue)
+        return queue
+
+    def close(self, employer_no: str, queue: asyncio.Queue[bytes]) -> None:
+        queues = self.streams.get(employer_no)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self.streams[employer_no]
+
+    def deliver(self, employer_no: str, data: bytes) -> None:
+        for queue in self.streams.get(employer_no, ()):
+            if queue.full():  # a page that does not read: its oldest notice is out of date anyway
+                queue.get_nowait()
+            queue.put_nowait(data)
+
+    async def last(self, employer_no: str) -> bytes | None:
+        try:
+            value = await self.redis.get(names.last_key(employer_no))
+        except Exception:  # Redis down: the stream still opens and gets the next notice
+            log.warning("live: last notice of %s not read", employer_no, exc_info=True)
+            return None
+        return value.encode() if isinstance(value, str) else value
+
+    async def _listen(self) -> None:
+        """Subscribe to every inbox channel; after a lost connection subscribe again (with backoff) and
+        send each open stream its employer's last notice, which may have been missed meanwhile."""
+        backoff, lost = 0.5, False
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(names.CHANNEL_PREFIX + "*")
+                self.subscribed.set()
+                backoff = 0.5
+                if lost:
+                    for employer_no in list(self.streams):
+                        data = await self.last(employer_no)
+                        if data is not None:
+                            self.deliver(employer_no, data)
+                async for message in pubsub.listen():
+                    channel = message.get("channel")
+                    to = names.employer_of(channel.decode() if isinstance(channel, bytes) else "")
+                    if to is not None and to in self.streams:
+                        self.deliver(to, message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("live: Redis subscription lost; subscribing again in %.1f s", backoff, exc_info=True)
+            finally:
+                self.subscribed.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            lost = True
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10)
+
+
+def frame(data: bytes) -> bytes:
+    return b"event: inbox\ndata: " + data.replace(b"\n", b"") + b"\n\n"
+
+
+def endpoint(app: Flask, hub: Hub) -> Callable[[Request], Awaitable[Response]]:
+    async def stream(request: Request) -> Response:
+        who = stream_employer(app, request.headers.get("cookie", ""))
+        if who is None:
+            return JSONResponse({"message": "请先登录"}, status_code=401)
+        employer_no, idle_at = who
+        return StreamingResponse(_events(hub, employer_no, idle_at), media_type="text/event-stream", headers={
+            "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
+
+    return stream
+
+
+async def _events(hub: Hub, employer_no: str, idle_at: float) -> AsyncIterator[bytes]:
+    """Until the session the cookie showed would be idle; then the stream ends and the browser comes back
+    with its current cookie (its pages and 继续办理 move the idle clock) or is refused."""
+    queue = hub.open(employer_no)  # before reading the last notice: nothing falls between the two
+    try:
+        yield f"retry: {RETRY_MS}\n: open\n\n".encode()
+        last = await hub.last(employer_no)
+        if last is not None:
+            yield frame(last)
+        while (left := idle_at - time.time()) > 0:
+            try:
+                data = await asyncio.wait_for(queue.get(), timeout=min(HEARTBEAT_SECONDS, left))
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            yield frame(data)
+    finally:
+        hub.close(employer_no, queue)

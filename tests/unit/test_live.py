@@ -1,0 +1,163 @@
+"""Live inbox notices: notify publishes one after each commit that changes an employer's inboxes (never
+after a rollback); the gateway's stream opens the session cookie as its pages do; a live refresh of the
+page does not count as the user's activity."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from gateway import create_app
+from gateway.session import EMPLOYER_KEY, stream_employer
+from hall_common import db
+from hall_common.consumer import consume
+from hall_common.events import make_event
+from services.notify import live, services
+
+from .conftest import make_app
+
+DATA = {"employer_no": "100100001", "employer_name": "太原市示例科技有限公司", "business_type": "employer_change",
+        "business_id": "1", "title": "单位信息变更"}
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(live, "_publish", lambda notices: sent.extend(notices))
+    return sent
+
+
+def test_a_committed_message_is_announced_with_the_counts_and_its_id(
+        published: list[dict[str, Any]], employer_headers: dict[str, str]) -> None:
+    app = make_app("notify")
+    with app.app_context():
+        consume(make_event("employer", "employer.info_changed", DATA))
+    assert len(published) == 1
+    notice = published[0]
+    assert notice["employer_no"] == "100100001"
+    assert notice["counts"] == {"message": 1, "todo": 0, "done": 0, "initiated": 0, "read": 0}
+    page = app.test_client().get("/employers/100100001/inbox/message", headers=employer_headers).get_json()
+    assert notice["newest_message_id"] == page["items"][0]["id"]
+
+    read = app.test_client().post(f"/employers/100100001/inbox-items/{page['items'][0]['id']}/read",
+                                  headers=employer_headers)
+    assert read.status_code == 200
+    assert published[-1]["counts"]["message"] == 0 and published[-1]["counts"]["read"] == 1
+    assert published[-1]["newest_message_id"] == 0  # no message left in 消息
+
+
+def test_a_rolled_back_change_is_not_announced(published: list[dict[str, Any]]) -> None:
+    app = make_app("notify")
+    with app.app_context():
+        session = db.session()
+        services.add_message({"id": "e1", "type": "employer.info_changed", "data": DATA})
+        session.rollback()
+        session.commit()  # a later, empty commit announces nothing either
+    assert published == []
+
+
+def test_publish_change_by_number_and_for_orm_changes(published: list[dict[str, Any]]) -> None:
+    app = make_app("notify")
+    with app.app_context():
+        live.publish_change("200200002")
+        assert [n["employer_no"] for n in published] == ["200200002"]
+        session = db.session()
+        live.publish_change(session, "300300003")
+        session.commit()
+    assert [n["employer_no"] for n in published] == ["200200002", "300300003"]
+
+
+def _cookie(app: Flask, value: dict[str, Any]) -> str:
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(value)}"
+
+
+def test_the_stream_reads_the_session_cookie_as_the_pages_do() -> None:
+    app = create_app()
+    employer = {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time()}
+    found = stream_employer(app, _cookie(app, {EMPLOYER_KEY: employer}))
+    assert found is not None and found[0] == "100100001" and found[1] > time.time()
+    idle = dict(employer, last_active=time.time() - 3600)
+    assert stream_employer(app, _cookie(app, {EMPLOYER_KEY: idle})) is None
+    assert stream_employer(app, _cookie(app, {"center_session": employer})) is None
+    assert stream_employer(app, "") is None
+    forged = _cookie(app, {EMPLOYER_KEY: employer})[:-3] + "abc"
+    assert stream_employer(app, forged) is None
+
+
+def test_a_live_refresh_does_not_move_the_idle_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hall_common.client import ServiceClient
+
+    answers = {"employer": {"name": "x", "employer_no": "100100001"}, "payment": {"balance": "0", "unallocated": "0"},
+               "notify": {"items": [], "total": 0, "counts": dict.fromkeys(("message", "todo", "done",
+                                                                           "initiated", "read"), 0)}}
+    monkeypatch.setattr(ServiceClient, "get", lambda self, path, **params: answers[self.service])
+    client = create_app().test_client()
+    started = time.time() - 600
+    with client.session_transaction() as session:
+        session[EMPLOYER_KEY] = {"token": "t", "principal": {"name": "王晓燕", "sub": "100100001", "emp": "100100001",
+                                 "emp_name": "示例", "perms": []}, "last_active": started}
+    assert client.get("/", headers={"X-Hall-Live": "1"}).status_code == 200
+    with client.session_transaction() as session:
+        assert session[EMPLOYER_KEY]["last_active"] == started
+    assert client.get("/").status_code == 200  # the user's own request does
+    with client.session_transaction() as session:
+        assert session[EMPLOYER_KEY]["last_active"] > started
+
+
+def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() -> None:
+    import asyncio
+
+    from gateway.stream import QUEUE_SIZE, Hub, frame
+
+    async def scenario() -> None:
+        hub = Hub("redis://127.0.0.1:1/0")  # never connected here: delivery is in-process
+        a1, a2, b = hub.open("100100001"), hub.open("100100001"), hub.open("200200002")
+        hub.deliver("100100001", b'{"n":1}')
+        assert a1.get_nowait() == a2.get_nowait() == b'{"n":1}'
+        assert b.empty()
+        for n in range(QUEUE_SIZE + 3):  # a page that does not read keeps only the newest notices
+            hub.deliver("200200002", f'{{"n":{n}}}'.encode())
+        assert b.qsize() == QUEUE_SIZE
+        kept = [b.get_nowait() for _ in range(QUEUE_SIZE)]
+        assert kept[-1] == f'{{"n":{QUEUE_SIZE + 2}}}'.encode()
+        hub.close("100100001", a1)
+        hub.close("100100001", a2)
+        assert "100100001" not in hub.streams
+        await hub.redis.aclose()
+
+    asyncio.run(scenario())
+    assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
+
+
+def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: list[dict[str, Any]]) -> None:
+    from services.notify.models import InboxItem
+
+    from .test_notify_tracks import process_events
+
+    app = make_app("notify")
+    with app.app_context():
+        for event in process_events(7)[:5]:  # returned: 1 in 待办 and 我发起的 of 100100001
+            consume(event)
+        for event in process_events(8, employer_no="200200002"):  # resubmitted and approved: 已办
+            consume(event)
+        published.clear()
+        session = db.session()
+        for n, employer_no in enumerate(["100100001", "200200002", "300300003"] * 2):
+            session.add(InboxItem(employer_no=employer_no, box="message", business_type="broadcast",
+                                  business_id=str(n), title="通知", content="中心通知", source_event_id=f"b{n}"))
+            services.bump(session, employer_no, "message", 1)
+        session.commit()
+        assert len(published) == 3
+        for notice in published:
+            assert notice["counts"] == services.all_counts(notice["employer_no"])
+            newest = session.scalars(select(InboxItem.id).where(InboxItem.employer_no == notice["employer_no"])
+                                     .order_by(InboxItem.id.desc())).first()
+            assert notice["newest_message_id"] == newest
+    figures = {n["employer_no"]: n["counts"] for n in published}
+    assert figures["100100001"]["todo"] == 1 and figures["200200002"]["done"] == 1
+    assert figures["300300003"] == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
