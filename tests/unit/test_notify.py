@@ -20,8 +20,10 @@ def app() -> Flask:
     app = make_app("notify")
     data = {"employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
             "business_type": "employer_change", "business_id": "1", "title": "单位信息变更", "opinion": "材料不全"}
+    changed = [{"field": "address", "label": "单位地址", "old": "a", "new": "b"},
+               {"field": "phone", "label": "联系电话", "old": "1", "new": "2"}]
     with app.app_context():
-        consume(make_event("employer", "employer.info_changed", data))
+        consume(make_event("employer", "employer.info_changed", dict(data, changes=changed)))
         consume(make_event("employer", "employer.info_change_rejected", dict(data, business_id="2")))
     return app
 
@@ -31,8 +33,9 @@ def test_messages_are_written_from_domain_events(app: Flask, employer_headers: d
     assert page["total"] == 2
     contents = [item["content"] for item in page["items"]]
     assert contents == [
-        "尊敬的太原市示例科技有限公司，您提交的单位信息变更业务未通过中心审核。审批意见：材料不全",
-        "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！",
+        # Each message names its business: the number and, for an applied change, what changed.
+        "尊敬的太原市示例科技有限公司，您提交的单位信息变更业务（业务编号2）未通过中心审核。审批意见：材料不全",
+        "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更（业务编号1，变更项：单位地址、联系电话）！",
     ]
     counts = app.test_client().get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()
     assert counts == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
