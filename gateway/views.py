@@ -170,9 +170,32 @@ def process(instance_id: int) -> Any:
     path = sessions.client("workflow").get(f"/instances/{instance_id}/path")
     instance = path["instance"]
     business_page = MODULE_PAGES.get(instance["business_type"])
+    permitted = sessions.permitted(instance["business_type"])
     return render_template("process.html", path=path, instance=instance,
-                           business_page=business_page if business_page and sessions.permitted(
-                               instance["business_type"]) else None)
+                           business_page=business_page if business_page and permitted else None,
+                           may_end=bool(path.get("can_end")) and instance["status"] == "returned" and permitted)
+
+
+@bp.route("/processes/<int:instance_id>/end", methods=["POST"])
+@login_required
+def end_process(instance_id: int) -> Any:
+    """结束流程 from 待办's 打开 (manual 2.2.2): the returned business ends; it may be applied for anew.
+    The workflow service decides whether this operator may end it (the employer's own, returned)."""
+    workflow = sessions.client("workflow")
+    instance = workflow.get(f"/instances/{instance_id}/path")["instance"]
+    if not sessions.permitted(instance["business_type"]):
+        flash("当前账号无权办理该业务", "error")
+        return redirect(url_for("hall.process", instance_id=instance_id))
+    try:
+        workflow.post(f"/instances/{instance_id}/end",
+                      {"reason": request.form.get("reason", "").strip()[:200] or "单位结束流程"})
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"流程已结束，可重新办理{instance['title']}", "success")
+    return redirect(url_for("hall.process", instance_id=instance_id))
 
 
 @bp.route("/inbox/<box>")

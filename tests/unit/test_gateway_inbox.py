@@ -223,3 +223,41 @@ def test_the_center_push_page_sends_and_lists_and_names_bad_fields(notify: Flask
     assert bad.status_code == 200 and "单位账号：第2个：单位账号格式不正确" in text
     missing = admin.post("/admin/push", data={**data, "client_key": "pushform03", "employer_nos": "12345"})
     assert "单位账号：单位账号不存在：12345" in missing.get_data(as_text=True)
+
+
+def test_todo_opens_the_returned_business_with_end_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str, str, Any]] = []
+    instance = {"id": 5, "business_type": "employer_change", "business_id": "3", "title": "单位信息变更",
+                "status": "returned", "outcome": None, "summary": "单位地址", "initiator": "王晓燕",
+                "started_at": "2026-11-28T08:00:00Z", "employer_no": A}
+
+    def request(self: ServiceClient, method: str, path: str, params: dict[str, Any] | None = None,
+                json: Any = None) -> Any:
+        calls.append((self.service, method, path, json))
+        if path == "/instances/5/path":
+            return {"instance": instance, "version": 1, "bpmn_xml": "<x/>", "completed": [], "taken_flows": [],
+                    "current": [], "steps": [], "can_end": instance["status"] == "returned"}
+        assert (method, path) == ("POST", "/instances/5/end")
+        instance["status"] = "ended"
+        return instance
+
+    monkeypatch.setattr(ServiceClient, "request", request)
+    client = hall()
+    page = client.get("/processes/5").get_data(as_text=True)
+    assert 'id="end-process"' in page and "确定结束流程？" in page and "修改后重新提交或结束流程" in page
+    ended = client.post("/processes/5/end", data={"reason": "不再变更"})
+    assert ended.headers["Location"] == "/processes/5"
+    assert alert(client, ended) == "流程已结束，可重新办理单位信息变更"
+    assert ("workflow", "POST", "/instances/5/end", {"reason": "不再变更"}) in calls
+    assert 'id="end-process"' not in client.get("/processes/5").get_data(as_text=True)
+    # An account without the business's permission sees no button and cannot end it.
+    instance["status"] = "returned"
+    calls.clear()
+    other = create_app({"WTF_CSRF_ENABLED": False}).test_client()
+    with other.session_transaction() as session:
+        session["employer_session"] = {"token": token_for(), "expires_at": time.time() + 3600,
+                                       "last_active": time.time(), "sound_enabled": False,
+                                       "principal": {"name": "李四", "sub": "op2", "emp": A, "perms": []}}
+    assert 'id="end-process"' not in other.get("/processes/5").get_data(as_text=True)
+    assert alert(other, other.post("/processes/5/end")) == "当前账号无权办理该业务"
+    assert not [c for c in calls if c[1] == "POST"]
