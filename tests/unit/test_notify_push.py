@@ -197,3 +197,22 @@ def test_a_stalled_broadcast_is_resumed_from_its_cursor(app: Flask, queued: list
         db.session().commit()
         assert push.resume_stalled() == 1
     assert queued[-1] == (push_id, following)
+
+
+def test_two_runs_of_one_batch_at_once_store_and_count_it_once(app: Flask, queued: list[tuple[int, str]]) -> None:
+    """Both runs passed the cursor check before either committed: the unique (push, employer) keeps the
+    items once, only the newly stored raise the counts, and the cursor's conditional update lets one win."""
+    from hall_common import db
+    from services.notify.models import Push
+
+    push_id = app.test_client().post("/pushes", json=body(target="all", employer_nos=[]),
+                                     headers=H.center).get_json()["push"]["id"]
+    with app.app_context():
+        session = db.session()
+        record = session.get(Push, push_id)
+        assert record is not None
+        assert push.store(session, record, [A, B]) == [A, B]
+        assert push.store(session, record, [B, A, DIRECTORY[-1]]) == [DIRECTORY[-1]]
+        session.commit()
+    assert inbox(app, A)["total"] == 1 and inbox(app, A)["counts"]["message"] == 1
+    assert inbox(app, DIRECTORY[-1])["counts"]["message"] == 1
