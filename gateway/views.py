@@ -54,6 +54,8 @@ def home() -> Any:
     box = request.args.get("box", "message")
     if box not in dict(BOXES):
         box = "message"
+    if request.args.get("page"):  # the home page shows the newest few; a page of the history is 更多's
+        return redirect(url_for("hall.inbox_box", box=box, page=_int_arg("page", 1, MAX_PAGE)))
     employer, payment, notify = (sessions.client(name) for name in ("employer", "payment", "notify"))
     # The three services are asked at once; one notify call: the page of the chosen box carries every
     # box's count for the tabs.

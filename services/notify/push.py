@@ -108,8 +108,14 @@ def create(principal: Principal, body: dict[str, Any]) -> tuple[Push, bool]:
     return push, True
 
 
+CHECK_CHUNK = 100  # numbers per directory call: the query string stays within a request line (gunicorn: 4 KB)
+
+
 def _check_known(nos: list[str]) -> None:
-    known = {item["employer_no"] for item in directory(employer_no=nos, limit=len(nos))["items"]}
+    known: set[str] = set()
+    for start in range(0, len(nos), CHECK_CHUNK):
+        chunk = nos[start:start + CHECK_CHUNK]
+        known.update(item["employer_no"] for item in directory(employer_no=chunk, limit=len(chunk))["items"])
     missing = [no for no in nos if no not in known]
     if missing:
         shown = "、".join(missing[:10]) + (f"等{len(missing)}个" if len(missing) > 10 else "")

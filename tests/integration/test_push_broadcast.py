@@ -82,3 +82,20 @@ def test_a_broadcast_reaches_every_employer_once_without_blocking(stack: Stack) 
                           ("employer", "/employers"), ("employer", f"/employers/{EMPLOYER}")):
         refused = httpx.get(stack.url(service) + path, headers=headers, timeout=10)
         assert refused.status_code == 403, (path, refused.text)
+
+
+def test_a_list_push_is_checked_against_the_employer_service(stack: Stack) -> None:
+    _add_employers(stack)
+    headers = {"Authorization": f"Bearer {_service_token(stack, 'statistics')}"}
+    employer = employer_api(stack)
+    nos = [EMPLOYER, *(f"9{n:08d}" for n in range(250))]  # three directory calls of up to 100 numbers
+    body = {"client_key": "list-it-0001", "target": "list", "employer_nos": nos, "channel": "柜面",
+            "title": "柜面业务调整", "content": "自下月起柜面业务时间调整为9:00-17:00。"}
+    unknown = httpx.post(stack.url("notify") + "/pushes", json={**body, "employer_nos": [*nos, "888888888"]},
+                         headers=headers, timeout=10)
+    assert unknown.status_code == 422 and unknown.json()["message"] == "单位账号不存在：888888888"
+    sent = httpx.post(stack.url("notify") + "/pushes", json=body, headers=headers, timeout=10)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["message"] == "已推送至251个单位"
+    mine = [m for m in messages(employer) if m["title"] == "柜面业务调整"]
+    assert [(m["channel"], m["content"]) for m in mine] == [("柜面", body["content"])]

@@ -111,6 +111,8 @@ def test_the_eleventh_message_is_on_page_two(notify: Flask) -> None:
     assert "第1/2页（共11条）" in first and 'href="/inbox/message?page=2"' in first
     second = client.get("/inbox/message?page=2").get_data(as_text=True)
     assert references(second) == [1]
+    # The home page's own ?page=2 leads there too rather than being ignored.
+    assert client.get("/?page=2").headers["Location"] == "/inbox/message?page=2"
     assert "第2/2页（共11条）" in second and "上一页" in second and "下一页" not in second
 
 

@@ -84,6 +84,20 @@ def test_a_list_reaches_each_employer_once(app: Flask) -> None:
     assert inbox(app, A)["total"] == 1 and inbox(app, B)["total"] == 1
 
 
+def test_a_list_of_a_thousand_is_checked_in_short_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+
+    def counting(**params: Any) -> dict[str, Any]:
+        asked.append(len(params.get("employer_no") or []))
+        return fake_directory(**params)
+
+    monkeypatch.setattr(push, "directory", counting)
+    sent = app.test_client().post("/pushes", json=body(target="list", employer_nos=DIRECTORY[:1000]), headers=H.center)
+    assert sent.status_code == 202 and sent.get_json()["push"]["stored"] == 1000
+    assert asked == [100] * 10  # each call's query string fits a request line
+    assert inbox(app, DIRECTORY[999])["total"] == 1
+
+
 def test_unknown_employers_are_named_and_nothing_is_stored(app: Flask) -> None:
     sent = app.test_client().post("/pushes", json=body(target="list", employer_nos=[A, "999999999"]), headers=H.center)
     assert sent.status_code == 422
