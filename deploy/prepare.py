@@ -35,6 +35,14 @@ def ensure_ca() -> None:
     keys.ca()
 
 
+def ensure_service_tokens() -> None:
+    """The notify worker pages the employer list for a broadcast with its own service token."""
+    from services.auth.service_tokens import ensure_own_token
+
+    if ensure_own_token("notify", ["employer_list"]):
+        print("issued the notify service's token", flush=True)
+
+
 def main() -> None:
     from services.auth.keys import CAError
 
@@ -46,6 +54,7 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     seed.main()
     ukey.provision_demo()
+    ensure_service_tokens()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,17 @@ from hall_common import guards
 from hall_common.errors import BusinessError
 from hall_common.settings import get_settings
 
-from . import admin, admin_accounts, admin_designer, admin_groups, admin_monitor, admin_ops, login, views
+from . import (
+    admin,
+    admin_accounts,
+    admin_designer,
+    admin_groups,
+    admin_monitor,
+    admin_ops,
+    admin_push,
+    login,
+    views,
+)
 from .session import register_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +165,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_groups.bp)
     app.register_blueprint(admin_designer.bp)
     app.register_blueprint(admin_monitor.bp)
+    app.register_blueprint(admin_push.bp)
     register_context(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)
     _error_pages(app)

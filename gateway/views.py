@@ -26,6 +26,11 @@ from .session import EMPLOYER_KEY
 bp = Blueprint("hall", __name__)
 login_required = sessions.login_required(EMPLOYER_KEY, "login.login")
 BOXES = [("message", "消息"), ("todo", "待办"), ("done", "已办"), ("initiated", "我发起的"), ("read", "已阅")]
+# The home page shows the newest few of a box; 更多 opens its full history, this many per page.
+HOME_ITEMS = 5
+LIST_PER_PAGE = 10
+MAX_PAGE = 1_000_000
+FILTER_NAMES = {"start_date": "开始日期", "end_date": "结束日期", "business_type": "业务名称", "page": "页码"}
 # module permission -> the page that serves it (None: not built yet)
 MODULE_PAGES: dict[str, str | None] = {"employer_change": "hall.employer_change"}
 
@@ -49,13 +54,15 @@ def home() -> Any:
     box = request.args.get("box", "message")
     if box not in dict(BOXES):
         box = "message"
+    if request.args.get("page"):  # the home page shows the newest few; a page of the history is 更多's
+        return redirect(url_for("hall.inbox_box", box=box, page=_int_arg("page", 1, MAX_PAGE)))
     employer, payment, notify = (sessions.client(name) for name in ("employer", "payment", "notify"))
     # The three services are asked at once; one notify call: the page of the chosen box carries every
     # box's count for the tabs.
     profile, account, inbox = gather(
         partial(employer.get, f"/employers/{employer_no}"),
         partial(payment.get, f"/employers/{employer_no}/account"),
-        partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=10),
+        partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=HOME_ITEMS),
     )
     counts = inbox["counts"]
     # Only the modules this account may use are shown.
@@ -165,9 +172,73 @@ def process(instance_id: int) -> Any:
     path = sessions.client("workflow").get(f"/instances/{instance_id}/path")
     instance = path["instance"]
     business_page = MODULE_PAGES.get(instance["business_type"])
+    permitted = sessions.permitted(instance["business_type"])
     return render_template("process.html", path=path, instance=instance,
-                           business_page=business_page if business_page and sessions.permitted(
-                               instance["business_type"]) else None)
+                           business_page=business_page if business_page and permitted else None,
+                           may_end=bool(path.get("can_end")) and instance["status"] == "returned" and permitted)
+
+
+@bp.route("/processes/<int:instance_id>/end", methods=["POST"])
+@login_required
+def end_process(instance_id: int) -> Any:
+    """结束流程 from 待办's 打开 (manual 2.2.2): the returned business ends; it may be applied for anew.
+    The workflow service decides whether this operator may end it (the employer's own, returned)."""
+    workflow = sessions.client("workflow")
+    instance = workflow.get(f"/instances/{instance_id}/path")["instance"]
+    if not sessions.permitted(instance["business_type"]):
+        flash("当前账号无权办理该业务", "error")
+        return redirect(url_for("hall.process", instance_id=instance_id))
+    try:
+        workflow.post(f"/instances/{instance_id}/end",
+                      {"reason": request.form.get("reason", "").strip()[:200] or "单位结束流程"})
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"流程已结束，可重新办理{instance['title']}", "success")
+    return redirect(url_for("hall.process", instance_id=instance_id))
+
+
+@bp.route("/inbox/<box>")
+@login_required
+def inbox_box(box: str) -> Any:
+    """更多: a box's full history, paged on the server, filtered by date and business."""
+    if box not in dict(BOXES):
+        raise NotFound()
+    page = _int_arg("page", 1, MAX_PAGE)
+    filters = {key: request.args.get(key, "").strip() for key in ("start_date", "end_date", "business_type")}
+    query = {key: value for key, value in filters.items() if value}
+    try:
+        inbox = sessions.client("notify").get(f"/employers/{_employer_no()}/inbox/{box}", page=page,
+                                              per_page=LIST_PER_PAGE, **query)
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        flash(_field_message(exc), "error")
+        inbox = {"items": [], "total": 0, "counts": None}
+    pager = {"page": page, "total": inbox["total"], "pages": max(1, -(-inbox["total"] // LIST_PER_PAGE))}
+    return render_template("inbox_list.html", box=box, box_name=dict(BOXES)[box], boxes=BOXES, inbox=inbox,
+                           pager=pager, filters=filters, business_types=_business_types(),
+                           module_pages=MODULE_PAGES)
+
+
+def _int_arg(name: str, default: int, largest: int) -> int:
+    value = request.args.get(name, "")
+    return min(int(value), largest) if value.isdigit() and int(value) >= 1 else default
+
+
+def _field_message(exc: ServiceError) -> str:
+    """The service's refusal with the field it names (a query's date, say)."""
+    fields = exc.errors.get("query") or exc.errors.get("json") or {}
+    found = [FILTER_NAMES.get(name, name) + "：" + "；".join(map(str, messages))
+             for name, messages in fields.items() if isinstance(messages, list)]
+    return "；".join(found) or exc.message
+
+
+def _business_types() -> list[tuple[str, str]]:
+    """The businesses a message can be about: pushes and the modules of the manual."""
+    return [("push", "中心通知"), *PERMISSIONS.items()]
 
 
 @bp.route("/inbox/<int:item_id>")
@@ -190,4 +261,10 @@ def mark_read(item_id: int) -> Any:
 def delete_item(item_id: int) -> Any:
     result = sessions.client("notify").delete(f"/employers/{_employer_no()}/inbox-items/{item_id}")
     flash(result["message"], "success")
-    return redirect(url_for("hall.home", box=request.form.get("box", "message")))
+    box = request.form.get("box", "message")
+    box = box if box in ("message", "read") else "message"
+    page = request.form.get("page", "")
+    # Back where the click came from: the full list (at its page) or the home page's tab.
+    if page.isdigit():
+        return redirect(url_for("hall.inbox_box", box=box, page=min(int(page), MAX_PAGE)))
+    return redirect(url_for("hall.home", box=box))

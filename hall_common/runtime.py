@@ -27,6 +27,8 @@ class ServiceRuntime:
     # How long a token found not revoked is believed without asking the table again (security.is_revoked):
     # the other services hear of a revocation by event, moments late anyway; auth, which records it, uses 0.
     revocation_recheck_seconds: float = 1.0
+    # The service's own Celery tasks besides the common ones: register(celery, app), called by the worker.
+    register_tasks: Callable[[Any, Flask], None] | None = None
 
 
 def get_runtime(app: Flask | None = None) -> ServiceRuntime:

@@ -263,6 +263,19 @@ def require_own_employer(employer_no: str, permission: str | None = None) -> Pri
     return principal
 
 
+# A downstream system or a service's worker, acting with a center-issued service token (role "service",
+# services/auth/service_tokens.py): it may do exactly what its permissions name, nothing of an employer.
+SERVICE = "service"
+
+
+def require_center_or_service(permission: str) -> Principal:
+    """Center staff, or a service token that carries ``permission`` (e.g. ``push``)."""
+    principal = current_principal()
+    if principal.role == "center" or (principal.role == SERVICE and permission in principal.permissions):
+        return principal
+    raise BusinessError("当前账号无权进行该操作", 403)
+
+
 def require_center() -> Principal:
     principal = current_principal()
     if principal.role != "center":

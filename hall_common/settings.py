@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     payment_database_url: str = ""
     workflow_database_url: str = ""
     notify_database_url: str = ""
+    # This process's own service token (role "service", minted by `python -m services.auth.service_tokens`)
+    # for calls made outside any user's request, e.g. the notify worker paging the employer list for a
+    # broadcast. Empty: the file var_dir/service_tokens/<service>.jwt that deploy.prepare writes.
+    service_token: str = ""
     # Where each service listens, as seen by its callers.
     auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
     employer_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['employer']}"

@@ -50,6 +50,10 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
         with app.app_context():
             run_housekeeping()
 
+    runtime = get_runtime(app)
+    if runtime.register_tasks is not None:
+        runtime.register_tasks(celery, app)
+
 
 def backoff(attempt: int) -> float:
     """Seconds before retry number ``attempt`` (1, 2, ...): doubling up to the cap, with jitter so

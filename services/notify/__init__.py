@@ -5,5 +5,6 @@ from hall_common.runtime import ServiceRuntime
 
 from . import models, routes, tasks
 
-RUNTIME = ServiceRuntime("notify", models.Base, models.PLUMBING, tasks.HANDLERS)
+RUNTIME = ServiceRuntime("notify", models.Base, models.PLUMBING, tasks.HANDLERS,
+                         housekeeping=tasks.housekeeping, register_tasks=tasks.register_tasks)
 create_app = app_factory(RUNTIME, [routes.blp])

@@ -35,7 +35,49 @@ class InboxItem(Base):
     source_event_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    __table_args__ = (Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),)
+    # The push that sent this message (None: a business result): each push reaches an employer once,
+    # however often a batch of its broadcast is retried.
+    push_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    __table_args__ = (
+        Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),
+        Index("ux_inbox_items_push_employer", "push_id", "employer_no", unique=True),
+    )
+
+
+# The channels a message is pushed through (recorded and shown as 推送渠道).
+HALL_CHANNEL = "网上服务大厅"
+CHANNELS = (HALL_CHANNEL, "短信", "微信", "柜面")
+ONE, LIST, ALL = "one", "list", "all"
+STORING, DONE_PUSH = "storing", "done"
+
+
+class Push(Base):
+    """One push request of the center or a downstream system: its message, whom it reaches and how far
+    storing it has come. A broadcast is stored in batches by a Celery task that pages the employer
+    directory; ``cursor`` is the last employer number stored, advanced by a conditional update so a
+    batch is stored once whichever worker runs it."""
+
+    __tablename__ = "pushes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Who sent it: a center login name or a service token's system name, and which of the two.
+    sender: Mapped[str] = mapped_column(String(50))
+    sender_role: Mapped[str] = mapped_column(String(20))
+    # The sender's key for this request: a retried request with the same key is the same push.
+    client_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(10))  # one | list | all
+    channel: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=STORING)  # storing | done
+    stored: Mapped[int] = mapped_column(Integer, default=0)  # employers reached so far
+    cursor: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        Index("ux_pushes_sender_key", "sender_role", "sender", "client_key", unique=True),
+        Index("ix_pushes_status", "status", "updated_at"),
+    )
 
 
 RUNNING, RETURNED, COMPLETED, ENDED, TERMINATED = "running", "returned", "completed", "ended", "terminated"

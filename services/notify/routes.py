@@ -4,15 +4,21 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from hall_common.security import require_employer, require_own_employer
+from hall_common.schemas import PageQuery
+from hall_common.security import require_center, require_center_or_service, require_employer, require_own_employer
 
-from . import services
+from . import push, services
+from .filters import Filters
 from .schemas import (
     CountsSchema,
     InboxItemSchema,
     InboxPageSchema,
     InboxQuery,
     InitiatorQuery,
+    PushOutSchema,
+    PushPageSchema,
+    PushResultSchema,
+    PushSchema,
     ResultSchema,
 )
 
@@ -24,7 +30,8 @@ blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 @blp.response(200, InboxPageSchema)
 def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any]:
     require_employer(employer_no)
-    items, total, counts = services.box_page(employer_no, box, query["page"], query["per_page"], query["initiator"])
+    items, total, counts = services.box_page(employer_no, box, query["page"], query["per_page"], query["initiator"],
+                                             Filters.of(query))
     return {"items": items, "total": total, "counts": counts}
 
 
@@ -57,3 +64,36 @@ def delete(employer_no: str, item_id: int) -> dict[str, Any]:
     require_own_employer(employer_no)
     services.delete(employer_no, item_id)
     return {"message": "消息已删除", "item": None}
+
+
+# -- pushes ---------------------------------------------------------------------------------------
+
+@blp.route("/pushes", methods=["POST"])
+@blp.arguments(PushSchema)
+@blp.response(202, PushResultSchema)
+@blp.alt_response(200, schema=PushResultSchema, description="a retry of an earlier request (same client_key)")
+def send_push(body: dict[str, Any]) -> Any:
+    """Push a message to one employer, a list or every employer. Center staff, or a downstream system
+    with a service token carrying ``push``. A broadcast is stored in the background (status
+    ``storing``, then ``done``); a retried request with the same ``client_key`` stores nothing again."""
+    principal = require_center_or_service("push")
+    found, created = push.create(principal, body)
+    message = ("已受理，正在推送" if found.status == "storing" else f"已推送至{found.stored}个单位") if created \
+        else "该推送已受理，未重复推送"
+    return {"message": message, "push": found}, 202 if created else 200
+
+
+@blp.route("/pushes")
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, PushPageSchema)
+def list_pushes(query: dict[str, Any]) -> dict[str, Any]:
+    require_center()  # a push token sends, it reads nothing
+    items, total = push.list_pushes(query["page"], query["per_page"])
+    return {"items": items, "total": total}
+
+
+@blp.route("/pushes/<int:push_id>")
+@blp.response(200, PushOutSchema)
+def get_push(push_id: int) -> Any:
+    require_center()
+    return push.get_push(push_id)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hall_common.schemas import PageQuery
+
+from .models import ALL, CHANNELS, LIST, ONE
 
 
 class InboxItemSchema(Schema):
@@ -58,9 +62,73 @@ class InitiatorQuery(Schema):
 
 
 class InboxQuery(PageQuery, InitiatorQuery):
-    pass
+    # 更多: the full history filtered by date (inclusive) and by business.
+    start_date = fields.Date(load_default=None)
+    end_date = fields.Date(load_default=None)
+    business_type = fields.String(load_default=None, validate=validate.Length(max=50))
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
+            raise ValidationError("结束日期不能早于开始日期", "end_date")
 
 
 class ResultSchema(Schema):
     message = fields.String()
     item = fields.Nested(InboxItemSchema, allow_none=True)
+
+
+LIST_MAX = 1000
+
+
+class PushSchema(Schema):
+    """A message to push: to one employer, to a list, or to every employer."""
+
+    client_key = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9._:-]{8,64}$", error="应为8到64位字母、数字或._:-"))
+    target = fields.String(required=True, validate=validate.OneOf((ONE, LIST, ALL), error="应为 one、list 或 all"))
+    employer_nos = fields.List(fields.String(validate=validate.Regexp(r"^[0-9A-Za-z]{1,20}$",
+                                                                      error="单位账号格式不正确")),
+                               load_default=list,
+                               validate=validate.Length(max=LIST_MAX, error=f"单位列表最多{LIST_MAX}个单位"))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS, error=f"应为{'、'.join(CHANNELS)}之一"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=100, error="应为1到100个字"))
+    content = fields.String(required=True, metadata={"multiline": True},
+                            validate=validate.Length(min=1, max=2000, error="应为1到2000个字"))
+
+    @validates_schema
+    def _recipients(self, data: dict[str, Any], **_: Any) -> None:
+        nos = data.get("employer_nos") or []
+        if data.get("target") == ONE and len(nos) != 1:
+            raise ValidationError("推送给单个单位时应填写一个单位账号", "employer_nos")
+        if data.get("target") == LIST and not nos:
+            raise ValidationError("推送给单位列表时应至少填写一个单位账号", "employer_nos")
+        if data.get("target") == ALL and nos:
+            raise ValidationError("推送给全部单位时不填写单位账号", "employer_nos")
+        if data.get("title", "").strip() == "" or data.get("content", "").strip() == "":
+            raise ValidationError("标题和内容不能为空", "content")
+
+
+class PushOutSchema(Schema):
+    id = fields.Integer()
+    sender = fields.String()
+    sender_role = fields.String()
+    client_key = fields.String()
+    target = fields.String()
+    channel = fields.String()
+    title = fields.String()
+    content = fields.String()
+    status = fields.String()  # storing | done
+    stored = fields.Integer()  # employers reached so far
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class PushResultSchema(Schema):
+    message = fields.String()
+    push = fields.Nested(PushOutSchema)
+
+
+class PushPageSchema(Schema):
+    items = fields.List(fields.Nested(PushOutSchema))
+    total = fields.Integer()

@@ -23,6 +23,7 @@ from hall_common.consumer import InvalidEvent
 from hall_common.schemas import INT32_MAX
 
 from . import live
+from .filters import Filters
 from .models import (
     COMPLETED,
     DONE,
@@ -168,13 +169,16 @@ def _in_box(box: str) -> list[ColumnElement[bool]]:
     return []
 
 
+DATED = {TODO: ProcessTrack.returned_at, DONE: ProcessTrack.acted_at}
 ORDER = {TODO: ProcessTrack.returned_at, DONE: ProcessTrack.acted_at, INITIATED: ProcessTrack.instance_id}
 
 
 def list_box(employer_no: str, box: str, page: int, per_page: int,
-             initiator: str | None = None) -> tuple[list[dict[str, Any]], int]:
+             initiator: str | None = None, filters: Filters | None = None) -> tuple[list[dict[str, Any]], int]:
     session = db.session()
     where = _box_filter(employer_no, box, initiator)
+    if filters:  # the date of the box's own moment: returned (待办), handled (已办), started (我发起的)
+        where += filters.on(DATED.get(box, ProcessTrack.started_at), ProcessTrack.business_type)
     total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
     query = (select(ProcessTrack).where(*where).order_by(ORDER[box].desc(), ProcessTrack.instance_id.desc())
              .offset((page - 1) * per_page).limit(per_page))

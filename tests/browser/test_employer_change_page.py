@@ -139,7 +139,7 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
     admin.get_by_role("button", name="通过", exact=True).click()
     expect(admin.get_by_role("alert")).to_have_text("审批完成")
 
-    message = "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！"
+    message = "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更（业务编号"
     inbox = page.locator("#inbox-message tbody tr", has_text=message)
     page.goto(stack.url("gateway") + "/")
     for _ in range(50):
@@ -148,7 +148,8 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
         page.wait_for_timeout(300)
         page.reload()
     inbox.first.get_by_role("link", name="查看").click()
-    expect(page.locator("#message-content")).to_have_text(message)
+    expect(page.locator("#message-content")).to_contain_text(message)
+    expect(page.locator("#message-content")).to_contain_text("变更项：单位地址")
     page.get_by_role("button", name="标为已阅").click()
     expect(page.get_by_role("alert")).to_have_text("已标为已阅")
 

@@ -55,10 +55,10 @@ def test_return_correct_resubmit_approve_and_the_path_taken(browser: Browser, st
     admin.get_by_role("button", name="退回").click()
     expect(admin.get_by_role("alert").first).to_have_text("已退回至单位修改")
 
-    # The employer's 待办 has it; 查看 shows the path so far, and the link opens the business.
+    # The employer's 待办 has it; 打开 shows the path so far, and the link opens the business.
     employer.goto(stack.url("gateway") + "/?box=todo")
     _reload_until(employer, "#inbox-todo tbody tr:has-text('请补充门牌号')", "the returned change in 待办")
-    employer.locator("#inbox-todo tbody tr", has_text="请补充门牌号").get_by_role("link", name="查看").click()
+    employer.locator("#inbox-todo tbody tr", has_text="请补充门牌号").get_by_role("link", name="打开").click()
     expect(employer.locator("#instance-status")).to_have_text("已退回，待修改")
     expect(employer.locator('#diagram[data-rendered=true] g.taken[data-element-id="Flow_to_handler_review"]')) \
         .to_be_attached()

@@ -57,7 +57,8 @@ def test_approve_path_applies_change_records_history_and_messages(stack: Stack) 
     message = wait_for(
         lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)], what="the message"
     )
-    assert message[0]["content"] == "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！"
+    assert message[0]["content"] == (
+        f"尊敬的太原市示例科技有限公司，您已完成办理单位信息变更（业务编号{request_id}，变更项：单位地址）！")
     assert request_status(employer, request_id) == "approved"
 
 

@@ -20,8 +20,10 @@ def app() -> Flask:
     app = make_app("notify")
     data = {"employer_no": "100100001", "employer_name": "太原市示例科技有限公司",
             "business_type": "employer_change", "business_id": "1", "title": "单位信息变更", "opinion": "材料不全"}
+    changed = [{"field": "address", "label": "单位地址", "old": "a", "new": "b"},
+               {"field": "phone", "label": "联系电话", "old": "1", "new": "2"}]
     with app.app_context():
-        consume(make_event("employer", "employer.info_changed", data))
+        consume(make_event("employer", "employer.info_changed", dict(data, changes=changed)))
         consume(make_event("employer", "employer.info_change_rejected", dict(data, business_id="2")))
     return app
 
@@ -31,8 +33,9 @@ def test_messages_are_written_from_domain_events(app: Flask, employer_headers: d
     assert page["total"] == 2
     contents = [item["content"] for item in page["items"]]
     assert contents == [
-        "尊敬的太原市示例科技有限公司，您提交的单位信息变更业务未通过中心审核。审批意见：材料不全",
-        "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更！",
+        # Each message names its business: the number and, for an applied change, what changed.
+        "尊敬的太原市示例科技有限公司，您提交的单位信息变更业务（业务编号2）未通过中心审核。审批意见：材料不全",
+        "尊敬的太原市示例科技有限公司，您已完成办理单位信息变更（业务编号1，变更项：单位地址、联系电话）！",
     ]
     counts = app.test_client().get(f"{BASE}/inbox-counts", headers=employer_headers).get_json()
     assert counts == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
@@ -223,3 +226,34 @@ def test_the_migration_counts_the_boxes_that_exist_and_matches_the_models(hall_e
         assert rows == [("100100001", "message", 2), ("100100001", "read", 1), ("200200002", "message", 1)]
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_a_long_change_names_its_first_fields_and_how_many() -> None:
+    from services.notify.services import reference
+
+    changes = [{"field": f"f{n}", "label": f"项{n}"} for n in range(7)]
+    assert reference({"business_id": "8", "changes": changes}) == "业务编号8，变更项：项0、项1、项2、项3、项4等7项"
+    assert reference({"business_id": "9"}) == "业务编号9"
+
+
+def test_every_box_filters_by_business_and_date(employer_headers: dict[str, str]) -> None:
+    app = make_app("notify")
+    with app.app_context():
+        for instance_id, business_type, at in ((1, "employer_change", "2026-11-01T08:00:00+00:00"),
+                                               (2, "base_adjust", "2026-11-20T08:00:00+00:00")):
+            consume(make_event("workflow", "process.started", {
+                "instance_id": instance_id, "seq": 1, "employer_no": "100100001", "business_type": business_type,
+                "business_id": str(instance_id), "title": business_type, "at": at}))
+    client = app.test_client()
+
+    def ids(query: str) -> list[int]:
+        page = client.get(f"{BASE}/inbox/initiated?{query}", headers=employer_headers).get_json()
+        assert page["total"] == len(page["items"])
+        return [item["instance_id"] for item in page["items"]]
+
+    assert ids("") == [2, 1]
+    assert ids("business_type=base_adjust") == [2]
+    assert ids("start_date=2026-11-10") == [2]
+    assert ids("end_date=2026-11-01") == [1]  # the end date is inclusive
+    wrong = client.get(f"{BASE}/inbox/initiated?start_date=2026-11-10&end_date=2026-11-01", headers=employer_headers)
+    assert wrong.status_code == 422 and wrong.get_json()["message"] == "结束日期不能早于开始日期"

@@ -1,0 +1,68 @@
+"""Service tokens (downstream systems, a service's own worker) and the employer directory they page."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from deploy.demo_data import SECOND_EMPLOYER_NO as OTHER_EMPLOYER_NO
+from hall_common.security import KeyProvider, verify_token
+
+from .conftest import EMPLOYER_NO, auth, make_app, token_for
+
+
+def test_an_issued_service_token_carries_exactly_its_permissions() -> None:
+    from services.auth.keys import public_key_pem
+    from services.auth.service_tokens import issue, main
+
+    token = issue("core-accounting", ["push"], 30)
+    principal = verify_token(token, KeyProvider(public_key_pem()))
+    assert (principal.role, principal.login_name, principal.permissions) == ("service", "core-accounting",
+                                                                             frozenset({"push"}))
+    assert principal.employer_no is None and principal.token_id
+    assert 29 * 86400 < principal.expires_at - time.time() <= 30 * 86400
+    with pytest.raises(ValueError, match="permissions"):
+        issue("x", ["center_admin"], 30)
+    with pytest.raises(ValueError, match="days"):
+        issue("x", ["push"], 0)
+    assert main(["issue", "core", "--permission", "push", "--days", "5000"]) == 2
+
+
+def test_the_own_token_file_is_written_once_and_renewed_near_its_expiry() -> None:
+    from hall_common.service_tokens import own_token
+    from services.auth.service_tokens import ensure_own_token, token_path
+
+    assert ensure_own_token("notify", ["employer_list"]) is True
+    first = own_token("notify")
+    assert jwt.decode(first, options={"verify_signature": False})["perms"] == ["employer_list"]
+    assert ensure_own_token("notify", ["employer_list"]) is False
+    assert ensure_own_token("notify", ["employer_list"], renew_within_days=400) is True
+    assert own_token("notify") != first
+    token_path("notify").unlink()
+    with pytest.raises(Exception, match="服务凭证未配置"):
+        own_token("notify")
+
+
+def test_the_directory_pages_by_key_for_the_center_and_listing_services_only() -> None:
+    app = make_app("employer")
+    client = app.test_client()
+    lister = auth(token_for("service", None, perms=("employer_list",), login_name="notify"))
+    everyone = client.get("/employers", headers=lister).get_json()
+    numbers = [item["employer_no"] for item in everyone["items"]]
+    assert EMPLOYER_NO in numbers and OTHER_EMPLOYER_NO in numbers and numbers == sorted(numbers)
+    assert everyone["next_after"] is None
+    first = client.get("/employers?limit=1", headers=lister).get_json()
+    assert [i["employer_no"] for i in first["items"]] == numbers[:1] and first["next_after"] == numbers[0]
+    second = client.get(f"/employers?limit=1&after={first['next_after']}", headers=lister).get_json()
+    assert [i["employer_no"] for i in second["items"]] == numbers[1:2]
+    only = client.get(f"/employers?employer_no={OTHER_EMPLOYER_NO}&employer_no=999", headers=lister).get_json()
+    assert [i["employer_no"] for i in only["items"]] == [OTHER_EMPLOYER_NO]
+    assert client.get("/employers", headers=auth(token_for("center", None))).status_code == 200
+    for refused in (auth(token_for("service", None, perms=("push",), login_name="core")), auth(token_for())):
+        answer = client.get("/employers", headers=refused)
+        assert answer.status_code == 403 and answer.get_json()["message"] == "当前账号无权进行该操作"
+    # A service token is no employer's: the employer's own routes refuse it.
+    assert client.get(f"/employers/{EMPLOYER_NO}", headers=lister).status_code == 403
+    assert client.get("/employers?limit=1001", headers=lister).status_code == 422
