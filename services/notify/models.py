@@ -35,7 +35,9 @@ class InboxItem(Base):
     source_event_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    __table_args__ = (Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),)
+    # AUTOINCREMENT on SQLite: without it a deleted newest item's id is handed out again, and an old
+    # 查看 link (or a stale page's 删除) would reach another message.
+    __table_args__ = (Index("ix_inbox_items_employer_box", "employer_no", "box", "id"), {"sqlite_autoincrement": True})
 
 
 RUNNING, RETURNED, COMPLETED, ENDED, TERMINATED = "running", "returned", "completed", "ended", "terminated"
