@@ -192,8 +192,16 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
              subject=subject(instance))
     else:
         spiff_task.set_data(approved=decision == APPROVE, decision=decision, opinion=opinion, approver=handler)
-        spiff_task.run()
-        workflow.do_engine_steps()
+
+        def advance() -> None:
+            spiff_task.run()
+            workflow.do_engine_steps()
+
+        try:
+            engine.run_engine(advance)
+        except engine.ProcessError as exc:  # the definition is at fault: the task stays open, unchanged
+            session.rollback()
+            raise BusinessError(str(exc), 422) from exc
         after_step(instance, workflow, definition)
     session.flush()  # the instance's UPDATE ... WHERE version = :read_version (StaleDataError if lost)
     commit_and_relay(session)
