@@ -11,7 +11,7 @@ from flask import Flask
 from hall_common import db
 from services.workflow import definitions, engine
 
-from .conftest import bpmn, center, complete, post, submit, the_task
+from .conftest import bpmn, center, complete, employer, post, submit, the_task
 
 GOOD = bpmn("employer_change.bpmn")
 CONDITION = "approved == True"
@@ -170,4 +170,11 @@ def test_long_opinions_reasons_and_names_are_refused_in_chinese(app: Flask) -> N
     for url, body, message in checks:
         response = post(app, url, center(), body)
         assert (response.status_code, response.get_json()["message"]) == (422, message), url
+    for bad, message in (("\\u0000", "不能包含控制字符"), ("\\ud800", "含有无效字符")):
+        for url, headers, field in ((f"/tasks/{task}/complete", center(), "opinion"),
+                                    (f"/instances/{instance}/terminate", center(), "reason"),
+                                    (f"/instances/{instance}/end", employer(), "reason")):
+            raw = '{"decision": "reject", "' + field + '": "a' + bad + 'b"}'
+            response = app.test_client().post(url, data=raw, headers={**headers, "Content-Type": "application/json"})
+            assert response.status_code == 422 and message in response.get_json()["message"], (url, bad)
     assert the_task(app)["task"]["status"] == "open"
