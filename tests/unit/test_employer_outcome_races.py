@@ -83,3 +83,21 @@ def test_contradicting_outcomes_at_once_move_the_request_once(any_db_app: Flask,
     assert len(history) == (1 if request["status"] == "approved" else 0)
     assert domain == {"approved": ["employer.info_changed"], "rejected": ["employer.info_change_rejected"],
                       "ended": []}[request["status"]]
+
+
+def test_the_owners_events_carry_exactly_their_documented_fields(employer_headers: dict[str, str]) -> None:
+    from .test_employer_returns import resubmit
+    from .workflow.test_event_fields import documented
+
+    app = test_employer_returns.make_app("employer")
+    request_id = submit(app, employer_headers, {"address": "文档路1号"})
+    with app.app_context():
+        consume(outcome("business.returned", request_id, approver="甲", opinion="请更正"))
+    assert resubmit(app, employer_headers, request_id, {"address": "文档路2号"}).status_code == 200
+    with app.app_context():
+        consume(outcome("business.approved", request_id, approver="甲", opinion="同意"))
+    catalog = documented()
+    emitted = outbox_events(app)
+    assert [e["type"] for e in emitted] == ["business.submitted", "business.resubmitted", "employer.info_changed"]
+    for event in emitted:
+        assert set(event["data"]) == catalog[event["type"]], event["type"]
