@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from hall_common.schemas import PageQuery
 from hall_common.settings import SERVICES
@@ -35,7 +35,15 @@ class InstancePageSchema(Schema):
     total = fields.Integer()
 
 
-class InstanceListQuery(PageQuery):
+class FilterQuery(PageQuery):
+    """A filter form's blank fields (``?status=&date_from=``, what a GET form sends) mean no filter."""
+
+    @pre_load
+    def _blank_is_absent(self, data: Any, **_: Any) -> dict[str, Any]:
+        return {key: value for key, value in data.items() if value != ""}
+
+
+class InstanceListQuery(FilterQuery):
     business_type = fields.String(load_default=None, validate=KEY)
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["running", "returned", "completed", "ended", "terminated"], error="流程状态不正确"))
@@ -68,7 +76,7 @@ class TaskViewSchema(Schema):
     instance = fields.Nested(InstanceSchema)
 
 
-class TaskListQuery(PageQuery):
+class TaskListQuery(FilterQuery):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed"], error="任务状态不正确"))
     scope = fields.String(load_default="group",
                           validate=validate.OneOf(["group", "mine", "all"], error="任务范围不正确"))

@@ -151,7 +151,17 @@ def test_the_widest_date_range_is_a_filter_not_a_crash(app: Flask) -> None:
     assert response.status_code == 200 and response.get_json()["total"] == 1
 
 
-@pytest.mark.parametrize("query", ["status=x", "scope=x", "business_type=" + "x" * 51])
+def test_a_blank_filter_form_filters_nothing(app: Flask) -> None:
+    submit(app)
+    blank = app.test_client().get("/instances?business_type=&status=&employer_no=&date_from=&date_to=&page=",
+                                  headers=center())
+    assert blank.status_code == 200 and blank.get_json()["total"] == 1, blank.get_json()
+    tasks = app.test_client().get("/tasks?status=&scope=&business_type=", headers=center())
+    assert tasks.status_code == 200 and len(tasks.get_json()["items"]) == 1, tasks.get_json()
+
+
+@pytest.mark.parametrize("query", ["status=x", "scope=x", "business_type=" + "x" * 51, "page=99999999999999999999",
+                                   "per_page=100000"])
 def test_bad_task_filters_are_refused_in_chinese(app: Flask, query: str) -> None:
     response = app.test_client().get(f"/tasks?{query}", headers=center())
     assert response.status_code == 422
