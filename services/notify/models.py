@@ -41,6 +41,9 @@ class InboxItem(Base):
     __table_args__ = (
         Index("ix_inbox_items_employer_box", "employer_no", "box", "id"),
         Index("ux_inbox_items_push_employer", "push_id", "employer_no", unique=True),
+        # AUTOINCREMENT on SQLite: without it a deleted newest item's id is handed out again, and an old
+        # 查看 link (or a stale page's 删除) would reach another message.
+        {"sqlite_autoincrement": True},
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,10 +18,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+
+from .sandbox import SCRIPT_ENGINE, UnsafeCode, check_expression, check_script
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 SERIALIZER_VERSION = SERIALIZER.VERSION
@@ -32,11 +36,19 @@ OUTCOMES = ("approved", "rejected")
 # What a completed task writes into the process data; a reset clears them so gateways decide afresh.
 DECISION_KEYS = ("approved", "decision", "opinion", "approver")
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
+# Elements whose text SpiffWorkflow runs as Python: a script, or an expression (everything else).
+SCRIPT_TAGS = frozenset({"script", "preScript", "postScript"})
+CODE_TAGS = SCRIPT_TAGS | {"conditionExpression", "condition", "completionCondition", "loopCardinality",
+                           "loopCondition", "timeDate", "timeDuration", "timeCycle", "messagePath",
+                           "formalExpression", "expression", "retrievalExpression"}
 # A task the process has actually reached (not merely predicted or cancelled).
 REACHED = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
 # Refuse DTDs and entities outright: a designer's file never needs them, an attacker's does.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validation=False, load_dtd=False,
                               huge_tree=False, remove_comments=True)
+
+
+_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class DefinitionError(ValueError):
@@ -70,12 +82,17 @@ def _properties(element: Any) -> dict[str, str]:
 
 
 def _parse_xml(bpmn_xml: str) -> Any:
+    # Before the parser sees it: a DTD is where entity bombs and external entities live, and lxml's
+    # own errors about them are English.
+    if _DTD.search(bpmn_xml):
+        raise DefinitionError("流程文件无法解析：不允许使用 DOCTYPE 或实体声明（ENTITY）")
     try:
         root = etree.fromstring(bpmn_xml.encode("utf-8"), _XML_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise DefinitionError(f"流程文件无法解析：{exc}") from exc
+        line, column = getattr(exc, "position", None) or (exc.lineno or 1, 0)
+        raise DefinitionError(f"流程文件无法解析：不是有效的 XML（第{line}行第{column}列附近）") from exc
     if root.getroottree().docinfo.doctype:
-        raise DefinitionError("流程文件无法解析：不允许使用 DOCTYPE")
+        raise DefinitionError("流程文件无法解析：不允许使用 DOCTYPE 或实体声明（ENTITY）")
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise DefinitionError("流程文件无法解析：根元素应为 BPMN 2.0 的 definitions")
     return root
@@ -98,6 +115,7 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     for element in process.xpath(".//*[@id]"):
         if element.get("id") in RESERVED_IDS:  # SpiffWorkflow's own task names: the parse would go wrong
             raise DefinitionError(f"元素标识 {element.get('id')} 为保留字，请改用其他标识", str(element.get("id")))
+    _check_code(process)
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(root)
@@ -118,7 +136,7 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     if may_end not in ("true", "false"):
         raise DefinitionError("流程属性 initiator_may_end 应为 true 或 false", process_key)
     try:
-        workflow = BpmnWorkflow(spec, subprocesses)
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE)
         full = json.loads(SERIALIZER.serialize_json(workflow))
     except Exception as exc:  # a spec SpiffWorkflow cannot run (e.g. a start event going nowhere)
         raise DefinitionError(f"流程文件无法解析：{exc}") from exc
@@ -131,6 +149,25 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
         end_outcomes=end_outcomes,
         initiator_may_end=may_end == "true",
     )
+
+
+def _check_code(process: Any) -> None:
+    """Every condition and script of the process within the language sandbox.py allows, refused with
+    the element that holds it (the sequence flow, the task) before anything runs."""
+    for element in process.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = etree.QName(element).localname
+        text = (element.text or "").strip()
+        if tag not in CODE_TAGS or not text:
+            continue
+        owner = next((e for e in element.iterancestors() if e.get("id")), process)
+        try:
+            (check_script if tag in SCRIPT_TAGS else check_expression)(text)
+        except UnsafeCode as exc:
+            label = f"「{owner.get('name') or owner.get('id')}」({owner.get('id')})"
+            raise DefinitionError(f"元素{label} 的{'脚本' if tag in SCRIPT_TAGS else '条件'}不允许：{exc}",
+                                  str(owner.get("id") or "")) from exc
 
 
 def _task_groups(spec: Any, groups: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
@@ -163,7 +200,7 @@ def start(spec_json: str, variables: dict[str, Any]) -> BpmnWorkflow:
     specs = _specs(spec_json)
     spec = SERIALIZER.from_dict(specs["spec"])
     subprocesses = {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
-    workflow = BpmnWorkflow(spec, subprocesses)
+    workflow = BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE)
     workflow.task_tree.data.update(variables)
     workflow.do_engine_steps()
     return workflow
@@ -180,6 +217,7 @@ def load(state: str, spec_json: str) -> BpmnWorkflow:
     full = json.loads(state)
     full.update(_specs(spec_json))
     workflow: BpmnWorkflow = SERIALIZER.deserialize_json(json.dumps(full))
+    workflow.script_engine = SCRIPT_ENGINE  # never SpiffWorkflow's default, which runs any Python
     return workflow
 
 
@@ -200,6 +238,42 @@ def candidate_group(task: Task, task_groups: Mapping[str, str] | None = None) ->
         return str(task_groups[task.task_spec.bpmn_id])
     properties = task.task_spec.extensions.get("properties", {})
     return str(properties.get("candidate_group") or task.task_spec.lane or "handler")
+
+
+class ProcessError(RuntimeError):
+    """The process cannot go on (a condition fails on the data, code the sandbox refuses): the
+    definition is at fault, not the caller. The message is Chinese and names the node."""
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The error under SpiffWorkflow's wrappers (it keeps it as ``exception`` or as the context)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        if not isinstance(current, SpiffWorkflowException):
+            return current
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
+
+
+def run_engine(step: Any) -> None:
+    """Run one step of the engine (``task.run`` then ``do_engine_steps``, a reset...), turning what
+    SpiffWorkflow raises into a ProcessError the caller answers as a refusal, never a 500."""
+    try:
+        step()
+    except SpiffWorkflowException as exc:
+        spec: Any = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        node = f"节点「{getattr(spec, 'bpmn_name', None) or bpmn_id}」({bpmn_id})：" if bpmn_id else ""
+        cause = _root_cause(exc)
+        if isinstance(cause, UnsafeCode):
+            detail = str(cause)
+        elif isinstance(cause, NameError):
+            detail = f"流程数据中没有变量 {getattr(cause, 'name', '') or cause}"
+        else:
+            detail = str(exc).splitlines()[0][:200]
+        raise ProcessError(f"流程定义有误，无法继续办理：{node}{detail}。请联系管理员在流程设计中修改") from exc
 
 
 def first_user_task(workflow: BpmnWorkflow) -> Task | None:

@@ -41,6 +41,15 @@ from .schemas import SubmittedEventSchema
 from .store import INSTANCE_MISSING, event_data, get_instance, load, owner_data, retrying, subject
 
 CANNOT_END = "当前流程不允许结束"
+# The employer permission (hall_common.permissions) an operator needs to act on a business type, as
+# its owner requires it to submit and resubmit: an operator without it may not end the process either.
+BUSINESS_PERMISSIONS = {
+    "employer_change": "employer_change", "member_change": "member_change", "base_adjustment": "base_adjust",
+    "supplementary_payment": "supplement", "member_registration": "member_register", "member_seal": "seal",
+    "member_unseal": "unseal", "zero_balance_closure": "closure",
+}
+EMPLOYER_ONLY = "结束流程只能由单位经办人办理"
+CANNOT_TERMINATE = "该流程已办结或已结束，不能终止"
 
 
 def _submission(event: dict[str, Any]) -> dict[str, Any]:
@@ -179,9 +188,12 @@ def end_by_employer(principal: Principal, instance_id: int, reason: str) -> Proc
     """结束流程: a returned process always, a running one if its definition lets the initiator."""
     instance = get_instance(instance_id)
     if principal.role == "center":
-        raise BusinessError("结束流程只能由单位经办人办理", 403)
+        raise BusinessError(EMPLOYER_ONLY, 403)
     if principal.role != "employer" or principal.employer_no != instance.employer_no:
         raise BusinessError(INSTANCE_MISSING, 404)
+    permission = BUSINESS_PERMISSIONS.get(instance.business_type)
+    if permission and permission not in principal.permissions:
+        raise BusinessError("当前账号无权办理该业务", 403)
     definition = db.session().get(ProcessDefinition, instance.definition_id)
     assert definition is not None
     allowed = [RETURNED, RUNNING] if definition.initiator_may_end else [RETURNED]
@@ -192,12 +204,12 @@ def terminate(principal: Principal, instance_id: int, reason: str) -> ProcessIns
     before = get_instance(instance_id).status
     instance = retrying(lambda: _finish(instance_id, [RUNNING, RETURNED], TERMINATED, "center",
                                         principal.display_name, reason, audit_by=principal.login_name,
-                                        before=before))
+                                        before=before, refusal=CANNOT_TERMINATE))
     return instance
 
 
 def _finish(instance_id: int, allowed: list[str], status: str, by: str, actor: str, reason: str,
-            audit_by: str | None = None, before: str | None = None) -> ProcessInstance:
+            audit_by: str | None = None, before: str | None = None, refusal: str = CANNOT_END) -> ProcessInstance:
     session = db.session()
     moved = session.execute(
         update(ProcessInstance)
@@ -208,7 +220,7 @@ def _finish(instance_id: int, allowed: list[str], status: str, by: str, actor: s
     )
     if cast(CursorResult[Any], moved).rowcount != 1:
         session.rollback()
-        raise BusinessError(CANNOT_END, 409)
+        raise BusinessError(refusal, 409)
     instance = get_instance(instance_id, fresh=True)
     cancel_open_tasks(instance.id)
     session.add(InstanceStep(instance_id=instance.id, kind="end" if status == ENDED else "terminate",
@@ -234,7 +246,7 @@ def list_instances(query: dict[str, Any]) -> tuple[list[ProcessInstance], int]:
     date_to: date | None = query.get("date_to")
     if date_from:
         where.append(ProcessInstance.started_at >= datetime.combine(date_from, time.min))
-    if date_to:
+    if date_to and date_to < date.max:  # the day after 9999-12-31 does not exist: that end bounds nothing
         where.append(ProcessInstance.started_at < datetime.combine(date_to + timedelta(days=1), time.min))
     session = db.session()
     total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*where)) or 0
@@ -254,5 +266,8 @@ def by_business(business_type: str, business_id: str) -> ProcessInstance:
 
 def may_end(principal: Principal, instance: ProcessInstance, definition: ProcessDefinition) -> bool:
     if principal.role != "employer" or principal.employer_no != instance.employer_no:
+        return False
+    permission = BUSINESS_PERMISSIONS.get(instance.business_type)
+    if permission and permission not in principal.permissions:
         return False
     return instance.status == RETURNED or (instance.status == RUNNING and definition.initiator_may_end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 
 from hall_common.errors import BusinessError
@@ -32,6 +33,23 @@ from .schemas import (
 from .store import INSTANCE_MISSING
 
 blp = Blueprint("workflow", __name__, description="Approval processes and the center's tasks")
+
+# Who may call a route is decided before its body is read: a caller without the right gets 403,
+# not a 422 about a body they had no business sending. (Each route checks again, as it always did.)
+CENTER_ADMIN_ONLY = frozenset({"validate_definition", "deploy_definition", "reassign_task", "terminate_instance"})
+CENTER_ONLY = frozenset({"list_definitions", "list_versions", "get_version", "list_tasks", "get_task", "claim_task",
+                         "release_task", "complete_task", "list_instances"})
+
+
+@blp.before_request
+def _caller_first() -> None:
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    if endpoint in CENTER_ADMIN_ONLY:
+        require_center_admin()
+    elif endpoint in CENTER_ONLY:
+        require_center()
+    elif endpoint == "end_instance" and current_principal().role == "center":
+        raise BusinessError(instances.EMPLOYER_ONLY, 403)
 
 
 # -- definitions -----------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from hall_common.schemas import PageQuery
 from hall_common.settings import SERVICES
 
 BPMN_MAX_CHARS = 1_000_000  # "bodies up to 1 MB of XML"
-KEY = validate.Length(1, 50)
+KEY = validate.Length(1, 50, error="业务类型不正确")
 
 
 class InstanceSchema(Schema):
@@ -33,13 +35,26 @@ class InstancePageSchema(Schema):
     total = fields.Integer()
 
 
-class InstanceListQuery(PageQuery):
+class FilterQuery(PageQuery):
+    """A filter form's blank fields (``?status=&date_from=``, what a GET form sends) mean no filter."""
+
+    @pre_load
+    def _blank_is_absent(self, data: Any, **_: Any) -> dict[str, Any]:
+        return {key: value for key, value in data.items() if value != ""}
+
+
+class InstanceListQuery(FilterQuery):
     business_type = fields.String(load_default=None, validate=KEY)
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["running", "returned", "completed", "ended", "terminated"], error="流程状态不正确"))
-    employer_no = fields.String(load_default=None, validate=validate.Length(1, 20))
+    employer_no = fields.String(load_default=None, validate=validate.Length(1, 20, error="单位编号不超过20位"))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("开始日期不能晚于结束日期", "date_from")
 
 
 class UserTaskSchema(Schema):
@@ -61,9 +76,10 @@ class TaskViewSchema(Schema):
     instance = fields.Nested(InstanceSchema)
 
 
-class TaskListQuery(PageQuery):
-    status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed"]))
-    scope = fields.String(load_default="group", validate=validate.OneOf(["group", "mine", "all"]))
+class TaskListQuery(FilterQuery):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed"], error="任务状态不正确"))
+    scope = fields.String(load_default="group",
+                          validate=validate.OneOf(["group", "mine", "all"], error="任务范围不正确"))
     business_type = fields.String(load_default=None, validate=KEY)
 
 
@@ -83,7 +99,8 @@ class CompleteSchema(Schema):
 
 class ReassignSchema(Schema):
     login_name = fields.String(required=True, validate=validate.Length(1, 50, error="请选择转办人"))
-    display_name = fields.String(load_default="", validate=validate.Length(max=50))
+    display_name = fields.String(load_default="",
+                                 validate=validate.Length(max=50, error="转办人姓名不能超过50个字"))
 
 
 class ReasonSchema(Schema):

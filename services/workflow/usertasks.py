@@ -22,7 +22,7 @@ from hall_common.security import CENTER_ADMIN, Principal
 from . import engine
 from .instances import after_step, cancel_open_tasks
 from .models import COMPLETED, OPEN, RETURNED, RUNNING, AuditRecord, ProcessInstance, UserTask
-from .store import TASK_TAKEN, event_data, get_instance, load, owner_data, retrying, subject
+from .store import TASK_TAKEN, event_data, get_instance, load, lock_instance, owner_data, retrying, subject
 
 APPROVE, REJECT, RETURN = "approve", "reject", "return"
 NOT_IN_GROUP = "您不在该任务的候选组中"
@@ -91,6 +91,7 @@ def _claim_once(principal: Principal, task_id: int) -> dict[str, Any]:
     _refuse(task, principal)
     if task.assignee == principal.login_name:
         return get_task(task_id)  # claimed already: claiming again changes nothing
+    lock_instance(task.instance_id)  # the instance before the task row, as every step does
     if not _changed(update(UserTask).where(UserTask.id == task_id, UserTask.status == OPEN,
                                            UserTask.assignee.is_(None))
                     .values(assignee=principal.login_name, assignee_name=principal.display_name)):
@@ -130,6 +131,7 @@ def _reassign_once(principal: Principal, task_id: int, login_name: str, display_
     session = db.session()
     task = _task(task_id, fresh=True)
     before = {"assignee": task.assignee, "assignee_name": task.assignee_name}
+    lock_instance(task.instance_id)
     if not _changed(update(UserTask).where(UserTask.id == task_id, UserTask.status == OPEN)
                     .values(assignee=login_name, assignee_name=display_name or login_name)):
         session.rollback()
@@ -159,9 +161,12 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
     session = db.session()
     task = _task(task_id, fresh=True)
     _refuse(task, principal)
-    # The completion is the transaction's first write: on SQLite it waits for the write lock
-    # (busy_timeout) instead of failing a read-then-write upgrade, and its row count decides who
-    # completes the task; an unclaimed task is claimed by the same statement.
+    # The instance's lock is the transaction's first write: on SQLite it waits for the write lock
+    # (busy_timeout) instead of failing a read-then-write upgrade; on PostgreSQL it orders this step
+    # after (or before) an end or termination of the same instance instead of deadlocking with it.
+    # Then the completion's row count decides who completes the task; an unclaimed task is claimed
+    # by the same statement.
+    lock_instance(task.instance_id)
     won = _changed(
         update(UserTask)
         .where(UserTask.id == task_id, UserTask.status == OPEN,
@@ -192,8 +197,16 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
              subject=subject(instance))
     else:
         spiff_task.set_data(approved=decision == APPROVE, decision=decision, opinion=opinion, approver=handler)
-        spiff_task.run()
-        workflow.do_engine_steps()
+
+        def advance() -> None:
+            spiff_task.run()
+            workflow.do_engine_steps()
+
+        try:
+            engine.run_engine(advance)
+        except engine.ProcessError as exc:  # the definition is at fault: the task stays open, unchanged
+            session.rollback()
+            raise BusinessError(str(exc), 422) from exc
         after_step(instance, workflow, definition)
     session.flush()  # the instance's UPDATE ... WHERE version = :read_version (StaleDataError if lost)
     commit_and_relay(session)

@@ -1,14 +1,14 @@
 """pushes: messages the center and downstream systems send to one, a list or all employers
 
 Revision ID: 0006_push
-Revises: 0004_merge
+Revises: 0005_inbox_ids
 Create Date: 2026-11-28 11:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_push'
-down_revision = '0004_merge'
+down_revision = '0005_inbox_ids'
 branch_labels = None
 depends_on = None
 
