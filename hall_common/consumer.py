@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import db, dead_letters
@@ -77,13 +77,14 @@ def consume_deferred(event: dict[str, Any]) -> tuple[str, bool]:
     session.info.pop(EMITTED, None)
     processed = runtime.plumbing.processed
     try:
-        if session.get(processed, event["id"]) is not None:
+        table = processed.__table__
+        if session.execute(select(table.c.event_id).where(table.c.event_id == event["id"])).first() is not None:
             dead_letters.mark_resolved(session, event["id"])
             session.commit()
             return "duplicate", False
         handler(event)
         # Plain statements, not ORM objects: they run for every event (make bench).
-        session.execute(insert(processed.__table__).values(
+        session.execute(insert(table).values(
             event_id=event["id"], type=event["type"], processed_at=db.utcnow()))
         dead_letters.mark_resolved(session, event["id"])
         session.commit()

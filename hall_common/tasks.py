@@ -43,17 +43,31 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
             receipts.confirm(name, event["id"])  # done with it: processed, a duplicate, or parked
         return outcome
 
+    checked = [0.0]  # when this process last checked receipts and unrouted rows (time.monotonic)
+
     @celery.task(name=f"{name}.relay_outbox", ignore_result=True)
     def relay_outbox() -> int:
         settings = get_settings()
+        # Receipts fall due minutes after publishing and an unrouted row only needs its log line:
+        # checking them every few seconds, not at every pass, halved what the passes cost (make bench).
+        now = time.monotonic()
+        check = now - checked[0] >= check_interval(settings.relay_interval, settings.event_confirm_after)
+        if check:
+            checked[0] = now
         with app.app_context():
             # The safety net: what the inline relay has not sent shortly after its commit.
-            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=True)
+            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=check,
+                         report=check)
 
     @celery.task(name=f"{name}.housekeeping", ignore_result=True)
     def housekeeping() -> None:
         with app.app_context():
             run_housekeeping()
+
+
+def check_interval(relay_interval: float, confirm_after: float) -> float:
+    """Seconds between the periodic relay's receipt checks: a fifth of the receipt delay, at most 10."""
+    return max(relay_interval, min(10.0, confirm_after / 5))
 
 
 def backoff(attempt: int) -> float:
