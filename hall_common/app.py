@@ -40,7 +40,7 @@ def create_service_app(
     logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every state change at INFO
 
     app.extensions[EXTENSION_KEY] = runtime
-    database = db.Database(app.config["DATABASE_URL"])
+    database = db.Database(app.config["DATABASE_URL"], settings.sqlite_synchronous)
     database.init_app(app)
 
     api = HallApi(app)

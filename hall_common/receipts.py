@@ -39,6 +39,19 @@ def confirm(service: str, event_id: str) -> None:
         log.warning("receipt of event %s not written; it will be delivered again", event_id, exc_info=True)
 
 
+def confirm_many(service: str, event_ids: list[str]) -> None:
+    """The receipts of a batch's events in one round trip (best effort, as ``confirm``)."""
+    if not event_ids:
+        return
+    try:
+        pipeline = _client().pipeline(transaction=False)
+        for event_id in event_ids:
+            pipeline.set(key(service, event_id), 1, ex=KEEP_SECONDS)
+        pipeline.execute()
+    except Exception:
+        log.warning("receipts of events %s not written; they will be delivered again", event_ids, exc_info=True)
+
+
 def missing(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (service, event id) pairs with no receipt."""
     if not pairs:

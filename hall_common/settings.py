@@ -9,6 +9,7 @@ from __future__ import annotations
 import decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     # for calls made outside any user's request, e.g. the notify worker paging the employer list for a
     # broadcast. Empty: the file var_dir/service_tokens/<service>.jwt that deploy.prepare writes.
     service_token: str = ""
+    # SQLite only (the embedded configuration; production runs PostgreSQL): NORMAL under WAL does not
+    # wait for the disk at every commit. It survives a crash of any process; an OS crash or a power
+    # cut may lose the last commits (never corrupts the file). FULL waits for the disk every commit.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # Where each service listens, as seen by its callers.
     auth_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['auth']}"
     employer_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['employer']}"

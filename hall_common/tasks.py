@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,9 @@ from flask import Flask
 from sqlalchemy import delete
 
 from . import db, dead_letters, receipts
-from .consumer import PermanentEventError, consume
-from .outbox import relay
+from .celery_app import get_celery
+from .consumer import PermanentEventError, consume, consume_deferred
+from .outbox import relay, relay_now
 from .runtime import get_runtime
 from .settings import get_settings
 
@@ -27,8 +29,11 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
 
     # Retries are counted here, not by Celery: when they run out the event becomes a dead letter
     # instead of being dropped, and an event is acknowledged only once it is processed or parked.
+    # A message carries one event, or a list: the events one relay pass published for this service.
     @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
+        if isinstance(event, list):
+            return handle_batch(self, app, name, event)
         with app.app_context():
             try:
                 outcome = consume(event)
@@ -38,12 +43,21 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
             receipts.confirm(name, event["id"])  # done with it: processed, a duplicate, or parked
         return outcome
 
+    checked = [0.0]  # when this process last checked receipts and unrouted rows (time.monotonic)
+
     @celery.task(name=f"{name}.relay_outbox", ignore_result=True)
     def relay_outbox() -> int:
         settings = get_settings()
+        # Receipts fall due minutes after publishing and an unrouted row only needs its log line:
+        # checking them every few seconds, not at every pass, halved what the passes cost (make bench).
+        now = time.monotonic()
+        check = now - checked[0] >= check_interval(settings.relay_interval, settings.event_confirm_after)
+        if check:
+            checked[0] = now
         with app.app_context():
             # The safety net: what the inline relay has not sent shortly after its commit.
-            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=True)
+            return relay(min_age=2 * settings.relay_interval if settings.relay_inline else 0, verify=check,
+                         report=check)
 
     @celery.task(name=f"{name}.housekeeping", ignore_result=True)
     def housekeeping() -> None:
@@ -55,6 +69,11 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
         runtime.register_tasks(celery, app)
 
 
+def check_interval(relay_interval: float, confirm_after: float) -> float:
+    """Seconds between the periodic relay's receipt checks: a fifth of the receipt delay, at most 10."""
+    return max(relay_interval, min(10.0, confirm_after / 5))
+
+
 def backoff(attempt: int) -> float:
     """Seconds before retry number ``attempt`` (1, 2, ...): doubling up to the cap, with jitter so
     events that failed together do not all come back at the same instant."""
@@ -63,10 +82,49 @@ def backoff(attempt: int) -> float:
     return round(random.uniform(ceiling / 2, ceiling), 3)
 
 
-def retry_or_bury(task: Task, event: Any, exc: Exception, first_failed_at: str | None) -> str:
-    """Schedule the next attempt, or park the event as a dead letter when retries are used up."""
+def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
+    """The events of one message, in order, each as if it had come alone: its own transaction,
+    processed record, dead letter and receipt. A failing event is retried alone, in a message of its
+    own (or parked), and the batch goes on: the events before it stay done, the ones after it run.
+
+    If the worker dies midway, the broker delivers the whole message again: the events already
+    processed are duplicates and change nothing. What the handlers emitted is relayed once, after the
+    last event, so it too leaves as one message per consuming service.
+    """
+    outcomes: Counter[str] = Counter()
+    confirmed: list[str] = []
+    emitted = False
+    try:
+        for event in events:
+            with app.app_context():  # a fresh session per event, as for a message of its own
+                try:
+                    outcome, more = consume_deferred(event)
+                    emitted = emitted or more
+                except Exception as exc:
+                    outcome = retry_or_bury(task, event, exc, None, alone=True)
+            outcomes[outcome] += 1
+            if outcome != RETRYING and isinstance(event, dict) and isinstance(event.get("id"), str):
+                confirmed.append(event["id"])
+    finally:
+        # Also when a dead letter could not be stored and the message goes back to its queue.
+        if emitted:
+            with app.app_context():
+                relay_now()
+        receipts.confirm_many(name, confirmed)
+    return ", ".join(f"{outcome} {n}" for outcome, n in sorted(outcomes.items()))
+
+
+RETRYING = "retrying"
+
+
+def retry_or_bury(task: Task, event: Any, exc: Exception, first_failed_at: str | None, alone: bool = False) -> str:
+    """Schedule the next attempt, or park the event as a dead letter when retries are used up.
+
+    ``alone``: the event came in a batch; its retry is a message of its own (the first retry), so the
+    batch's other events are neither redone nor held back.
+    """
     settings = get_settings()
-    attempt = task.request.retries + 1
+    attempt = 1 if alone else task.request.retries + 1
     first = first_failed_at or db.utcnow().isoformat()
     event_id = event.get("id") if isinstance(event, dict) else None
     if isinstance(exc, PermanentEventError) or attempt > settings.event_max_retries:
@@ -74,6 +132,13 @@ def retry_or_bury(task: Task, event: Any, exc: Exception, first_failed_at: str |
     delay = backoff(attempt)
     log.warning("event %s failed (attempt %s), retrying in %ss: %s", event_id, attempt, delay,
                 dead_letters.describe(exc))
+    if alone:
+        try:
+            get_celery().send_task(task.name, args=[event], kwargs={"first_failed_at": first}, countdown=delay,
+                                   retries=attempt, queue=get_runtime().name, ignore_result=True)
+        except Exception:  # as task.retry below: a retry that cannot be published parks the event
+            return _bury(task, event, exc, attempt, first)
+        return RETRYING
     try:
         retry = task.retry(exc=exc, countdown=delay, kwargs={"first_failed_at": first}, throw=False)
     except Reject:  # the retry could not be published: keep the event where the center sees it

@@ -104,7 +104,8 @@ def _queued_event_ids(stack: Stack, queue: str) -> set[str]:
     for message in messages:
         if message["headers"].get("task") == f"{queue}.handle_event":
             args = json.loads(base64.b64decode(message["body"]))[0]
-            ids.add(args[0]["id"])
+            # One event, or the list of events one relay pass published for the service.
+            ids.update(event["id"] for event in (args[0] if isinstance(args[0], list) else [args[0]]))
     return ids
 
 
