@@ -48,8 +48,6 @@ def notices(employer_nos: list[str]) -> list[dict[str, Any]]:
     """What a page needs to know, for each employer: every box's count and the newest message (a new
     one plays a sound). A few grouped queries per chunk, whatever the number of employers (a broadcast
     stores messages for thousands in one transaction)."""
-    from . import tracks  # tracks imports this module for ``mark``
-
     session = db.session()
     at = db.utcnow().isoformat(timespec="seconds") + "+00:00"
     result = []
@@ -59,8 +57,6 @@ def notices(employer_nos: list[str]) -> list[dict[str, Any]]:
         for no, box, n in session.execute(select(BoxCount.employer_no, BoxCount.box, BoxCount.n)
                                           .where(BoxCount.employer_no.in_(chunk))):
             counts[no][box] = n
-        for no, by_box in tracks.counts_of(chunk).items():
-            counts[no].update(by_box)
         newest: dict[str, int] = {no: top for no, top in session.execute(
             select(InboxItem.employer_no, func.max(InboxItem.id))
             .where(InboxItem.employer_no.in_(chunk), InboxItem.box == MESSAGE).group_by(InboxItem.employer_no))}

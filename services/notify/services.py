@@ -106,7 +106,7 @@ def box_page(employer_no: str, box: str, page: int, per_page: int,
         items, total = tracks.list_box(employer_no, box, page, per_page, initiator, filters)
         return items, total, all_counts(employer_no, initiator)
     messages, total, box_counts = list_box(employer_no, box, page, per_page, filters)
-    return list(messages), total, {**box_counts, **tracks.counts(employer_no, initiator)}
+    return list(messages), total, {**box_counts, **tracks.counts(employer_no, initiator)} if initiator else box_counts
 
 
 def all_counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:

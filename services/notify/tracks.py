@@ -22,7 +22,7 @@ from hall_common import db
 from hall_common.consumer import InvalidEvent
 from hall_common.schemas import INT32_MAX
 
-from . import live
+from . import live, services
 from .filters import Filters
 from .models import (
     COMPLETED,
@@ -117,11 +117,15 @@ def track(event: dict[str, Any]) -> None:
         raise InvalidEvent(f"{event['type']} without a valid instance_id, seq or employer_no")
     session = db.session()
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    session.execute(
+    employer_no = str(data["employer_no"])[:20]
+    created = session.execute(
         insert(ProcessTrack)
-        .values(instance_id=instance_id, employer_no=str(data["employer_no"])[:20], last_seq=0, status=RUNNING)
+        .values(instance_id=instance_id, employer_no=employer_no, last_seq=0, status=RUNNING)
         .on_conflict_do_nothing(index_elements=["instance_id"])
-    )
+        .returning(ProcessTrack.instance_id)
+    ).scalar_one_or_none()
+    if created is not None:  # every track is in 我发起的
+        services.bump(session, employer_no, INITIATED, 1)
     # Lock the track row: concurrent events of this instance fold one after the other.
     session.execute(update(ProcessTrack).where(ProcessTrack.instance_id == instance_id)
                     .values(last_seq=ProcessTrack.last_seq))
@@ -133,7 +137,9 @@ def track(event: dict[str, Any]) -> None:
     ).scalar_one_or_none()
     if kept is None:  # this seq is known already: nothing changes
         return
-    live.mark(session, str(data["employer_no"])[:20])
+    live.mark(session, employer_no)
+    before = session.execute(select(ProcessTrack.status, ProcessTrack.acted_at)
+                             .where(ProcessTrack.instance_id == instance_id)).one()
     events = session.execute(
         select(ProcessTrackEvent.seq, ProcessTrackEvent.type, ProcessTrackEvent.data)
         .where(ProcessTrackEvent.instance_id == instance_id)
@@ -142,6 +148,18 @@ def track(event: dict[str, Any]) -> None:
     columns = set(ProcessTrack.__table__.columns.keys()) - {"instance_id"}
     session.execute(update(ProcessTrack).where(ProcessTrack.instance_id == instance_id)
                     .values({k: v for k, v in state.items() if k in columns}))
+    # The boxes' maintained counts follow the track's moves (the tabs and totals never COUNT(*) the tracks).
+    was = _boxes(before.status, before.acted_at)
+    now = _boxes(state["status"], state.get("acted_at", before.acted_at))
+    for box in was ^ now:
+        services.bump(session, employer_no, box, 1 if box in now else -1)
+
+
+def _boxes(status: str, acted_at: datetime | None) -> set[str]:
+    """Which of 待办 and 已办 a track with this state is in (the rule of ``_in_box``, in Python)."""
+    if status == RETURNED:
+        return {TODO}
+    return {DONE} if acted_at is not None else set()
 
 
 def _key(value: Any) -> bool:
@@ -179,29 +197,24 @@ def list_box(employer_no: str, box: str, page: int, per_page: int,
     where = _box_filter(employer_no, box, initiator)
     if filters:  # the date of the box's own moment: returned (待办), handled (已办), started (我发起的)
         where += filters.on(DATED.get(box, ProcessTrack.started_at), ProcessTrack.business_type)
-    total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
+    if filters or initiator:
+        total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
+    else:
+        total = services.counts(employer_no)[box]
     query = (select(ProcessTrack).where(*where).order_by(ORDER[box].desc(), ProcessTrack.instance_id.desc())
              .offset((page - 1) * per_page).limit(per_page))
     return [item(t, box) for t in session.scalars(query)], total
 
 
 def counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
+    """The boxes' sizes: the maintained counts, or for one operator's view (``initiator``) counted."""
+    if not initiator:
+        maintained = services.counts(employer_no)
+        return {box: maintained[box] for box in (TODO, DONE, INITIATED)}
     session = db.session()
     return {box: session.scalar(select(func.count()).select_from(ProcessTrack)
                                 .where(*_box_filter(employer_no, box, initiator))) or 0
             for box in (TODO, DONE, INITIATED)}
-
-
-def counts_of(employer_nos: list[str]) -> dict[str, dict[str, int]]:
-    """``counts`` of many employers in one grouped query per box (the live notices of a broadcast)."""
-    session = db.session()
-    found: dict[str, dict[str, int]] = {no: dict.fromkeys((TODO, DONE, INITIATED), 0) for no in employer_nos}
-    for box in (TODO, DONE, INITIATED):
-        rows = session.execute(select(ProcessTrack.employer_no, func.count()).where(
-            ProcessTrack.employer_no.in_(employer_nos), *_in_box(box)).group_by(ProcessTrack.employer_no))
-        for employer_no, n in rows:
-            found[employer_no][box] = n
-    return found
 
 
 def item(t: ProcessTrack, box: str) -> dict[str, Any]:

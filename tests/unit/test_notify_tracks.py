@@ -217,6 +217,24 @@ def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(
         thread.join(60)
     assert results == ["processed"] * len(events)
     assert track(app, 50) == expected_state(app, 50)
+    assert_maintained_counts_match(app)
+
+
+def assert_maintained_counts_match(app: Flask) -> None:
+    """The tabs' maintained counts of 待办, 已办 and 我发起的 equal a COUNT(*) by the boxes' rules."""
+    from sqlalchemy import func, select
+
+    from services.notify import services, tracks
+    from services.notify.models import ProcessTrack
+
+    with app.app_context():
+        session = db.session()
+        for employer_no in set(session.scalars(select(ProcessTrack.employer_no))):
+            maintained = services.counts(employer_no)
+            for box in ("todo", "done", "initiated"):
+                counted = session.scalar(select(func.count()).select_from(ProcessTrack).where(
+                    ProcessTrack.employer_no == employer_no, *tracks._in_box(box)))
+                assert maintained[box] == counted, (employer_no, box)
 
 
 def expected_state(app: Flask, instance_id: int, end: str = "completed") -> dict[str, Any]:
@@ -240,3 +258,4 @@ def test_every_arrival_order_with_duplicates_ends_in_the_same_state(
     order = data.draw(st.permutations(events + again + resent), label="arrival order")
     deliver(shared_app, order)
     assert track(shared_app, instance_id) == expected_state(shared_app, instance_id, end)
+    assert_maintained_counts_match(shared_app)
