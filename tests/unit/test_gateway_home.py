@@ -67,7 +67,8 @@ def modules(page: str) -> list[tuple[str, str]]:
     section = re.search(r'<section class="card modules".*?</section>', page, re.S)
     assert section is not None
     tiles = re.findall(r'<a class="module" data-module="\w+" href="([^"]+)">([^<]+)</a>'
-                       r'|<span class="module disabled" data-module="\w+">([^<]+)<small class="soon">([^<]+)</small>',
+                       r'|<span class="module disabled" data-module="\w+"><span class="name">([^<]+)</span>'
+                       r'<small class="soon">([^<]+)</small>',
                        section.group(0))
     return [(name or name_off, href or remark) for href, name, name_off, remark in tiles]
 
