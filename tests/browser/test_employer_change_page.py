@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.integration.helpers import remember_password
 
 B_PASSWORD = "Hall2026br"
 
@@ -37,6 +38,7 @@ def login_employer(page: Page, stack: Stack) -> None:
     if not choice.count():
         fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
         change_password(page, B_PASSWORD)
+        remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)
     page.get_by_label(re.compile(demo.EMPLOYER_NO)).check()
     page.get_by_role("button", name="确定").click()
     expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
@@ -62,6 +64,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     change_password(page, "short1")
     expect(page.get_by_role("alert")).to_contain_text("新密码长度不能少于8位")
     change_password(page, B_PASSWORD)
+    remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)  # the API tests log in with it from now on
 
     # The authorization page: the employers this UKey manages.
     expect(page.get_by_role("heading", name="选择需要登录的单位账号")).to_be_visible()

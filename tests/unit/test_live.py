@@ -111,6 +111,7 @@ def test_a_live_refresh_does_not_move_the_idle_clock(monkeypatch: pytest.MonkeyP
 
 def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() -> None:
     import asyncio
+    import threading
 
     from gateway.stream import QUEUE_SIZE, Hub, frame
 
@@ -130,7 +131,22 @@ def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() 
         assert "100100001" not in hub.streams
         await hub.redis.aclose()
 
-    asyncio.run(scenario())
+    # A loop of its own in a thread: a sync Playwright test earlier in the session may leave this thread's
+    # event loop marked running, where asyncio.run refuses to start.
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(30)
+    if errors:
+        raise errors[0]
+    assert not worker.is_alive()
     assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
 
 
