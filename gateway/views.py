@@ -27,7 +27,7 @@ bp = Blueprint("hall", __name__)
 login_required = sessions.login_required(EMPLOYER_KEY, "login.login")
 BOXES = [("message", "消息"), ("todo", "待办"), ("done", "已办"), ("initiated", "我发起的"), ("read", "已阅")]
 # module permission -> the page that serves it (None: not built yet)
-MODULE_PAGES: dict[str, str | None] = {"employer_change": "hall.employer_change"}
+MODULE_PAGES: dict[str, str | None] = {"employer_info": "hall.employer_info", "employer_change": "hall.employer_change"}
 
 
 @bp.route("/vendor/<package>/<path:filename>")
@@ -64,6 +64,22 @@ def home() -> Any:
         "home.html", profile=profile, account=account, counts=counts, inbox=inbox, box=box, boxes=BOXES,
         modules=modules, module_pages=MODULE_PAGES,
     )
+
+
+@bp.route("/employer/info")
+@login_required
+def employer_info() -> Any:
+    """单位基本信息 (manual ch. 6, opened from the employer's name at the top right): the employer's
+    basic customer information, its account and the operator, read-only."""
+    if not sessions.permitted("employer_info"):
+        flash("当前账号无权办理该业务", "error")
+        return redirect(url_for("hall.home"))
+    employer_no = _employer_no()
+    profile, account = gather(
+        partial(sessions.client("employer").get, f"/employers/{employer_no}"),
+        partial(sessions.client("payment").get, f"/employers/{employer_no}/account"),
+    )
+    return render_template("employer_info.html", profile=profile, account=account)
 
 
 def _may_change() -> bool:
