@@ -4,25 +4,46 @@ accessibility rules (WCAG 2.1 AA and axe's best practices) with no serious or cr
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, sync_playwright
 
 # The npm package axe-core (package.json); `make deps` installs it with bpmn-js.
 AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # What is not ours: bpmn-js draws the diagram's shapes and its own palette/context pad inside
 # .djs-container (SVG internals and its icon buttons); our markup around the canvas is checked.
 AXE_EXCLUDE = [".djs-container"]
+REPORT_PATH = "/__a11y_report__"  # answered by the test's route, never reaches the gateway
 _AXE_RUN = """async (exclude) => {
   const result = await axe.run({include: [document], exclude: exclude.map((s) => [s])},
                                {resultTypes: ["violations"]});
   return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) =>
     `${v.impact} ${v.id} (${v.help}): ` + v.nodes.slice(0, 4).map((n) => n.target.join(" ")).join(" | "));
 }"""
+# In every top-level document: say it started, and once it has loaded (and bpmn-js has drawn) run axe
+# and post what it found. Init scripts run outside the page's CSP; the posts are same-origin fetches.
+_AXE_IN_PAGE = """(() => {
+  if (window.top !== window || !/^https?:$/.test(location.protocol)) return;
+  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify(body)}).catch(() => {});
+  post({started: location.href});
+  const run = async () => {
+    let found;
+    try { found = await (%(run)s)(%(exclude)s); } catch (error) { found = ["axe could not run: " + error]; }
+    post({checked: location.href, violations: found});
+  };
+  const start = () => setTimeout(run, 300);
+  if (document.readyState === "complete") start(); else window.addEventListener("load", start);
+})();"""
+
+
+def _in_page_check() -> str:
+    return AXE_SOURCE.read_text() + "\n" + _AXE_IN_PAGE % {
+        "path": REPORT_PATH, "run": _AXE_RUN, "exclude": json.dumps(AXE_EXCLUDE)}
 
 
 @pytest.fixture(scope="session")
@@ -53,61 +74,77 @@ def _fault(page: Page, message: ConsoleMessage) -> bool:
     return "Content Security Policy" in text or text.startswith("CSP violation") or missing_file
 
 
-def axe_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now (its document, not
-    bpmn-js's canvas internals). axe is evaluated through the DevTools protocol, which the page's CSP
-    does not govern, so the pages need no exception for it."""
-    if not page.url.startswith("http"):
-        return []
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_SOURCE.read_text())
-    found: list[str] = page.evaluate(_AXE_RUN, AXE_EXCLUDE)
-    return [f"{page.url}: axe {v}" for v in found]
-
-
 def check_a11y(page: Page) -> None:
-    """For a test that changes a page without leaving it (a dialog, a row added by script): check now."""
-    found = axe_violations(page)
-    assert found == [], "\n".join(found)
+    """For a test that changes a page without leaving it (a dialog, a row added by script): check the
+    page as it is now; serious and critical violations fail the test at once."""
+    found: list[str] = page.evaluate(_AXE_RUN, AXE_EXCLUDE)
+    assert found == [], "\n".join(f"{page.url}: axe {v}" for v in found)
 
 
-def _check_quietly(page: Page, violations: list[str]) -> None:
-    try:
-        violations.extend(axe_violations(page))
-    except Error as exc:  # the page went away meanwhile (its own script navigated, the test closed it)
-        if "destroyed" not in str(exc) and "closed" not in str(exc):
-            raise
+class _A11yWatch:
+    """One page's documents: each posts its axe result once loaded; a navigation away from a document
+    not yet checked is held until its result is in, so every page the test visits is checked once
+    loaded, however quickly the test moves on (check_a11y checks a page's later states). Nothing here
+    blocks: Playwright cannot evaluate in a page while one of its navigations is held, so the page
+    reports by itself."""
+
+    def __init__(self, page: Page, violations: list[str]) -> None:
+        self.page, self.violations = page, violations
+        self.unchecked: str | None = None  # the document whose result is awaited
+        self.held: list[Route] = []
+        page.add_init_script(_in_page_check())
+        page.route("**/*", self.on_request)
+
+    def on_request(self, route: Route, request: Request) -> None:
+        if request.url.split("?")[0].endswith(REPORT_PATH):
+            body = json.loads(request.post_data or "{}")
+            route.fulfill(status=204)
+            if "started" in body:
+                self.unchecked = body["started"]
+                return
+            self.violations.extend(f"{body['checked']}: axe {v}" for v in body["violations"])
+            self.unchecked = None
+            held, self.held = self.held, []
+            for waiting in held:
+                waiting.fallback()
+            return
+        if self.unchecked and request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.held.append(route)
+            return
+        route.fallback()
+
+    def finish(self) -> None:
+        """The last document: wait for its result (it posts within a few seconds of loading)."""
+        for _ in range(100):
+            if not self.unchecked or self.page.is_closed():
+                break
+            self.page.wait_for_timeout(100)
+        if self.unchecked and not self.page.is_closed():
+            self.violations.append(f"{self.unchecked}: axe did not report")
 
 
 @pytest.fixture(autouse=True)
 def no_csp_violation(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every page a browser test opens must run without a CSP violation (the pages' scripts are files),
     without an uncaught script error, without asking for a file that is not there, and without a
-    serious or critical accessibility violation: each document is checked with axe-core just before
-    the browser leaves it (a link, a form, a script or the test navigating) and the last one at the
-    end of the test, so every page the tests visit is checked in the state the test left it."""
+    serious or critical accessibility violation: each document checks itself with axe-core once
+    loaded, and the browser leaves no document before its result is in (_A11yWatch)."""
     violations: list[str] = []
-    pages: list[Page] = []
+    watches: list[_A11yWatch] = []
     new_page = browser.new_page
-
-    def leaving(page: Page, route: Route, request: Request) -> None:
-        if request.is_navigation_request() and request.frame == page.main_frame:
-            _check_quietly(page, violations)
-        route.fallback()
 
     def watched_page(*args: Any, **kwargs: Any) -> Page:
         page = new_page(*args, **kwargs)
-        pages.append(page)
         page.add_init_script(_REPORT_CSP)
         page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}") if _fault(page, msg) else None)
         page.on("pageerror", lambda error: violations.append(f"{page.url}: script error: {error}"))
-        page.route("**/*", lambda route, request: leaving(page, route, request))
+        watches.append(_A11yWatch(page, violations))
         return page
 
     monkeypatch.setattr(browser, "new_page", watched_page)
     yield violations
-    for page in pages:
-        if not page.is_closed():
-            _check_quietly(page, violations)
-            page.close()
+    for watch in watches:
+        watch.finish()
+        if not watch.page.is_closed():
+            watch.page.close()
     assert violations == [], "\n".join(violations)
