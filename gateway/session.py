@@ -172,7 +172,6 @@ def register_context(app: Flask) -> None:
         return {
             # 大字模式 of the page's own operator (base.html scales the page's text).
             "large_text": bool(own and own.get("large_text")),
-            "area": "center" if area == CENTER_KEY else "employer",
             "employer_user": employer["principal"] if employer else None,
             "sound_enabled": employer.get("sound_enabled", True) if employer else False,
             "center_user": center["principal"] if center else None,

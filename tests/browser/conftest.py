@@ -29,12 +29,20 @@ _AXE_RUN = """async (exclude) => {
 # and post what it found. Init scripts run outside the page's CSP; the posts are same-origin fetches.
 _AXE_IN_PAGE = """(() => {
   if (window.top !== window || !/^https?:$/.test(location.protocol)) return;
-  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify(body)}).catch(() => {});
-  post({started: location.href});
+  const doc = Math.random().toString(36).slice(2);
+  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify({doc, url: location.href, ...body})})
+    .catch(() => {});
+  post({started: true});
+  let settle;
+  window.__a11yDone = new Promise((resolve) => { settle = resolve; });
   const run = async () => {
     let found;
-    try { found = await (%(run)s)(%(exclude)s); } catch (error) { found = ["axe could not run: " + error]; }
-    post({checked: location.href, violations: found});
+    try {
+      found = await Promise.race([(%(run)s)(%(exclude)s),
+        new Promise((resolve) => setTimeout(() => resolve(["axe did not finish within 20 s"]), 20000))]);
+    } catch (error) { found = ["axe could not run: " + error]; }
+    settle();
+    post({violations: found});
   };
   const start = () => setTimeout(run, 300);
   if (document.readyState === "complete") start(); else window.addEventListener("load", start);
@@ -76,7 +84,8 @@ def _fault(page: Page, message: ConsoleMessage) -> bool:
 
 def check_a11y(page: Page) -> None:
     """For a test that changes a page without leaving it (a dialog, a row added by script): check the
-    page as it is now; serious and critical violations fail the test at once."""
+    page as it is now (after its own check on loading); serious and critical violations fail at once."""
+    page.evaluate("() => window.__a11yDone")
     found: list[str] = page.evaluate(_AXE_RUN, AXE_EXCLUDE)
     assert found == [], "\n".join(f"{page.url}: axe {v}" for v in found)
 
@@ -90,28 +99,34 @@ class _A11yWatch:
 
     def __init__(self, page: Page, violations: list[str]) -> None:
         self.page, self.violations = page, violations
-        self.unchecked: str | None = None  # the document whose result is awaited
+        self.unchecked: dict[str, str] = {}  # the document whose result is awaited: id -> address
+        self.checked: set[str] = set()  # documents reported (a report may overtake its "started")
         self.held: list[Route] = []
         page.add_init_script(_in_page_check())
         page.route("**/*", self.on_request)
 
     def on_request(self, route: Route, request: Request) -> None:
         if request.url.split("?")[0].endswith(REPORT_PATH):
-            body = json.loads(request.post_data or "{}")
             route.fulfill(status=204)
-            if "started" in body:
-                self.unchecked = body["started"]
-                return
-            self.violations.extend(f"{body['checked']}: axe {v}" for v in body["violations"])
-            self.unchecked = None
+            self.on_report(json.loads(request.post_data or "{}"))
+        elif self.unchecked and request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.held.append(route)
+        else:
+            route.fallback()
+
+    def on_report(self, body: dict[str, Any]) -> None:
+        doc = body["doc"]
+        if body.get("started"):
+            # A new document replaces the page's earlier one, which can no longer report.
+            self.unchecked = {} if doc in self.checked else {doc: body["url"]}
+            return
+        self.checked.add(doc)
+        self.violations.extend(f"{body['url']}: axe {v}" for v in body["violations"])
+        self.unchecked.pop(doc, None)
+        if not self.unchecked:
             held, self.held = self.held, []
             for waiting in held:
                 waiting.fallback()
-            return
-        if self.unchecked and request.is_navigation_request() and request.frame == self.page.main_frame:
-            self.held.append(route)
-            return
-        route.fallback()
 
     def finish(self) -> None:
         """The last document: wait for its result (it posts within a few seconds of loading)."""
@@ -120,7 +135,7 @@ class _A11yWatch:
                 break
             self.page.wait_for_timeout(100)
         if self.unchecked and not self.page.is_closed():
-            self.violations.append(f"{self.unchecked}: axe did not report")
+            self.violations.extend(f"{url}: axe did not report" for url in self.unchecked.values())
 
 
 @pytest.fixture(autouse=True)
