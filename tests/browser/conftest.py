@@ -30,7 +30,7 @@ _AXE_RUN = """async (exclude) => {
 _AXE_IN_PAGE = """(() => {
   if (window.top !== window || !/^https?:$/.test(location.protocol)) return;
   const doc = Math.random().toString(36).slice(2);
-  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify({doc, url: location.href, ...body})})
+  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify({doc, origin: performance.timeOrigin, url: location.href, ...body})})
     .catch(() => {});
   post({started: true});
   let settle;
@@ -102,6 +102,7 @@ class _A11yWatch:
         self.unchecked: dict[str, str] = {}  # the document whose result is awaited: id -> address
         self.checked: set[str] = set()  # documents reported (a report may overtake its "started")
         self.held: list[Route] = []
+        self.newest = 0.0  # when the newest document that said it started began (performance.timeOrigin)
         page.add_init_script(_in_page_check())
         page.route("**/*", self.on_request)
 
@@ -117,8 +118,11 @@ class _A11yWatch:
     def on_report(self, body: dict[str, Any]) -> None:
         doc = body["doc"]
         if body.get("started"):
-            # A new document replaces the page's earlier one, which can no longer report.
-            self.unchecked = {} if doc in self.checked else {doc: body["url"]}
+            # A newer document replaces the page's earlier one, which can no longer report; a start that
+            # arrives late from a document already replaced (a quick reload) is not waited for.
+            if body["origin"] >= self.newest:
+                self.newest = body["origin"]
+                self.unchecked = {} if doc in self.checked else {doc: body["url"]}
             return
         self.checked.add(doc)
         self.violations.extend(f"{body['url']}: axe {v}" for v in body["violations"])
