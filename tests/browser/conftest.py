@@ -30,8 +30,9 @@ _AXE_RUN = """async (exclude) => {
 _AXE_IN_PAGE = """(() => {
   if (window.top !== window || !/^https?:$/.test(location.protocol)) return;
   const doc = Math.random().toString(36).slice(2);
-  const post = (body) => fetch("%(path)s", {method: "POST", body: JSON.stringify({doc, origin: performance.timeOrigin, url: location.href, ...body})})
-    .catch(() => {});
+  const origin = performance.timeOrigin;
+  const post = (body) => fetch("%(path)s", {method: "POST",
+    body: JSON.stringify({doc, origin, url: location.href, ...body})}).catch(() => {});
   post({started: true});
   let settle;
   window.__a11yDone = new Promise((resolve) => { settle = resolve; });
