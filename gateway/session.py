@@ -14,7 +14,6 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_wtf.csrf import CSRFError
 
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.schemas import CONTROL
@@ -36,7 +35,8 @@ IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
 def start(key: str, login: dict[str, Any]) -> None:
     session[key] = {"token": login["token"], "refresh_token": login.get("refresh_token", ""),
                     "expires_at": login.get("expires_at", 0), "principal": login["principal"],
-                    "sound_enabled": login.get("sound_enabled", True), "last_active": time.time()}
+                    "sound_enabled": login.get("sound_enabled", True),
+                    "large_text": bool(login.get("large_text", False)), "last_active": time.time()}
 
 
 def permitted(permission: str) -> bool:
@@ -98,6 +98,18 @@ def local_path(target: str) -> bool:
         and not CONTROL.search(target)
 
 
+def return_path() -> str:
+    """Where the login should send the user back to: this page with its query string."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def next_path(default: str) -> str:
+    """The login's ?next= when it is a path on this site, else the default page."""
+    target = request.args.get("next", "")
+    return target if target and local_path(target) else default
+
+
 def idle_for(key: str) -> float:
     return _idle(current(key) or {})
 
@@ -152,7 +164,7 @@ def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if current(key) is None or end_if_idle(key):
-                return redirect(url_for(login_endpoint, next=request.path))
+                return redirect(url_for(login_endpoint, next=return_path()))
             if request.headers.get(LIVE_HEADER) != "1":  # a live refresh is not the user's activity
                 touch(key)
             try:
@@ -161,7 +173,7 @@ def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
                 if exc.status == 401:  # expired or revoked: log in again
                     end(key)
                     flash(exc.message, "error")
-                    return redirect(url_for(login_endpoint, next=request.path))
+                    return redirect(url_for(login_endpoint, next=return_path()))
                 raise
 
         return wrapper  # type: ignore[return-value]
@@ -174,9 +186,13 @@ def register_context(app: Flask) -> None:
     def _inject() -> dict[str, Any]:
         employer = current(EMPLOYER_KEY)
         center = current(CENTER_KEY)
-        area = CENTER_KEY if (request.blueprint or "") in CENTER_BLUEPRINTS else EMPLOYER_KEY
+        area = CENTER_KEY if (request.blueprint or "") in CENTER_BLUEPRINTS or request.path.startswith("/admin/") \
+            else EMPLOYER_KEY
         settings = get_settings()
+        own = current(area)
         return {
+            # 大字模式 of the page's own operator (base.html scales the page's text).
+            "large_text": bool(own and own.get("large_text")),
             "employer_user": employer["principal"] if employer else None,
             "sound_enabled": employer.get("sound_enabled", True) if employer else False,
             "center_user": center["principal"] if center else None,
@@ -187,18 +203,3 @@ def register_context(app: Flask) -> None:
                              "warning": min(settings.session_idle_warning_seconds, settings.session_idle_seconds)}
             if current(area) is not None else None,
         }
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> Any:
-        from flask import jsonify, render_template
-
-        message = "页面已过期，请刷新页面后重试"
-        if request.is_json:
-            return jsonify({"message": message}), 400
-        return render_template("error.html", message=message), 400
-
-    @app.errorhandler(ServiceError)
-    def _service_error(error: ServiceError) -> Any:
-        from flask import render_template
-
-        return render_template("error.html", message=error.message), error.status if error.status >= 400 else 500

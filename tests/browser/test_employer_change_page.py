@@ -101,7 +101,21 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
     roster = page.locator("#roster tbody tr")
     expect(roster).to_have_count(0)
 
+    # The input takes no more than the field does; a longer value (sent by a page without the limit) is
+    # refused naming its row and field, and the roster wraps it inside the page.
     address = page.get_by_label("单位地址")
+    expect(address).to_have_attribute("maxlength", "200")
+    expect(page.get_by_label("邮政编码")).to_have_attribute("maxlength", "6")
+    address.evaluate("input => input.removeAttribute('maxlength')")
+    address.fill("长" * 2000)
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.get_by_role("alert")).to_have_text("第1行 单位地址：单位地址不能超过200个字")
+    expect(page.locator("#error-address")).to_have_text("单位地址不能超过200个字")
+    expect(roster).to_have_count(1)
+    main_box, roster_box = page.locator("main").bounding_box(), page.locator("#roster").bounding_box()
+    assert main_box and roster_box and roster_box["width"] <= main_box["width"]
+    expect(page.locator("#request-state")).to_have_count(0)  # nothing was submitted
+
     phone = page.get_by_label("单位联系电话")
     old_phone = phone.input_value()
     address.fill("山西省太原市杏花岭区府西街9号")
