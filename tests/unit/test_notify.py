@@ -257,3 +257,14 @@ def test_every_box_filters_by_business_and_date(employer_headers: dict[str, str]
     assert ids("end_date=2026-11-01") == [1]  # the end date is inclusive
     wrong = client.get(f"{BASE}/inbox/initiated?start_date=2026-11-10&end_date=2026-11-01", headers=employer_headers)
     assert wrong.status_code == 422 and wrong.get_json()["message"] == "结束日期不能早于开始日期"
+
+
+@pytest.mark.parametrize("box", ["message", "todo", "done", "initiated", "read"])
+def test_the_last_representable_day_filters_without_a_500(box: str, employer_headers: dict[str, str]) -> None:
+    """9999-12-31 is a valid date; "the day after" it does not exist and was a 500 in every box."""
+    app = make_app("notify")
+    client = app.test_client()
+    for query in ("end_date=9999-12-31", "start_date=9999-12-31&end_date=9999-12-31", "start_date=0001-01-01"):
+        page = client.get(f"{BASE}/inbox/{box}?{query}", headers=employer_headers)
+        assert page.status_code == 200, (query, page.get_json())
+        assert page.get_json()["total"] == 0
