@@ -268,3 +268,31 @@ def test_the_last_representable_day_filters_without_a_500(box: str, employer_hea
         page = client.get(f"{BASE}/inbox/{box}?{query}", headers=employer_headers)
         assert page.status_code == 200, (query, page.get_json())
         assert page.get_json()["total"] == 0
+
+
+def test_mark_read_answers_even_when_a_delete_removes_the_message_right_after(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    """标为已阅 and 删除 clicked at once: the delete may land between the read's commit and its answer.
+    The read read its row again there and was a 500 (seen now and then in the ten-thread test)."""
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    from hall_common import db
+
+    client = app.test_client()
+    item_id = client.get(f"{BASE}/inbox/message", headers=employer_headers).get_json()["items"][0]["id"]
+
+    def delete_from_another_connection(session: Session) -> None:
+        with db.get_db(app).engine.begin() as other:
+            other.execute(text("DELETE FROM inbox_items WHERE id = :id"), {"id": item_id})
+
+    event.listen(Session, "after_commit", delete_from_another_connection, once=True)
+    try:
+        read = client.post(f"{BASE}/inbox-items/{item_id}/read", headers=employer_headers)
+    finally:
+        if event.contains(Session, "after_commit", delete_from_another_connection):
+            event.remove(Session, "after_commit", delete_from_another_connection)
+    assert read.status_code == 200, read.get_json()
+    assert read.get_json()["message"] == "已标为已阅"
+    assert read.get_json()["item"]["id"] == item_id and read.get_json()["item"]["box"] == "read"
