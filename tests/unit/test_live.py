@@ -161,3 +161,45 @@ def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: li
     figures = {n["employer_no"]: n["counts"] for n in published}
     assert figures["100100001"]["todo"] == 1 and figures["200200002"]["done"] == 1
     assert figures["300300003"] == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
+
+
+def test_an_ended_session_ends_its_own_streams_only() -> None:
+    import asyncio
+
+    from gateway.stream import END, Hub, _events
+
+    async def scenario() -> None:
+        hub = Hub("redis://127.0.0.1:1/0")  # Redis down: not known as ended, the stream opens
+        events = _events(hub, "100100001", time.time() + 60, "session-a")
+        assert (await events.__anext__()).startswith(b"retry:")
+        other = hub.open("100100001", "session-b")
+        hub.deliver("100100001", b'{"n":1}')
+        hub.end("session-a")
+        assert other.get_nowait() == b'{"n":1}' and other.empty()  # the other session is untouched
+        with pytest.raises(StopAsyncIteration):  # the notice it had not read is dropped, the stream ends
+            await events.__anext__()
+        assert "session-a" not in hub.sessions and hub.streams["100100001"] == {other}
+        assert END == b""
+        await hub.redis.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_logout_and_a_new_login_end_the_former_session_for_the_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import session as sessions
+    from hall_common import live as names
+    from hall_common.client import ServiceClient
+
+    ended: list[str] = []
+    monkeypatch.setattr(names, "end_session", ended.append)
+    monkeypatch.setattr(ServiceClient, "post", lambda self, path, body=None: {})
+    app = create_app()
+    login = {"token": "t", "principal": {"emp": "100100001", "perms": []}}
+    with app.test_request_context("/"):
+        sessions.start(EMPLOYER_KEY, login)
+        first = sessions.current(EMPLOYER_KEY)["live_id"]  # type: ignore[index]
+        sessions.start(EMPLOYER_KEY, login)  # another login in the same browser replaces it
+        second = sessions.current(EMPLOYER_KEY)["live_id"]  # type: ignore[index]
+        assert ended == [first] and second != first
+        sessions.revoke(EMPLOYER_KEY)
+        assert ended == [first, second]
