@@ -192,3 +192,33 @@ def test_a_stream_stops_when_its_session_ends_and_a_kept_cookie_opens_none(
     # Another session of the same employer keeps its one stream.
     time.sleep(1)
     assert kept.statuses == [200] and kept.connections == 1
+
+
+def test_open_streams_carry_on_after_a_redis_restart(stack: Stack, listeners: list[Listener]) -> None:
+    """Redis restarts while pages are open: their streams stay open (or come back) and the notices
+    published after it reach them again, still only their own employer's."""
+    from redis import Redis
+
+    from hall_common import live as names
+
+    url = stack.url("gateway") + "/events/stream"
+    a = Listener(url, gateway_cookie(stack, employer_api(stack), demo.EMPLOYER_NO))
+    b = Listener(url, gateway_cookie(stack, employer_api(stack, demo.SECOND_EMPLOYER_NO), demo.SECOND_EMPLOYER_NO))
+    listeners += [a, b]
+    a.wait_open()
+    b.wait_open()
+    stack.restart_redis(down_seconds=1)
+    redis = Redis.from_url(stack.redis_url)
+    marker = {"employer_no": demo.EMPLOYER_NO, "counts": {}, "newest_message_id": 0, "at": str(time.time())}
+
+    def heard() -> bool:
+        # The hub subscribes again with backoff: publish until the notice comes through (bounded).
+        redis.publish(names.channel(demo.EMPLOYER_NO), json.dumps(marker))
+        return marker in a.notices
+
+    try:
+        wait_for(heard, timeout=30, what="a notice after the Redis restart")
+    finally:
+        redis.close()
+    assert marker not in b.notices
+    assert a.statuses == [200] * len(a.statuses)
