@@ -70,8 +70,12 @@ class Hub:
                     del registry[key]
 
     def end(self, live_id: str) -> None:
-        """The session ended: each of its streams gets END in place of whatever it had not read."""
-        for queue in self.sessions.get(live_id, ()):
+        """The session ended: each of its streams gets END in place of whatever it had not read, and no
+        notice after it (a full queue drops its oldest entry, which would be the END)."""
+        ended = self.sessions.get(live_id, set())
+        for queues in self.streams.values():
+            queues.difference_update(ended)
+        for queue in ended:
             while not queue.empty():
                 queue.get_nowait()
             queue.put_nowait(END)

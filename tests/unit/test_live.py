@@ -175,7 +175,12 @@ def test_an_ended_session_ends_its_own_streams_only() -> None:
         other = hub.open("100100001", "session-b")
         hub.deliver("100100001", b'{"n":1}')
         hub.end("session-a")
-        assert other.get_nowait() == b'{"n":1}' and other.empty()  # the other session is untouched
+        for n in range(20):  # notices after the end never push the END out of its queue
+            hub.deliver("100100001", f'{{"n":{n}}}'.encode())
+        assert other.qsize() == 8
+        while other.qsize() > 1:
+            other.get_nowait()
+        assert other.get_nowait() == b'{"n":19}' and other.empty()  # the other session is untouched
         with pytest.raises(StopAsyncIteration):  # the notice it had not read is dropped, the stream ends
             await events.__anext__()
         assert "session-a" not in hub.sessions and hub.streams["100100001"] == {other}
