@@ -32,6 +32,9 @@ RETRY_MS = 2000  # the browser reconnects this soon after a lost stream (a gatew
 HEARTBEAT_SECONDS = 20  # a comment line now and then keeps proxies from closing a quiet stream
 QUEUE_SIZE = 8
 END = b""  # put in a stream's queue when its session ended: the stream closes
+# Open streams of one session: far more tabs than anyone works with, and few enough that one signed-in
+# browser (or a script with its cookie) cannot take the process's connections from everyone else.
+SESSION_STREAMS = 32
 
 
 class Hub:
@@ -159,6 +162,8 @@ def endpoint(app: Flask, hub: Hub) -> Callable[[Request], Awaitable[Response]]:
         employer_no, idle_at, live_id = who
         if await hub.ended(live_id):  # a copy of the cookie of a session that logged out
             return JSONResponse({"message": "已退出登录，请重新登录"}, status_code=401)
+        if live_id and len(hub.sessions.get(live_id, ())) >= SESSION_STREAMS:
+            return JSONResponse({"message": "打开的页面过多，请关闭部分页面后重试"}, status_code=429)
         return StreamingResponse(_events(hub, employer_no, idle_at, live_id), media_type="text/event-stream", headers={
             "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
 

@@ -208,3 +208,41 @@ def test_logout_and_a_new_login_end_the_former_session_for_the_streams(monkeypat
         assert ended == [first] and second != first
         sessions.revoke(EMPLOYER_KEY)
         assert ended == [first, second]
+
+
+def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from gateway.stream import PATH, SESSION_STREAMS, Hub, endpoint
+
+    app = create_app()
+    employer = {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time(),
+                "live_id": "session-a"}
+    cookie = _cookie(app, {EMPLOYER_KEY: employer})
+    hub = Hub("redis://127.0.0.1:1/0")
+    for _ in range(SESSION_STREAMS):
+        hub.open("100100001", "session-a")
+    served = Starlette(routes=[Route(PATH, endpoint(app, hub))])
+
+    def get() -> httpx.Response:
+        async def call() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://hall") as client:
+                return await client.get(PATH, headers={"cookie": cookie})
+
+        return asyncio.run(call())
+
+    refused = get()
+    assert refused.status_code == 429 and refused.json()["message"] == "打开的页面过多，请关闭部分页面后重试"
+
+    async def ended(live_id: str) -> bool:
+        return live_id == "session-a"
+
+    monkeypatch.setattr(hub, "ended", ended)  # what Redis answers once the gateway's logout marked it
+    gone = get()
+    assert gone.status_code == 401 and gone.json()["message"] == "已退出登录，请重新登录"
+    asyncio.run(hub.redis.aclose())
