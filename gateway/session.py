@@ -8,6 +8,7 @@ user's last page request: past the idle limit the session is revoked and the use
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 
+from hall_common import live
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.schemas import CONTROL
 from hall_common.settings import get_settings
@@ -30,13 +32,17 @@ RENEW_MARGIN = 10
 # session alive, so it does not count as activity on the idle clock.
 LIVE_HEADER = "X-Hall-Live"
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
+LIVE_ID = "live_id"
 
 
 def start(key: str, login: dict[str, Any]) -> None:
+    _ended(current(key))  # a new login in this browser replaces the former session: its streams stop
     session[key] = {"token": login["token"], "refresh_token": login.get("refresh_token", ""),
                     "expires_at": login.get("expires_at", 0), "principal": login["principal"],
                     "sound_enabled": login.get("sound_enabled", True),
-                    "large_text": bool(login.get("large_text", False)), "last_active": time.time()}
+                    "large_text": bool(login.get("large_text", False)), "last_active": time.time(),
+                    # Names this session to the live streams (gateway/stream.py), which end with it.
+                    LIVE_ID: secrets.token_urlsafe(16)}
 
 
 def permitted(permission: str) -> bool:
@@ -45,7 +51,15 @@ def permitted(permission: str) -> bool:
 
 
 def end(key: str) -> None:
-    session.pop(key, None)
+    _ended(session.pop(key, None))
+
+
+def _ended(value: dict[str, Any] | None) -> None:
+    """The cookie is signed, not stored: a copy kept after the logout would still open the live stream
+    until its idle limit. The streams learn of the end through Redis instead (hall_common.live)."""
+    live_id = value.get(LIVE_ID) if isinstance(value, dict) else None
+    if isinstance(live_id, str) and live_id:
+        live.end_session(live_id)
 
 
 def current(key: str) -> dict[str, Any] | None:
@@ -118,18 +132,20 @@ def _idle(value: dict[str, Any]) -> float:
     return time.time() - float(value.get("last_active", 0))
 
 
-def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float] | None:
+def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str] | None:
     """For the live stream, served beside this app (gateway/stream.py): the employer number of the
-    signed-in employer session the request's Cookie header carries, and when that session would go
-    idle. The cookie is opened by this app's own session interface, so it is checked exactly as every
-    page checks it (signature, age); None without an employer session or past its idle limit."""
+    signed-in employer session the request's Cookie header carries, when that session would go
+    idle, and the session's live id (the stream also ends when the session ends). The cookie is
+    opened by this app's own session interface, so it is checked exactly as every page checks it
+    (signature, age); None without an employer session or past its idle limit."""
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gateway", "SERVER_PORT": "80",
                "wsgi.url_scheme": "http", "HTTP_COOKIE": cookie_header}
     stored = app.session_interface.open_session(app, app.request_class(environ))
     value = stored.get(EMPLOYER_KEY) if stored is not None else None
     if not isinstance(value, dict) or _idle(value) > get_settings().session_idle_seconds:
         return None
-    return str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds
+    return (str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds,
+            str(value.get(LIVE_ID) or ""))
 
 
 def touch(key: str) -> None:
