@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, request, send_from_directory
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hall_common import guards
@@ -24,6 +23,8 @@ from . import (
     admin_monitor,
     admin_ops,
     admin_push,
+    errors,
+    filters,
     login,
     views,
 )
@@ -80,28 +81,6 @@ def _security_headers(app: Flask) -> None:
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
-
-
-# The browser's own words for an HTTP error are English; the hall says it in the manual's language.
-ERROR_MESSAGES = {
-    404: "页面不存在，请检查地址是否正确",
-    405: "不支持该操作方式，请通过页面上的按钮办理",
-    413: "提交的内容过大",
-    429: "操作过于频繁，请稍后再试",
-    500: "系统繁忙，请稍后再试",
-}
-
-
-def _error_pages(app: Flask) -> None:
-    def _page(error: HTTPException) -> Any:
-        status = error.code or 500
-        message = ERROR_MESSAGES.get(status, "请求有误，请返回后重试" if status < 500 else ERROR_MESSAGES[500])
-        if request.is_json:
-            return jsonify({"message": message}), status
-        return render_template("error.html", message=message), status
-
-    app.register_error_handler(HTTPException, _page)
-    app.register_error_handler(InternalServerError, _page)  # also what an unexpected exception becomes
 
 
 def _refuse_hostile_json() -> Any:
@@ -168,7 +147,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_push.bp)
     register_context(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)
-    _error_pages(app)
+    errors.register(app)
+    filters.register(app)
+    # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says: the same icon, not a 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: send_from_directory(
+        app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml", max_age=86400))
     _security_headers(app)
     hops = get_settings().gateway_proxy_hops
     if hops:

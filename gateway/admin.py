@@ -38,7 +38,8 @@ def login() -> Any:
             flash(exc.message, "error")
         else:
             sessions.start(CENTER_KEY, result)
-            return redirect(url_for("admin.tasks"))
+            # Back to the page that asked for the login, query string and all (?tab=mine&page=3).
+            return redirect(sessions.next_path(url_for("admin.tasks")))
     return render_template("admin/login.html", login_name=login_name)
 
 

@@ -5,6 +5,7 @@ and the idle timeout."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -45,6 +46,7 @@ def login() -> Any:
                 raise
             flash(exc.message, "error")
         else:
+            session.pop(PENDING, None)  # a login begun and abandoned before does not choose where this one ends
             return _next_stage(stage)
     return render_template("login.html", form=form, agent_url=get_settings().ukey_agent_url, agent=_agent_download())
 
@@ -89,7 +91,9 @@ def challenge() -> Any:
 
 
 def _next_stage(stage: dict[str, Any]) -> Any:
-    session[PENDING] = {"ticket": stage["ticket"], "employers": stage.get("employers", [])}
+    # The page that asked for the login, kept through the password change and the choice of employer.
+    back = (session.get(PENDING) or {}).get("next") or sessions.next_path("")
+    session[PENDING] = {"ticket": stage["ticket"], "employers": stage.get("employers", []), "next": back}
     if stage["stage"] == "change_password":
         flash(stage.get("message") or "请先修改密码", "info")
         return redirect(url_for("login.initial_password"))
@@ -138,7 +142,8 @@ def select() -> Any:
             return _retry_or_restart(exc, "login.select")
         session.pop(PENDING, None)
         sessions.start(EMPLOYER_KEY, result)
-        return redirect(url_for("hall.home"))
+        back = pending.get("next") or ""
+        return redirect(back if sessions.local_path(back) else url_for("hall.home"))
     return render_template("select.html", employers=pending["employers"])
 
 
@@ -217,3 +222,35 @@ def sound() -> Any:
     session[EMPLOYER_KEY] = current
     flash("音效已开启" if enabled else "音效已关闭", "success")
     return redirect(request.referrer or url_for("hall.home"))
+
+
+def _back_to_referrer(fallback: str) -> Any:
+    """Back to the page the switch was pressed on (its path and query only), else the fallback."""
+    referrer = urlsplit(request.referrer or "")
+    target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return redirect(target if referrer.netloc == request.host and sessions.local_path(target) else fallback)
+
+
+@bp.route("/large-text", methods=["POST"])
+def large_text() -> Any:
+    """大字模式 on or off for the operator of the page's console (employer hall or admin console): kept
+    at the auth service with the account, so the next login starts the same way."""
+    key = CENTER_KEY if request.form.get("area") == "center" else EMPLOYER_KEY
+    login_page = url_for(sessions.LOGIN_ENDPOINTS[key])
+    if sessions.current(key) is None or sessions.end_if_idle(key):
+        return redirect(login_page)
+    sessions.touch(key)
+    value = sessions.current(key) or {}
+    enabled = not value.get("large_text", False)
+    try:
+        result = sessions.client("auth", key).post("/auth/large-text", {"large_text": enabled})
+    except ServiceError as exc:
+        if exc.status != 401:
+            raise
+        sessions.end(key)
+        flash(exc.message, "error")
+        return redirect(login_page)
+    value["large_text"] = result["large_text"]
+    session[key] = value
+    flash("已开启大字模式" if enabled else "已关闭大字模式", "success")
+    return _back_to_referrer(url_for("admin.tasks" if key == CENTER_KEY else "hall.home"))

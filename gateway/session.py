@@ -8,14 +8,15 @@ user's last page request: past the idle limit the session is revoked and the use
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_wtf.csrf import CSRFError
 
+from hall_common import live
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.schemas import CONTROL
 from hall_common.settings import get_settings
@@ -31,12 +32,17 @@ RENEW_MARGIN = 10
 # session alive, so it does not count as activity on the idle clock.
 LIVE_HEADER = "X-Hall-Live"
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
+LIVE_ID = "live_id"
 
 
 def start(key: str, login: dict[str, Any]) -> None:
+    _ended(current(key))  # a new login in this browser replaces the former session: its streams stop
     session[key] = {"token": login["token"], "refresh_token": login.get("refresh_token", ""),
                     "expires_at": login.get("expires_at", 0), "principal": login["principal"],
-                    "sound_enabled": login.get("sound_enabled", True), "last_active": time.time()}
+                    "sound_enabled": login.get("sound_enabled", True),
+                    "large_text": bool(login.get("large_text", False)), "last_active": time.time(),
+                    # Names this session to the live streams (gateway/stream.py), which end with it.
+                    LIVE_ID: secrets.token_urlsafe(16)}
 
 
 def permitted(permission: str) -> bool:
@@ -45,7 +51,15 @@ def permitted(permission: str) -> bool:
 
 
 def end(key: str) -> None:
-    session.pop(key, None)
+    _ended(session.pop(key, None))
+
+
+def _ended(value: dict[str, Any] | None) -> None:
+    """The cookie is signed, not stored: a copy kept after the logout would still open the live stream
+    until its idle limit. The streams learn of the end through Redis instead (hall_common.live)."""
+    live_id = value.get(LIVE_ID) if isinstance(value, dict) else None
+    if isinstance(live_id, str) and live_id:
+        live.end_session(live_id)
 
 
 def current(key: str) -> dict[str, Any] | None:
@@ -98,6 +112,18 @@ def local_path(target: str) -> bool:
         and not CONTROL.search(target)
 
 
+def return_path() -> str:
+    """Where the login should send the user back to: this page with its query string."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def next_path(default: str) -> str:
+    """The login's ?next= when it is a path on this site, else the default page."""
+    target = request.args.get("next", "")
+    return target if target and local_path(target) else default
+
+
 def idle_for(key: str) -> float:
     return _idle(current(key) or {})
 
@@ -106,18 +132,20 @@ def _idle(value: dict[str, Any]) -> float:
     return time.time() - float(value.get("last_active", 0))
 
 
-def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float] | None:
+def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str] | None:
     """For the live stream, served beside this app (gateway/stream.py): the employer number of the
-    signed-in employer session the request's Cookie header carries, and when that session would go
-    idle. The cookie is opened by this app's own session interface, so it is checked exactly as every
-    page checks it (signature, age); None without an employer session or past its idle limit."""
+    signed-in employer session the request's Cookie header carries, when that session would go
+    idle, and the session's live id (the stream also ends when the session ends). The cookie is
+    opened by this app's own session interface, so it is checked exactly as every page checks it
+    (signature, age); None without an employer session or past its idle limit."""
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gateway", "SERVER_PORT": "80",
                "wsgi.url_scheme": "http", "HTTP_COOKIE": cookie_header}
     stored = app.session_interface.open_session(app, app.request_class(environ))
     value = stored.get(EMPLOYER_KEY) if stored is not None else None
     if not isinstance(value, dict) or _idle(value) > get_settings().session_idle_seconds:
         return None
-    return str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds
+    return (str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds,
+            str(value.get(LIVE_ID) or ""))
 
 
 def touch(key: str) -> None:
@@ -152,7 +180,7 @@ def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if current(key) is None or end_if_idle(key):
-                return redirect(url_for(login_endpoint, next=request.path))
+                return redirect(url_for(login_endpoint, next=return_path()))
             if request.headers.get(LIVE_HEADER) != "1":  # a live refresh is not the user's activity
                 touch(key)
             try:
@@ -161,7 +189,7 @@ def login_required(key: str, login_endpoint: str) -> Callable[[F], F]:
                 if exc.status == 401:  # expired or revoked: log in again
                     end(key)
                     flash(exc.message, "error")
-                    return redirect(url_for(login_endpoint, next=request.path))
+                    return redirect(url_for(login_endpoint, next=return_path()))
                 raise
 
         return wrapper  # type: ignore[return-value]
@@ -174,9 +202,13 @@ def register_context(app: Flask) -> None:
     def _inject() -> dict[str, Any]:
         employer = current(EMPLOYER_KEY)
         center = current(CENTER_KEY)
-        area = CENTER_KEY if (request.blueprint or "") in CENTER_BLUEPRINTS else EMPLOYER_KEY
+        area = CENTER_KEY if (request.blueprint or "") in CENTER_BLUEPRINTS or request.path.startswith("/admin/") \
+            else EMPLOYER_KEY
         settings = get_settings()
+        own = current(area)
         return {
+            # 大字模式 of the page's own operator (base.html scales the page's text).
+            "large_text": bool(own and own.get("large_text")),
             "employer_user": employer["principal"] if employer else None,
             "sound_enabled": employer.get("sound_enabled", True) if employer else False,
             "center_user": center["principal"] if center else None,
@@ -187,18 +219,3 @@ def register_context(app: Flask) -> None:
                              "warning": min(settings.session_idle_warning_seconds, settings.session_idle_seconds)}
             if current(area) is not None else None,
         }
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> Any:
-        from flask import jsonify, render_template
-
-        message = "页面已过期，请刷新页面后重试"
-        if request.is_json:
-            return jsonify({"message": message}), 400
-        return render_template("error.html", message=message), 400
-
-    @app.errorhandler(ServiceError)
-    def _service_error(error: ServiceError) -> Any:
-        from flask import render_template
-
-        return render_template("error.html", message=error.message), error.status if error.status >= 400 else 500

@@ -31,6 +31,10 @@ PATH = "/events/stream"
 RETRY_MS = 2000  # the browser reconnects this soon after a lost stream (a gateway restart)
 HEARTBEAT_SECONDS = 20  # a comment line now and then keeps proxies from closing a quiet stream
 QUEUE_SIZE = 8
+END = b""  # put in a stream's queue when its session ended: the stream closes
+# Open streams of one session: far more tabs than anyone works with, and few enough that one signed-in
+# browser (or a script with its cookie) cannot take the process's connections from everyone else.
+SESSION_STREAMS = 32
 
 
 class Hub:
@@ -39,6 +43,7 @@ class Hub:
     def __init__(self, redis_url: str) -> None:
         self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=3)
         self.streams: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self.sessions: dict[str, set[asyncio.Queue[bytes]]] = {}  # live id -> that session's streams
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -52,17 +57,42 @@ class Hub:
                 await self._task
         await self.redis.aclose()
 
-    def open(self, employer_no: str) -> asyncio.Queue[bytes]:
+    def open(self, employer_no: str, live_id: str = "") -> asyncio.Queue[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
         self.streams.setdefault(employer_no, set()).add(queue)
+        if live_id:
+            self.sessions.setdefault(live_id, set()).add(queue)
         return queue
 
-    def close(self, employer_no: str, queue: asyncio.Queue[bytes]) -> None:
-        queues = self.streams.get(employer_no)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
-                del self.streams[employer_no]
+    def close(self, employer_no: str, queue: asyncio.Queue[bytes], live_id: str = "") -> None:
+        for registry, key in ((self.streams, employer_no), (self.sessions, live_id)):
+            queues = registry.get(key)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del registry[key]
+
+    def end(self, live_id: str) -> None:
+        """The session ended: each of its streams gets END in place of whatever it had not read, and no
+        notice after it (a full queue drops its oldest entry, which would be the END)."""
+        ended = self.sessions.get(live_id, set())
+        for queues in self.streams.values():
+            queues.difference_update(ended)
+        for queue in ended:
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(END)
+
+    async def ended(self, live_id: str) -> bool:
+        """Whether the session ended (logout and the like). Redis down: not known, so not refused; the
+        stream still ends at the session's idle limit."""
+        if not live_id:
+            return False
+        try:
+            return bool(await self.redis.exists(names.ended_key(live_id)))
+        except Exception:
+            log.warning("live: whether session %s ended was not read", live_id[:6], exc_info=True)
+            return False
 
     def deliver(self, employer_no: str, data: bytes) -> None:
         for queue in self.streams.get(employer_no, ()):
@@ -86,16 +116,25 @@ class Hub:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(names.CHANNEL_PREFIX + "*")
+                await pubsub.subscribe(names.ENDED_CHANNEL)
                 self.subscribed.set()
                 backoff = 0.5
                 if lost:
+                    for live_id in list(self.sessions):  # ended while the subscription was down
+                        if await self.ended(live_id):
+                            self.end(live_id)
                     for employer_no in list(self.streams):
                         data = await self.last(employer_no)
                         if data is not None:
                             self.deliver(employer_no, data)
                 async for message in pubsub.listen():
-                    channel = message.get("channel")
-                    to = names.employer_of(channel.decode() if isinstance(channel, bytes) else "")
+                    raw = message.get("channel")
+                    channel = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+                    if channel == names.ENDED_CHANNEL:
+                        data = message["data"]
+                        self.end(data.decode() if isinstance(data, bytes) else str(data))
+                        continue
+                    to = names.employer_of(channel)
                     if to is not None and to in self.streams:
                         self.deliver(to, message["data"])
             except asyncio.CancelledError:
@@ -120,18 +159,24 @@ def endpoint(app: Flask, hub: Hub) -> Callable[[Request], Awaitable[Response]]:
         who = stream_employer(app, request.headers.get("cookie", ""))
         if who is None:
             return JSONResponse({"message": "请先登录"}, status_code=401)
-        employer_no, idle_at = who
-        return StreamingResponse(_events(hub, employer_no, idle_at), media_type="text/event-stream", headers={
+        employer_no, idle_at, live_id = who
+        if await hub.ended(live_id):  # a copy of the cookie of a session that logged out
+            return JSONResponse({"message": "已退出登录，请重新登录"}, status_code=401)
+        if live_id and len(hub.sessions.get(live_id, ())) >= SESSION_STREAMS:
+            return JSONResponse({"message": "打开的页面过多，请关闭部分页面后重试"}, status_code=429)
+        return StreamingResponse(_events(hub, employer_no, idle_at, live_id), media_type="text/event-stream", headers={
             "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
 
     return stream
 
 
-async def _events(hub: Hub, employer_no: str, idle_at: float) -> AsyncIterator[bytes]:
-    """Until the session the cookie showed would be idle; then the stream ends and the browser comes back
-    with its current cookie (its pages and 继续办理 move the idle clock) or is refused."""
-    queue = hub.open(employer_no)  # before reading the last notice: nothing falls between the two
+async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "") -> AsyncIterator[bytes]:
+    """Until the session the cookie showed would be idle, or ends (logout); then the stream ends and the
+    browser comes back with its current cookie (its pages and 继续办理 move the idle clock) or is refused."""
+    queue = hub.open(employer_no, live_id)  # before reading the last notice: nothing falls between the two
     try:
+        if await hub.ended(live_id):  # ended between the check at the door and the registration
+            return
         yield f"retry: {RETRY_MS}\n: open\n\n".encode()
         last = await hub.last(employer_no)
         if last is not None:
@@ -142,6 +187,8 @@ async def _events(hub: Hub, employer_no: str, idle_at: float) -> AsyncIterator[b
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
+            if data == END:
+                return
             yield frame(data)
     finally:
-        hub.close(employer_no, queue)
+        hub.close(employer_no, queue, live_id)

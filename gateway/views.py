@@ -32,7 +32,7 @@ LIST_PER_PAGE = 10
 MAX_PAGE = 1_000_000
 FILTER_NAMES = {"start_date": "开始日期", "end_date": "结束日期", "business_type": "业务名称", "page": "页码"}
 # module permission -> the page that serves it (None: not built yet)
-MODULE_PAGES: dict[str, str | None] = {"employer_change": "hall.employer_change"}
+MODULE_PAGES: dict[str, str | None] = {"employer_info": "hall.employer_info", "employer_change": "hall.employer_change"}
 # The employer's registered values the home page's 单位基本信息 shows (beyond its name and number).
 SUMMARY_FIELDS = ("credit_code", "status", "open_date", "employer_ratio", "personal_ratio")
 # ... and its 经办人 as registered (the logged-in operator is shown beside them).
@@ -73,6 +73,22 @@ def home() -> Any:
         "home.html", profile=profile, account=account, counts=inbox["counts"], inbox=inbox, box=box, boxes=BOXES,
         modules=home_modules(), module_pages=MODULE_PAGES, facts=_profile_facts(profile),
     )
+
+
+@bp.route("/employer/info")
+@login_required
+def employer_info() -> Any:
+    """单位基本信息 (manual ch. 6, opened from the employer's name at the top right): the employer's
+    basic customer information, its account and the operator, read-only."""
+    if not sessions.permitted("employer_info"):
+        flash("当前账号无权办理该业务", "error")
+        return redirect(url_for("hall.home"))
+    employer_no = _employer_no()
+    profile, account = gather(
+        partial(sessions.client("employer").get, f"/employers/{employer_no}"),
+        partial(sessions.client("payment").get, f"/employers/{employer_no}/account"),
+    )
+    return render_template("employer_info.html", profile=profile, account=account)
 
 
 def home_modules() -> list[tuple[str, str, str | None]]:

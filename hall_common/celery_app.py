@@ -72,8 +72,9 @@ def get_heavy_celery() -> Celery:
 
 
 def reset_celery() -> None:
-    from . import receipts
+    from . import live, receipts
 
     get_celery.cache_clear()
     get_heavy_celery.cache_clear()
     receipts.reset_client()
+    live.reset_client()  # the Redis of the settings in force (tests change it)

@@ -8,6 +8,15 @@ rows through the gateway like any other page.
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
+
+from redis import Redis
+
+from .settings import get_settings
+
+log = logging.getLogger(__name__)
+
 CHANNEL_PREFIX = "hall:inbox:"
 # The last notice of each employer, kept so a page that (re)connects learns at once what it missed
 # while its stream was down (a gateway restart, a network blip).
@@ -26,3 +35,37 @@ def last_key(employer_no: str) -> str:
 def employer_of(channel_name: str) -> str | None:
     """The employer a channel belongs to (None for a name that is not an inbox channel)."""
     return channel_name[len(CHANNEL_PREFIX):] if channel_name.startswith(CHANNEL_PREFIX) else None
+
+
+# A signed session cookie stays valid to whoever kept a copy after its logout, so the gateway tells
+# its streams when a session ends: a key that a (re)connecting stream checks, and a message that ends
+# the streams already open. Kept as long as a copy of the cookie could still pass the idle check.
+ENDED_PREFIX = "hall:session-ended:"
+ENDED_CHANNEL = "hall:session-ended"
+
+
+def ended_key(live_id: str) -> str:
+    return ENDED_PREFIX + live_id
+
+
+@lru_cache(maxsize=1)
+def _client() -> Redis:
+    return Redis.from_url(get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def end_session(live_id: str) -> None:
+    """The session with this id ended (logout, idle, refused by the auth service, replaced by a new
+    login): its streams stop and a copy of its cookie opens none. Best effort: with Redis down the
+    streams still end at the session's idle limit."""
+    try:
+        pipe = _client().pipeline(transaction=False)
+        pipe.set(ended_key(live_id), "1", ex=get_settings().session_idle_seconds + 60)
+        pipe.publish(ENDED_CHANNEL, live_id)
+        pipe.execute()
+    except Exception:
+        log.warning("live: the end of a session was not announced; its streams end at the idle limit",
+                    exc_info=True)
+
+
+def reset_client() -> None:
+    _client.cache_clear()

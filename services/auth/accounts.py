@@ -212,6 +212,13 @@ def set_sound(login_name: str, enabled: bool) -> Operator:
     return operator
 
 
+def set_large_text(login_name: str, enabled: bool) -> Operator:
+    operator = get_operator(login_name)
+    operator.large_text = enabled
+    db.session().commit()
+    return operator
+
+
 def employer_accounts() -> list[Operator]:
     query = select(Operator).where(Operator.role == EMPLOYER).order_by(Operator.login_name)
     return list(db.session().scalars(query))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.audit import audit_model
@@ -37,6 +37,8 @@ class Operator(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
     sound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 大字模式: the hall's pages in larger text, kept per operator like the sound preference.
+    large_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # A center reset's one-time password: usable for one login before this moment, then spent (set to

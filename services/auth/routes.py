@@ -23,6 +23,7 @@ from .schemas import (
     GroupRenameSchema,
     GroupSchema,
     InitialPasswordSchema,
+    LargeTextSchema,
     LoginStageSchema,
     MessageSchema,
     OperatorSchema,
@@ -110,6 +111,14 @@ def change_password(body: dict[str, Any]) -> dict[str, str]:
 @blp.response(200, SoundSchema)
 def sound(body: dict[str, Any]) -> Any:
     return accounts.set_sound(current_principal().login_name, body["sound_enabled"])
+
+
+@blp.route("/auth/large-text", methods=["POST"])
+@blp.arguments(LargeTextSchema)
+@blp.response(200, LargeTextSchema)
+def large_text(body: dict[str, Any]) -> Any:
+    """大字模式 on or off for the logged-in operator; the gateway applies it to every page."""
+    return accounts.set_large_text(current_principal().login_name, body["large_text"])
 
 
 # -- the center's administration ------------------------------------------------------------------

@@ -62,6 +62,7 @@ class SessionSchema(Schema):
     idle_seconds = fields.Integer(metadata={"description": "the idle timeout the gateway enforces"})
     principal = fields.Dict()
     sound_enabled = fields.Boolean()
+    large_text = fields.Boolean()
 
 
 class RefreshRequestSchema(Schema):
@@ -87,6 +88,10 @@ class PasswordChangeSchema(Schema):
 
 class SoundSchema(Schema):
     sound_enabled = fields.Boolean(required=True)
+
+
+class LargeTextSchema(Schema):
+    large_text = fields.Boolean(required=True)
 
 
 class MessageSchema(Schema):

@@ -15,6 +15,7 @@ key; each carries its own id (``jti``) so a revocation list can name it.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,13 @@ PERMISSIONS = ("push", "employer_list")
 MAX_DAYS = 3 * 365
 
 
+# A system's name: what the services record as the sender (notify keeps 50 characters of it).
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
+
+
 def issue(name: str, permissions: list[str], days: int) -> str:
+    if not NAME.match(name):
+        raise ValueError(f"name must be 1..50 letters, digits or ._- (starting with a letter or digit): {name!r}")
     unknown = [p for p in permissions if p not in PERMISSIONS]
     if unknown or not permissions:
         raise ValueError(f"permissions must be among {PERMISSIONS}: {unknown or permissions}")

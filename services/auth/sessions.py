@@ -153,6 +153,7 @@ def open_session(operator: Operator) -> dict[str, Any]:
     token, expires_at = issue_token(principal, row.id)
     return {"token": token, "refresh_token": refresh_token, "expires_at": expires_at,
             "principal": principal.claims(), "sound_enabled": operator.sound_enabled,
+            "large_text": operator.large_text,
             "idle_seconds": settings.session_idle_seconds}
 
 

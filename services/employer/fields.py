@@ -20,6 +20,9 @@ class ProfileField:
     label: str
     editable: bool
     validate: Validator | None = None
+    # The longest value the field takes (its column's length): the change page's input carries it as
+    # maxlength, so a pasted essay stops at the input instead of breaking the roster's layout.
+    max_length: int | None = None
 
 
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
@@ -30,11 +33,11 @@ PROFILE_FIELDS: tuple[ProfileField, ...] = (
     ProfileField("status", "单位账户状态", False),
     ProfileField("employer_ratio", "单位缴存比例", False),
     ProfileField("personal_ratio", "个人缴存比例", False),
-    ProfileField("address", "单位地址", True, validators.text(200, "单位地址")),
-    ProfileField("postcode", "邮政编码", True, validators.postcode),
-    ProfileField("legal_representative", "法定代表人", True, validators.text(50, "法定代表人")),
-    ProfileField("contact_name", "经办人姓名", True, validators.text(50, "经办人姓名")),
-    ProfileField("contact_mobile", "经办人手机", True, validators.mobile),
-    ProfileField("phone", "单位联系电话", True, validators.phone),
+    ProfileField("address", "单位地址", True, validators.text(200, "单位地址"), 200),
+    ProfileField("postcode", "邮政编码", True, validators.postcode, 6),
+    ProfileField("legal_representative", "法定代表人", True, validators.text(50, "法定代表人"), 50),
+    ProfileField("contact_name", "经办人姓名", True, validators.text(50, "经办人姓名"), 50),
+    ProfileField("contact_mobile", "经办人手机", True, validators.mobile, 14),
+    ProfileField("phone", "单位联系电话", True, validators.phone, 14),
 )
 FIELDS_BY_NAME = {f.name: f for f in PROFILE_FIELDS}

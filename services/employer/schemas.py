@@ -17,6 +17,7 @@ class ProfileFieldSchema(Schema):
     label = fields.String()
     value = fields.String()
     editable = fields.Boolean()
+    max_length = fields.Integer(allow_none=True, metadata={"description": "the longest value the field takes"})
 
 
 class ProfileSchema(Schema):
@@ -28,7 +29,9 @@ class ProfileSchema(Schema):
 
 class ChangeRowSchema(Schema):
     field = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    value = fields.String(required=True, validate=validate.Length(max=200, error="不能超过200个字"))
+    # No length rule here: each field's own rule (services.check_changes) refuses a too-long value and
+    # names its row and field; the request body's size limit bounds what arrives.
+    value = fields.String(required=True)
 
 
 class ChangeSubmitSchema(Schema):

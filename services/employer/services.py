@@ -66,7 +66,8 @@ def profile(employer_no: str) -> dict[str, Any]:
         "employer_no": employer.employer_no,
         "name": employer.name,
         "fields": [
-            {"name": f.name, "label": f.label, "value": display_value(employer, f.name), "editable": f.editable}
+            {"name": f.name, "label": f.label, "value": display_value(employer, f.name), "editable": f.editable,
+             "max_length": f.max_length}
             for f in PROFILE_FIELDS
         ],
         "pending_request_id": _pending_request_id(employer_no),

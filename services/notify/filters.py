@@ -25,7 +25,7 @@ class Filters:
         where: list[ColumnElement[bool]] = []
         if self.start_date:
             where.append(at >= datetime.combine(self.start_date, time.min))
-        if self.end_date:
+        if self.end_date and self.end_date < date.max:  # 9999-12-31: no day after it, and no bound needed
             where.append(at < datetime.combine(self.end_date + timedelta(days=1), time.min))
         if self.business_type:
             where.append(business_type == self.business_type)

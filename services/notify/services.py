@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -128,24 +128,27 @@ def get_item(employer_no: str, item_id: int) -> InboxItem:
     return item
 
 
-def mark_read(employer_no: str, item_id: int) -> InboxItem:
+def mark_read(employer_no: str, item_id: int) -> dict[str, Any]:
     """Once: of several clicks at the same moment one moves the message, the others read 409 (the
-    conditional update's row count decides; SQLite ignores row locks)."""
-    item = get_item(employer_no, item_id)
+    conditional update's row count decides; SQLite ignores row locks). The answer is the row as the
+    update left it (RETURNING): a 删除 clicked at the same moment may remove it right after the
+    commit, and reading it again then was a 500."""
+    get_item(employer_no, item_id)
     session = db.session()
+    table = cast(Table, InboxItem.__table__)
     moved = session.execute(
-        update(InboxItem)
-        .where(InboxItem.id == item_id, InboxItem.employer_no == employer_no, InboxItem.box == MESSAGE)
+        update(table)
+        .where(table.c.id == item_id, table.c.employer_no == employer_no, table.c.box == MESSAGE)
         .values(box=READ, read_at=db.utcnow())
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        .returning(*table.c)
+    ).mappings().one_or_none()
+    if moved is None:
         session.rollback()
         raise BusinessError("只有消息可以标为已阅", 409)
     bump(session, employer_no, MESSAGE, -1)
     bump(session, employer_no, READ, 1)
     session.commit()
-    session.refresh(item)
-    return item
+    return dict(moved)
 
 
 def delete(employer_no: str, item_id: int) -> None:

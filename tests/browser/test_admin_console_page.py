@@ -78,8 +78,9 @@ def test_irreversible_actions_ask_first_and_every_answer_is_in_chinese(browser: 
     assert asked[1].startswith("确定解除UKey") and asked[1].endswith("的绑定？")
 
     page.goto(stack.url("gateway") + "/admin/no-such-page")
-    expect(page.get_by_role("heading", name="提示")).to_be_visible()
+    expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
     expect(page.locator("main")).to_contain_text("页面不存在，请检查地址是否正确")
+    expect(page.locator(".brand")).to_have_text("住房公积金中心 管理控制台")
 
     page.goto(stack.url("gateway") + "/admin/")
     page.get_by_role("button", name="退出系统").click()

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.integration.helpers import remember_password
 
 B_PASSWORD = "Hall2026br"
 
@@ -37,6 +38,7 @@ def login_employer(page: Page, stack: Stack) -> None:
     if not choice.count():
         fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
         change_password(page, B_PASSWORD)
+        remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)
     page.get_by_label(re.compile(demo.EMPLOYER_NO)).check()
     page.get_by_role("button", name="确定").click()
     expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
@@ -62,6 +64,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     change_password(page, "short1")
     expect(page.get_by_role("alert")).to_contain_text("新密码长度不能少于8位")
     change_password(page, B_PASSWORD)
+    remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)  # the API tests log in with it from now on
 
     # The authorization page: the employers this UKey manages.
     expect(page.get_by_role("heading", name="选择需要登录的单位账号")).to_be_visible()
@@ -99,7 +102,21 @@ def test_edit_cancel_submit_approve_and_read_the_message(browser: Browser, stack
     roster = page.locator("#roster tbody tr")
     expect(roster).to_have_count(0)
 
+    # The input takes no more than the field does; a longer value (sent by a page without the limit) is
+    # refused naming its row and field, and the roster wraps it inside the page.
     address = page.get_by_label("单位地址")
+    expect(address).to_have_attribute("maxlength", "200")
+    expect(page.get_by_label("邮政编码")).to_have_attribute("maxlength", "6")
+    address.evaluate("input => input.removeAttribute('maxlength')")
+    address.fill("长" * 2000)
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.get_by_role("alert")).to_have_text("第1行 单位地址：单位地址不能超过200个字")
+    expect(page.locator("#error-address")).to_have_text("单位地址不能超过200个字")
+    expect(roster).to_have_count(1)
+    main_box, roster_box = page.locator("main").bounding_box(), page.locator("#roster").bounding_box()
+    assert main_box and roster_box and roster_box["width"] <= main_box["width"]
+    expect(page.locator("#request-state")).to_have_count(0)  # nothing was submitted
+
     phone = page.get_by_label("单位联系电话")
     old_phone = phone.input_value()
     address.fill("山西省太原市杏花岭区府西街9号")

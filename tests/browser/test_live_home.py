@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from deploy import demo_data as demo
 from deploy.stack import Stack
 from tests.browser.test_employer_change_page import B_PASSWORD, change_password, fill_login
-from tests.integration.helpers import center_api, employer_api, open_task_for, submit_change
+from tests.integration.helpers import center_api, employer_api, open_task_for, remember_password, submit_change
 
 # Counts the audible plays (the page primes the element with a muted play on the first click).
 SPY = """(() => {
@@ -36,6 +36,7 @@ def open_home(browser: Browser, stack: Stack, employer_no: str) -> Page:
     if not choice.count():
         fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
         change_password(page, B_PASSWORD)
+        remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)
     page.get_by_label(re.compile(employer_no)).check()
     page.get_by_role("button", name="确定").click()
     expect(page.locator(".tabs [data-box=message]")).to_be_visible()

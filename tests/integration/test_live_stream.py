@@ -23,7 +23,7 @@ from .helpers import Api, center_api, employer_api, open_task_for, submit_change
 pytestmark = pytest.mark.integration
 
 
-def gateway_cookie(stack: Stack, api: Api, employer_no: str) -> str:
+def gateway_cookie(stack: Stack, api: Api, employer_no: str, live_id: str = "") -> str:
     """The gateway's session cookie for this signed-in operator, signed with the running gateway's key
     by Flask's own session serializer (as the gateway's login page would set it)."""
     app = Flask("cookie")
@@ -31,7 +31,8 @@ def gateway_cookie(stack: Stack, api: Api, employer_no: str) -> str:
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     principal = {"sub": employer_no, "role": "employer", "name": "经办人", "emp": employer_no, "perms": []}
     value = {EMPLOYER_KEY: {"token": api.token, "refresh_token": api.refresh_token, "expires_at": api.expires_at,
-                            "principal": principal, "sound_enabled": True, "last_active": time.time()}}
+                            "principal": principal, "sound_enabled": True, "last_active": time.time(),
+                            "live_id": live_id}}
     return f"session={serializer.dumps(value)}"
 
 
@@ -156,3 +157,68 @@ def test_a_stream_comes_back_after_a_gateway_restart_with_what_it_missed(
                       timeout=30, what="the change made while the gateway was down")
     assert notice["counts"]["message"] == expected["message"]
     assert listener.statuses == [200, 200]
+
+
+def test_a_stream_stops_when_its_session_ends_and_a_kept_cookie_opens_none(
+        stack: Stack, listeners: list[Listener], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cookie is signed, not stored: a copy kept after the logout passed the stream's check until
+    its idle limit. The gateway's logout now ends the session's streams through Redis."""
+    from hall_common import live
+    from hall_common.settings import reset_settings
+
+    api = employer_api(stack)
+    url = stack.url("gateway") + "/events/stream"
+    suffix = str(time.monotonic_ns())
+    ending = gateway_cookie(stack, api, demo.EMPLOYER_NO, live_id=f"ending-{suffix}")
+    staying = gateway_cookie(stack, api, demo.EMPLOYER_NO, live_id=f"staying-{suffix}")
+    ended, kept = Listener(url, ending), Listener(url, staying)
+    listeners += [ended, kept]
+    ended.wait_open()
+    kept.wait_open()
+
+    monkeypatch.setenv("HALL_REDIS_URL", stack.redis_url)
+    reset_settings()
+    live.reset_client()
+    try:
+        live.end_session(f"ending-{suffix}")  # what the gateway's logout calls
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+        live.reset_client()
+    # The open stream closed; the browser's reconnect with the same cookie is refused.
+    wait_for(lambda: ended.statuses == [200, 401], timeout=15, what="the ended session's stream refused")
+    refused = httpx.get(url, headers={"Cookie": ending}, timeout=5)
+    assert refused.status_code == 401 and refused.json()["message"] == "已退出登录，请重新登录"
+    # Another session of the same employer keeps its one stream.
+    time.sleep(1)
+    assert kept.statuses == [200] and kept.connections == 1
+
+
+def test_open_streams_carry_on_after_a_redis_restart(stack: Stack, listeners: list[Listener]) -> None:
+    """Redis restarts while pages are open: their streams stay open (or come back) and the notices
+    published after it reach them again, still only their own employer's."""
+    from redis import Redis
+
+    from hall_common import live as names
+
+    url = stack.url("gateway") + "/events/stream"
+    a = Listener(url, gateway_cookie(stack, employer_api(stack), demo.EMPLOYER_NO))
+    b = Listener(url, gateway_cookie(stack, employer_api(stack, demo.SECOND_EMPLOYER_NO), demo.SECOND_EMPLOYER_NO))
+    listeners += [a, b]
+    a.wait_open()
+    b.wait_open()
+    stack.restart_redis(down_seconds=1)
+    redis = Redis.from_url(stack.redis_url)
+    marker = {"employer_no": demo.EMPLOYER_NO, "counts": {}, "newest_message_id": 0, "at": str(time.time())}
+
+    def heard() -> bool:
+        # The hub subscribes again with backoff: publish until the notice comes through (bounded).
+        redis.publish(names.channel(demo.EMPLOYER_NO), json.dumps(marker))
+        return marker in a.notices
+
+    try:
+        wait_for(heard, timeout=30, what="a notice after the Redis restart")
+    finally:
+        redis.close()
+    assert marker not in b.notices
+    assert a.statuses == [200] * len(a.statuses)

@@ -206,3 +206,15 @@ def test_a_roster_longer_than_the_profile_is_refused_at_once(app: Flask, employe
     assert response.status_code == 422
     assert response.get_json()["message"] == f"待变更清册最多{MAX_ROWS}行"
     assert len(response.get_data()) < 1000  # one error, not one per row
+
+
+def test_a_too_long_value_is_refused_naming_its_row_and_field(app: Flask, employer_headers: dict[str, str]) -> None:
+    fields = field_values(app, employer_headers)
+    assert (fields["address"]["max_length"], fields["postcode"]["max_length"], fields["name"]["max_length"]) == (
+        200, 6, None)
+    response = submit(app, employer_headers, [{"field": "postcode", "value": "030001"},
+                                              {"field": "address", "value": "长" * 2000}])
+    assert response.status_code == 422
+    assert response.get_json()["message"] == "第2行 单位地址：单位地址不能超过200个字"
+    assert set(response.get_json()["errors"]["json"]["changes"]) == {"1"}
+    assert outbox_events(app) == []

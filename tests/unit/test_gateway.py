@@ -207,4 +207,4 @@ def test_the_home_page_asks_each_service_once_at_the_same_time(monkeypatch: pyte
     assert sorted(calls) == [("employer", "/employers/100100001"), ("notify", "/employers/100100001/inbox/message"),
                              ("payment", "/employers/100100001/account")]
     assert '已阅 <span class="count">12</span>' in page and '消息 <span class="count">3</span>' in page
-    assert "1234.50 元" in page and 'href="/inbox/7"' in page
+    assert "1,234.50 元" in page and 'href="/inbox/7"' in page

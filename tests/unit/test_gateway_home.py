@@ -99,8 +99,8 @@ def test_the_information_above_the_modules(hall_services: Flask) -> None:
     assert "<dt>统一社会信用代码</dt><dd>91140100MA0XXXXX1A</dd>" in basic and "<dd>01 正常</dd>" in basic
     assert "单位地址" not in basic  # the change page's business, not the summary's
     account = re.search(r'<dl id="employer-account">(.*?)</dl>', page, re.S).group(1)  # type: ignore[union-attr]
-    # Amounts exactly as the payment service states them (Decimal, never a float's rounding).
-    assert "<dd>1234567.89 元</dd>" in account and "<dd>0.50 元</dd>" in account and "<dd>120 人</dd>" in account
+    # Amounts with thousands separators, exact (Decimal, never a float's rounding).
+    assert "<dd>1,234,567.89 元</dd>" in account and "<dd>0.50 元</dd>" in account and "<dd>120 人</dd>" in account
     person = re.search(r'<dl id="operator">(.*?)</dl>', page, re.S).group(1)  # type: ignore[union-attr]
     assert "<dt>登录名称</dt><dd>wangxy</dd>" in person and "<dt>经办人手机</dt><dd>13800000000</dd>" in person
 
@@ -109,8 +109,9 @@ def test_the_eleven_modules_in_the_manuals_order_and_unbuilt_ones_say_so(hall_se
     tiles = modules(operator("wangxy").get("/").get_data(as_text=True))
     assert [name for name, _ in tiles] == MANUAL_ORDER
     # Built: a link to its page; not built: visible text, not a dead link.
-    assert dict(tiles)["单位信息变更"] == "/employer/change"
-    assert {action for name, action in tiles if name != "单位信息变更"} == {"暂未开放"}
+    built = {"单位基本信息": "/employer/info", "单位信息变更": "/employer/change"}
+    assert {name: action for name, action in tiles if name in built} == built
+    assert {action for name, action in tiles if name not in built} == {"暂未开放"}
 
 
 def test_modules_the_account_lacks_are_hidden(hall_services: Flask) -> None:

@@ -111,6 +111,7 @@ def test_a_live_refresh_does_not_move_the_idle_clock(monkeypatch: pytest.MonkeyP
 
 def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() -> None:
     import asyncio
+    import threading
 
     from gateway.stream import QUEUE_SIZE, Hub, frame
 
@@ -130,7 +131,22 @@ def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() 
         assert "100100001" not in hub.streams
         await hub.redis.aclose()
 
-    asyncio.run(scenario())
+    # A loop of its own in a thread: a sync Playwright test earlier in the session may leave this thread's
+    # event loop marked running, where asyncio.run refuses to start.
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(30)
+    if errors:
+        raise errors[0]
+    assert not worker.is_alive()
     assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
 
 
@@ -161,3 +177,88 @@ def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: li
     figures = {n["employer_no"]: n["counts"] for n in published}
     assert figures["100100001"]["todo"] == 1 and figures["200200002"]["done"] == 1
     assert figures["300300003"] == {"message": 2, "todo": 0, "done": 0, "initiated": 0, "read": 0}
+
+
+def test_an_ended_session_ends_its_own_streams_only() -> None:
+    import asyncio
+
+    from gateway.stream import END, Hub, _events
+
+    async def scenario() -> None:
+        hub = Hub("redis://127.0.0.1:1/0")  # Redis down: not known as ended, the stream opens
+        events = _events(hub, "100100001", time.time() + 60, "session-a")
+        assert (await events.__anext__()).startswith(b"retry:")
+        other = hub.open("100100001", "session-b")
+        hub.deliver("100100001", b'{"n":1}')
+        hub.end("session-a")
+        for n in range(20):  # notices after the end never push the END out of its queue
+            hub.deliver("100100001", f'{{"n":{n}}}'.encode())
+        assert other.qsize() == 8
+        while other.qsize() > 1:
+            other.get_nowait()
+        assert other.get_nowait() == b'{"n":19}' and other.empty()  # the other session is untouched
+        with pytest.raises(StopAsyncIteration):  # the notice it had not read is dropped, the stream ends
+            await events.__anext__()
+        assert "session-a" not in hub.sessions and hub.streams["100100001"] == {other}
+        assert END == b""
+        await hub.redis.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_logout_and_a_new_login_end_the_former_session_for_the_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import session as sessions
+    from hall_common import live as names
+    from hall_common.client import ServiceClient
+
+    ended: list[str] = []
+    monkeypatch.setattr(names, "end_session", ended.append)
+    monkeypatch.setattr(ServiceClient, "post", lambda self, path, body=None: {})
+    app = create_app()
+    login = {"token": "t", "principal": {"emp": "100100001", "perms": []}}
+    with app.test_request_context("/"):
+        sessions.start(EMPLOYER_KEY, login)
+        first = sessions.current(EMPLOYER_KEY)["live_id"]  # type: ignore[index]
+        sessions.start(EMPLOYER_KEY, login)  # another login in the same browser replaces it
+        second = sessions.current(EMPLOYER_KEY)["live_id"]  # type: ignore[index]
+        assert ended == [first] and second != first
+        sessions.revoke(EMPLOYER_KEY)
+        assert ended == [first, second]
+
+
+def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from gateway.stream import PATH, SESSION_STREAMS, Hub, endpoint
+
+    app = create_app()
+    employer = {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time(),
+                "live_id": "session-a"}
+    cookie = _cookie(app, {EMPLOYER_KEY: employer})
+    hub = Hub("redis://127.0.0.1:1/0")
+    for _ in range(SESSION_STREAMS):
+        hub.open("100100001", "session-a")
+    served = Starlette(routes=[Route(PATH, endpoint(app, hub))])
+
+    def get() -> httpx.Response:
+        async def call() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://hall") as client:
+                return await client.get(PATH, headers={"cookie": cookie})
+
+        return asyncio.run(call())
+
+    refused = get()
+    assert refused.status_code == 429 and refused.json()["message"] == "打开的页面过多，请关闭部分页面后重试"
+
+    async def ended(live_id: str) -> bool:
+        return live_id == "session-a"
+
+    monkeypatch.setattr(hub, "ended", ended)  # what Redis answers once the gateway's logout marked it
+    gone = get()
+    assert gone.status_code == 401 and gone.json()["message"] == "已退出登录，请重新登录"
+    asyncio.run(hub.redis.aclose())

@@ -257,3 +257,42 @@ def test_every_box_filters_by_business_and_date(employer_headers: dict[str, str]
     assert ids("end_date=2026-11-01") == [1]  # the end date is inclusive
     wrong = client.get(f"{BASE}/inbox/initiated?start_date=2026-11-10&end_date=2026-11-01", headers=employer_headers)
     assert wrong.status_code == 422 and wrong.get_json()["message"] == "结束日期不能早于开始日期"
+
+
+@pytest.mark.parametrize("box", ["message", "todo", "done", "initiated", "read"])
+def test_the_last_representable_day_filters_without_a_500(box: str, employer_headers: dict[str, str]) -> None:
+    """9999-12-31 is a valid date; "the day after" it does not exist and was a 500 in every box."""
+    app = make_app("notify")
+    client = app.test_client()
+    for query in ("end_date=9999-12-31", "start_date=9999-12-31&end_date=9999-12-31", "start_date=0001-01-01"):
+        page = client.get(f"{BASE}/inbox/{box}?{query}", headers=employer_headers)
+        assert page.status_code == 200, (query, page.get_json())
+        assert page.get_json()["total"] == 0
+
+
+def test_mark_read_answers_even_when_a_delete_removes_the_message_right_after(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    """标为已阅 and 删除 clicked at once: the delete may land between the read's commit and its answer.
+    The read read its row again there and was a 500 (seen now and then in the ten-thread test)."""
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    from hall_common import db
+
+    client = app.test_client()
+    item_id = client.get(f"{BASE}/inbox/message", headers=employer_headers).get_json()["items"][0]["id"]
+
+    def delete_from_another_connection(session: Session) -> None:
+        with db.get_db(app).engine.begin() as other:
+            other.execute(text("DELETE FROM inbox_items WHERE id = :id"), {"id": item_id})
+
+    event.listen(Session, "after_commit", delete_from_another_connection, once=True)
+    try:
+        read = client.post(f"{BASE}/inbox-items/{item_id}/read", headers=employer_headers)
+    finally:
+        if event.contains(Session, "after_commit", delete_from_another_connection):
+            event.remove(Session, "after_commit", delete_from_another_connection)
+    assert read.status_code == 200, read.get_json()
+    assert read.get_json()["message"] == "已标为已阅"
+    assert read.get_json()["item"]["id"] == item_id and read.get_json()["item"]["box"] == "read"

@@ -136,6 +136,18 @@ def test_a_retried_request_stores_once_and_a_reused_key_is_refused(app: Flask) -
     assert inbox(app, A)["total"] == 2
 
 
+def test_a_retry_from_a_sender_with_a_long_name_is_the_same_push(app: Flask) -> None:
+    """The sender is stored in 50 characters; a longer name's retry looked for its full name, found
+    nothing, lost the insert to its own first row and was a 500 (tokens issued before names were bounded)."""
+    long_name = auth(token_for("service", None, perms=("push",), login_name="system-" + "x" * 60))
+    client = app.test_client()
+    first = client.post("/pushes", json=body(), headers=long_name)
+    again = client.post("/pushes", json=body(), headers=long_name)
+    assert (first.status_code, again.status_code) == (202, 200), again.get_json()
+    assert again.get_json()["push"]["id"] == first.get_json()["push"]["id"]
+    assert inbox(app, A)["total"] == 1
+
+
 def test_ten_simultaneous_retries_store_one_push(app: Flask) -> None:
     statuses: list[int] = []
 

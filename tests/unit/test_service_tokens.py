@@ -28,6 +28,11 @@ def test_an_issued_service_token_carries_exactly_its_permissions() -> None:
     with pytest.raises(ValueError, match="days"):
         issue("x", ["push"], 0)
     assert main(["issue", "core", "--permission", "push", "--days", "5000"]) == 2
+    # The name is what the services record as the sender: bounded, and no control or odd characters.
+    for name in ("x" * 51, "", "core accounting", "core\x00", "-core", "核心系统"):
+        with pytest.raises(ValueError, match="name"):
+            issue(name, ["push"], 30)
+    assert issue("c" * 50, ["push"], 30)
 
 
 def test_the_own_token_file_is_written_once_and_renewed_near_its_expiry() -> None:

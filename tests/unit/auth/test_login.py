@@ -239,6 +239,19 @@ def test_change_password_when_logged_in_and_sound_preference(
     assert chosen["sound_enabled"] is False
 
 
+def test_large_text_preference_is_kept_per_operator(client: FlaskClient, key_ab: dict[str, Any]) -> None:
+    session = full_login(client, A, "UK-A")
+    headers = {"Authorization": f"Bearer {session['token']}"}
+    assert session["large_text"] is False
+    on = client.post("/auth/large-text", json={"large_text": True}, headers=headers)
+    assert on.get_json() == {"large_text": True}
+    assert message(client.post("/auth/large-text", json={}, headers=headers)) != ""
+    # The next login (and only this operator's) starts in 大字模式.
+    assert full_login(client, A, "UK-A")["large_text"] is True
+    assert full_login(client, B, "UK-A")["large_text"] is False
+    assert client.post("/auth/large-text", json={"large_text": True}).status_code == 401
+
+
 def test_logout_revokes_the_token_in_every_service(app: Flask, client: FlaskClient, key_ab: dict[str, Any]) -> None:
     from hall_common.consumer import consume
 
