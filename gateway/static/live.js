@@ -8,7 +8,8 @@
   if (!script || !window.EventSource) return;
   const soundOn = script.dataset.sound === "on";
   const tone = new Audio(script.dataset.tone);
-  tone.preload = "auto";
+  // Not fetched until the first gesture primes it: a media fetch would hold the page's load event.
+  tone.preload = "none";
   const status = document.documentElement.dataset;  // live-state, for people who debug and for tests
   // The newest message the page shows (its 消息 list), else the first notice sets the mark.
   let newest = script.dataset.newest ? Number(script.dataset.newest) : null;
