@@ -33,6 +33,10 @@ MAX_PAGE = 1_000_000
 FILTER_NAMES = {"start_date": "开始日期", "end_date": "结束日期", "business_type": "业务名称", "page": "页码"}
 # module permission -> the page that serves it (None: not built yet)
 MODULE_PAGES: dict[str, str | None] = {"employer_info": "hall.employer_info", "employer_change": "hall.employer_change"}
+# The employer's registered values the home page's 单位基本信息 shows (beyond its name and number).
+SUMMARY_FIELDS = ("credit_code", "status", "open_date", "employer_ratio", "personal_ratio")
+# ... and its 经办人 as registered (the logged-in operator is shown beside them).
+CONTACT_FIELDS = ("contact_name", "contact_mobile")
 
 
 @bp.route("/vendor/<package>/<path:filename>")
@@ -58,18 +62,16 @@ def home() -> Any:
         return redirect(url_for("hall.inbox_box", box=box, page=_int_arg("page", 1, MAX_PAGE)))
     employer, payment, notify = (sessions.client(name) for name in ("employer", "payment", "notify"))
     # The three services are asked at once; one notify call: the page of the chosen box carries every
-    # box's count for the tabs.
+    # box's count for the tabs (我发起的 counted for this operator).
     profile, account, inbox = gather(
         partial(employer.get, f"/employers/{employer_no}"),
         partial(payment.get, f"/employers/{employer_no}/account"),
-        partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=HOME_ITEMS),
+        partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=HOME_ITEMS,
+                **_operator_query()),
     )
-    counts = inbox["counts"]
-    # Only the modules this account may use are shown.
-    modules = [(label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
     return render_template(
-        "home.html", profile=profile, account=account, counts=counts, inbox=inbox, box=box, boxes=BOXES,
-        modules=modules, module_pages=MODULE_PAGES,
+        "home.html", profile=profile, account=account, counts=inbox["counts"], inbox=inbox, box=box, boxes=BOXES,
+        modules=home_modules(), module_pages=MODULE_PAGES, facts=_profile_facts(profile),
     )
 
 
@@ -87,6 +89,26 @@ def employer_info() -> Any:
         partial(sessions.client("payment").get, f"/employers/{employer_no}/account"),
     )
     return render_template("employer_info.html", profile=profile, account=account)
+
+
+def home_modules() -> list[tuple[str, str, str | None]]:
+    """The manual's eleven modules in its order (key, name, page endpoint or None while not built),
+    only those this account may use."""
+    return [(key, label, MODULE_PAGES.get(key)) for key, label in PERMISSIONS.items() if sessions.permitted(key)]
+
+
+def _operator_query() -> dict[str, str]:
+    """我发起的 is the business this operator started (manual ch. 2): notify narrows it by login name;
+    the other boxes stay the employer's."""
+    login = str(sessions.principal().get("sub") or "")
+    return {"initiator": login} if login else {}
+
+
+def _profile_facts(profile: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """The registered values the summary shows, (label, value) in the summary's order, from the profile."""
+    fields = {f["name"]: (f["label"], f["value"]) for f in profile.get("fields", [])}
+    return {"basic": [fields[name] for name in SUMMARY_FIELDS if name in fields],
+            "contact": [fields[name] for name in CONTACT_FIELDS if name in fields]}
 
 
 def _may_change() -> bool:
@@ -227,7 +249,7 @@ def inbox_box(box: str) -> Any:
     query = {key: value for key, value in filters.items() if value}
     try:
         inbox = sessions.client("notify").get(f"/employers/{_employer_no()}/inbox/{box}", page=page,
-                                              per_page=LIST_PER_PAGE, **query)
+                                              per_page=LIST_PER_PAGE, **query, **_operator_query())
     except ServiceError as exc:
         if exc.status >= 500 or exc.status == 401:
             raise

@@ -186,24 +186,25 @@ class BusinessRegistry:
 
     def submit(
         self, session: Session, type_: str, business_id: str, *, employer_no: str, employer_name: str,
-        initiator: str,
+        initiator: str, initiator_login: str = "",
     ) -> dict[str, Any]:
         """Emit ``business.submitted`` in the caller's transaction, after it stored the business."""
-        data = self._submission(type_, business_id, employer_no, employer_name, initiator)
+        data = self._submission(type_, business_id, employer_no, employer_name, initiator, initiator_login)
         return emit(session, "business.submitted", data, subject=f"{type_}/{business_id}")
 
     def resubmit(
         self, session: Session, type_: str, business_id: str, *, employer_no: str, employer_name: str,
-        initiator: str,
+        initiator: str, initiator_login: str = "",
     ) -> dict[str, Any]:
         """Emit ``business.resubmitted`` in the caller's transaction, after it stored the corrected
         business and moved it returned -> in_approval: the same data as a submission, recomputed, so
         the process's gateways decide again on the corrected business."""
-        data = self._submission(type_, business_id, employer_no, employer_name, initiator)
+        data = self._submission(type_, business_id, employer_no, employer_name, initiator, initiator_login)
         return emit(session, "business.resubmitted", data, subject=f"{type_}/{business_id}")
 
     def _submission(
-        self, type_: str, business_id: str, employer_no: str, employer_name: str, initiator: str
+        self, type_: str, business_id: str, employer_no: str, employer_name: str, initiator: str,
+        initiator_login: str,
     ) -> dict[str, Any]:
         business = self.get(type_)
         summary = checked_summary(business.summarize(business_id))
@@ -215,6 +216,8 @@ class BusinessRegistry:
             "employer_no": employer_no,
             "employer_name": employer_name,
             "initiator": initiator,
+            # The operator's login name: 我发起的 is per operator, and display names are not unique.
+            "initiator_login": initiator_login,
             "summary": summary.text,
             "row_count": summary.row_count,
             "variables": dict(summary.variables),

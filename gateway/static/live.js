@@ -40,6 +40,10 @@
     status.liveRang = String(Number(status.liveRang || 0) + 1);
   }
 
+  // The employer-wide counts of the per-operator tabs as the last notice said them.
+  const employerCounts = {};
+  function ownCount(count) { return Boolean(count.parentElement && count.parentElement.dataset.own); }
+
   function tab(box) { return document.querySelector('.tabs [data-box="' + box + '"] .count'); }
 
   function shownBox() {
@@ -64,10 +68,19 @@
     const counts = notice.counts || {};
     const box = shownBox();
     const shown = tab(box);
-    const boxChanged = shown && counts[box] !== undefined && String(counts[box]) !== shown.textContent.trim();
+    let boxChanged = shown && !ownCount(shown) && counts[box] !== undefined
+      && String(counts[box]) !== shown.textContent.trim();
     for (const [name, n] of Object.entries(counts)) {
       const count = tab(name);
-      if (count) count.textContent = String(n);
+      if (!count) continue;
+      if (ownCount(count)) {
+        // 我发起的 counts this operator's only; the notice has the employer's: a change of it means the
+        // page (which the server counts for this operator) is fetched again.
+        if (employerCounts[name] !== undefined && employerCounts[name] !== n) boxChanged = true;
+        employerCounts[name] = n;
+        continue;
+      }
+      count.textContent = String(n);
     }
     const id = Number(notice.newest_message_id || 0);
     // The first notice of the page only sets the mark; one with a newer message is a new message.

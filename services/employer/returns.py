@@ -61,6 +61,7 @@ def resubmit_change(
     BUSINESSES.resubmit(
         session, BUSINESS_TYPE, str(request_id),
         employer_no=employer_no, employer_name=employer.name, initiator=principal.display_name,
+        initiator_login=principal.login_name,
     )
     commit_and_relay(session)
     return request

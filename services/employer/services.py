@@ -138,6 +138,7 @@ def submit_change(principal: Principal, employer_no: str, changes: list[dict[str
     BUSINESSES.submit(
         session, BUSINESS_TYPE, str(request.id),
         employer_no=employer_no, employer_name=employer.name, initiator=principal.display_name,
+        initiator_login=principal.login_name,
     )
     commit_and_relay(session)
     return request

@@ -99,6 +99,8 @@ class ProcessTrack(Base):
     employer_name: Mapped[str] = mapped_column(String(100), default="")
     # As the owning service named the submitting operator (the employer service: the display name).
     initiator: Mapped[str] = mapped_column(String(50), default="")
+    # The submitting operator's login name: 我发起的 of one operator (``?initiator=``) matches it.
+    initiator_login: Mapped[str] = mapped_column(String(50), default="")
     business_type: Mapped[str] = mapped_column(String(50), default="")
     business_id: Mapped[str] = mapped_column(String(50), default="")
     title: Mapped[str] = mapped_column(String(100), default="")
@@ -125,6 +127,7 @@ class ProcessTrack(Base):
     __table_args__ = (
         Index("ix_process_tracks_employer_status", "employer_no", "status"),
         Index("ix_process_tracks_employer_instance", "employer_no", "instance_id"),
+        Index("ix_process_tracks_employer_initiator", "employer_no", "initiator_login", "instance_id"),
     )
 
 

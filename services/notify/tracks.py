@@ -42,10 +42,11 @@ PROCESS_EVENTS = (
     "process.returned", "process.resubmitted", "process.ended", "process.completed",
 )
 # Copied from every event: each one names its instance fully, whichever arrives first.
-COMMON_FIELDS = ("employer_no", "employer_name", "initiator", "business_type", "business_id", "title")
+COMMON_FIELDS = ("employer_no", "employer_name", "initiator", "initiator_login", "business_type", "business_id",
+                 "title")
 # Column sizes, so a long value from an event cannot fail the insert on PostgreSQL.
-LIMITS = {"employer_name": 100, "initiator": 50, "business_type": 50, "business_id": 50, "title": 100,
-          "summary": 200, "task_name": 100, "candidate_group": 50, "handler": 50, "decision": 20,
+LIMITS = {"employer_name": 100, "initiator": 50, "initiator_login": 50, "business_type": 50, "business_id": 50,
+          "title": 100, "summary": 200, "task_name": 100, "candidate_group": 50, "handler": 50, "decision": 20,
           "opinion": 500, "end_reason": 500, "ended_by": 20, "outcome": 20, "employer_no": 20}
 STATUS_NAMES = {RUNNING: "审批中", RETURNED: "已退回", COMPLETED: "已办结", ENDED: "已结束", TERMINATED: "已终止"}
 OUTCOME_NAMES = {"approved": "审批通过", "rejected": "审批不通过"}
@@ -173,9 +174,11 @@ HANDLERS = {event_type: track for event_type in PROCESS_EVENTS}
 # -- the boxes ------------------------------------------------------------------------------------
 
 def _box_filter(employer_no: str, box: str, initiator: str | None) -> list[ColumnElement[bool]]:
+    """``initiator`` (a login name) narrows 我发起的 to the business that operator started (manual ch. 2);
+    待办 and 已办 stay the employer's: any operator may handle a return."""
     where = [ProcessTrack.employer_no == employer_no, *_in_box(box)]
-    if initiator:
-        where.append(ProcessTrack.initiator == initiator)
+    if initiator and box == INITIATED:
+        where.append(ProcessTrack.initiator_login == initiator)
     return where
 
 
@@ -197,7 +200,7 @@ def list_box(employer_no: str, box: str, page: int, per_page: int,
     where = _box_filter(employer_no, box, initiator)
     if filters:  # the date of the box's own moment: returned (待办), handled (已办), started (我发起的)
         where += filters.on(DATED.get(box, ProcessTrack.started_at), ProcessTrack.business_type)
-    if filters or initiator:
+    if filters or (initiator and box == INITIATED):
         total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
     else:
         total = services.counts(employer_no)[box]
@@ -207,14 +210,15 @@ def list_box(employer_no: str, box: str, page: int, per_page: int,
 
 
 def counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
-    """The boxes' sizes: the maintained counts, or for one operator's view (``initiator``) counted."""
-    if not initiator:
-        maintained = services.counts(employer_no)
-        return {box: maintained[box] for box in (TODO, DONE, INITIATED)}
-    session = db.session()
-    return {box: session.scalar(select(func.count()).select_from(ProcessTrack)
-                                .where(*_box_filter(employer_no, box, initiator))) or 0
-            for box in (TODO, DONE, INITIATED)}
+    """The boxes' sizes: the maintained counts; for one operator's view (``initiator``, a login name)
+    我发起的 is counted over that operator's tracks (an index range, see the model)."""
+    maintained = services.counts(employer_no)
+    result = {box: maintained[box] for box in (TODO, DONE, INITIATED)}
+    if initiator:
+        result[INITIATED] = db.session().scalar(
+            select(func.count()).select_from(ProcessTrack).where(*_box_filter(employer_no, INITIATED, initiator))
+        ) or 0
+    return result
 
 
 def item(t: ProcessTrack, box: str) -> dict[str, Any]:
@@ -225,7 +229,8 @@ def item(t: ProcessTrack, box: str) -> dict[str, Any]:
         "title": t.title, "content": content(t), "channel": "网上服务大厅", "created_at": created,
         "read_at": None, "instance_id": t.instance_id, "status": t.status,
         "status_name": STATUS_NAMES.get(t.status, t.status), "outcome": t.outcome, "task_name": t.task_name,
-        "handler": t.handler, "opinion": t.opinion, "initiator": t.initiator, "summary": t.summary,
+        "handler": t.handler, "opinion": t.opinion, "initiator": t.initiator,
+        "initiator_login": t.initiator_login, "summary": t.summary,
         "started_at": t.started_at, "returned_at": t.returned_at, "acted_at": t.acted_at,
         "ended_at": t.ended_at, "updated_at": t.updated_at, "can_end": t.status == RETURNED,
     }

@@ -73,7 +73,7 @@ def start_process(event: dict[str, Any]) -> None:
         "definition_id": definition.id, "business_type": data["business_type"],
         "business_id": data["business_id"], "owner": data["owner"], "title": data["title"],
         "employer_no": data["employer_no"], "employer_name": data["employer_name"],
-        "initiator": data["initiator"], "summary": data["summary"],
+        "initiator": data["initiator"], "initiator_login": data["initiator_login"], "summary": data["summary"],
         "row_count": data["row_count"], "status": RUNNING, "state": engine.dump(workflow),
         "serializer_version": engine.SERIALIZER_VERSION, "started_at": db.utcnow(), "version": 1, "seq": 0,
         "end_reason": "",

@@ -62,6 +62,9 @@ class ProcessInstance(Base):
     employer_no: Mapped[str] = mapped_column(String(20), index=True)
     employer_name: Mapped[str] = mapped_column(String(100))
     initiator: Mapped[str] = mapped_column(String(50))
+    # The submitting operator's login name (unique within the employer, unlike the display name): it
+    # rides on every process event so notify's 我发起的 is the operator's own.
+    initiator_login: Mapped[str] = mapped_column(String(50), default="")
     # What the approver's list shows; the rows themselves stay with the owner.
     summary: Mapped[str] = mapped_column(String(200), default="")
     row_count: Mapped[int] = mapped_column(Integer, default=0)

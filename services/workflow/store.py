@@ -68,6 +68,7 @@ def event_data(instance: ProcessInstance, **extra: Any) -> dict[str, Any]:
         "employer_no": instance.employer_no,
         "employer_name": instance.employer_name,
         "initiator": instance.initiator,
+        "initiator_login": instance.initiator_login,
         "at": _now_iso(),
         **extra,
     }

@@ -56,6 +56,13 @@ def test_return_correct_resubmit_approve_in_one_instance(stack: Stack) -> None:
     assert decisions[:4] == [("submit", "王晓燕"), ("return", "中心审核员李明"), ("resubmit", "王晓燕"),
                              ("approve", "中心审核员李明")]
     assert decisions[-1][0] == "approved"
+    # 我发起的 is the submitting operator's, by login name, carried employer -> workflow -> notify.
+    def initiated(login: str) -> list[int]:
+        page = employer.get("notify", f"/employers/{EMPLOYER}/inbox/initiated", initiator=login, per_page=200)
+        return [item["instance_id"] for item in page["items"]]
+
+    wait_for(lambda: instance["id"] in initiated(EMPLOYER), what="the process in the operator's 我发起的")
+    assert instance["id"] not in initiated("another-operator")
 
 
 def test_return_then_end_and_submit_again(stack: Stack) -> None:

@@ -378,12 +378,14 @@ def test_a_resubmission_carries_the_same_data_as_a_submission(
 ) -> None:
     registry, _ = recorder
     with employer_app.app_context():
-        kwargs = {"employer_no": EMPLOYER_NO, "employer_name": "太原市示例科技有限公司", "initiator": "王晓燕"}
+        kwargs = {"employer_no": EMPLOYER_NO, "employer_name": "太原市示例科技有限公司", "initiator": "王晓燕",
+                  "initiator_login": "wangxy"}
         submitted = registry.submit(db.session(), "recorded_test", "7", **kwargs)
         resubmitted = registry.resubmit(db.session(), "recorded_test", "7", **kwargs)
         db.session().commit()
     assert (submitted["type"], resubmitted["type"]) == ("business.submitted", "business.resubmitted")
     assert resubmitted["data"] == submitted["data"]
+    assert (submitted["data"]["initiator"], submitted["data"]["initiator_login"]) == ("王晓燕", "wangxy")
     assert resubmitted["data"]["variables"] == {"max_raise_pct": 10}
     assert resubmitted["subject"] == "recorded_test/7"
     assert [e["type"] for e in outbox_events(employer_app)] == ["business.submitted", "business.resubmitted"]

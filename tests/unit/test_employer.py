@@ -52,6 +52,8 @@ def test_submit_stores_request_and_outbox_event_together(app: Flask, employer_he
     assert event["type"] == "business.submitted"
     assert event["data"]["business_type"] == "employer_change"
     assert event["data"]["business_id"] == str(body["request"]["id"])
+    # The operator as the employer sees it and by login name (我发起的 is per operator).
+    assert (event["data"]["initiator"], event["data"]["initiator_login"]) == ("王晓燕", EMPLOYER_NO)
     # Not applied before approval.
     assert field_values(app, employer_headers)["address"]["value"] == "山西省太原市小店区长治路100号"
 

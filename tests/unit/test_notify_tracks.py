@@ -26,12 +26,12 @@ _ids = itertools.count(1000)
 
 
 def process_events(instance_id: int, *, employer_no: str = EMPLOYER_NO, initiator: str = "王晓燕",
-                   end: str = "completed") -> list[dict[str, Any]]:
+                   initiator_login: str = "wangxy", end: str = "completed") -> list[dict[str, Any]]:
     """One instance's life in the order the workflow emits it: returned once, resubmitted, then
     approved (end="completed"), or ended by the employer after the return (end="ended")."""
     common = {"instance_id": instance_id, "business_type": "employer_change", "business_id": str(instance_id),
               "title": "单位信息变更", "employer_no": employer_no, "employer_name": "太原市示例科技有限公司",
-              "initiator": initiator}
+              "initiator": initiator, "initiator_login": initiator_login}
     task1 = {"task_id": 1, "task_name": "经办审核"}
     steps: list[tuple[str, dict[str, Any]]] = [
         ("process.started", {"summary": "单位地址、邮政编码"}),
@@ -154,14 +154,23 @@ def test_ending_after_a_return_moves_it_to_done_and_a_termination_does_not(
 def test_my_initiated_narrows_to_one_operator_and_lists_page_on_the_server(
     app: Flask, employer_headers: dict[str, str], other_employer_headers: dict[str, str]
 ) -> None:
+    # Two operators of one employer with the same display name: only the login tells them apart.
     for instance_id in range(20, 25):
-        deliver(app, process_events(instance_id, initiator="王晓燕" if instance_id % 2 else "李四")[:1])
-    deliver(app, process_events(30, employer_no=OTHER_EMPLOYER_NO)[:1])
+        login = "wangxy" if instance_id % 2 else "wangxy2"
+        deliver(app, process_events(instance_id, initiator="王晓燕", initiator_login=login)[:1])
+    # wangxy2's instance 26 is returned: in 待办 for every operator of the employer, any of them handles it.
+    deliver(app, process_events(26, initiator="王晓燕", initiator_login="wangxy2")[:5])
+    deliver(app, process_events(30, employer_no=OTHER_EMPLOYER_NO, initiator_login="wangxy")[:1])
     page = box(app, employer_headers, "initiated", page=2, per_page=2)
-    assert (page["total"], [i["instance_id"] for i in page["items"]]) == (5, [22, 21])
-    mine = box(app, employer_headers, "initiated", initiator="王晓燕")
+    assert (page["total"], [i["instance_id"] for i in page["items"]]) == (6, [23, 22])
+    mine = box(app, employer_headers, "initiated", initiator="wangxy")
     assert [i["instance_id"] for i in mine["items"]] == [23, 21]
-    assert counts(app, employer_headers, initiator="李四")["initiated"] == 3
+    assert mine["total"] == 2 and mine["counts"]["initiated"] == 2 and mine["counts"]["todo"] == 1
+    assert all(i["initiator_login"] == "wangxy" for i in mine["items"])
+    assert counts(app, employer_headers, initiator="wangxy2") == dict(counts(app, employer_headers), initiated=4)
+    assert box(app, employer_headers, "todo", initiator="wangxy")["total"] == 1
+    # The display name is no filter: it matches nobody's login.
+    assert box(app, employer_headers, "initiated", initiator="王晓燕")["total"] == 0
     too_many = app.test_client().get(f"{BASE}/inbox/initiated", query_string={"per_page": 201},
                                      headers=employer_headers)
     assert too_many.status_code == 422

@@ -65,11 +65,13 @@ def employer(employer_no: str = EMPLOYER_NO) -> dict[str, str]:
 
 
 def event(type_: str, business_id: str = "1", business_type: str = "employer_change",
-          variables: dict[str, Any] | None = None, summary: str = "单位地址") -> dict[str, Any]:
+          variables: dict[str, Any] | None = None, summary: str = "单位地址",
+          initiator_login: str = "wangxy") -> dict[str, Any]:
     return make_event("employer", type_, {
         "business_type": business_type, "business_id": business_id, "owner": "employer",
         "title": "单位信息变更", "employer_no": EMPLOYER_NO, "employer_name": "太原市示例科技有限公司",
-        "initiator": "王晓燕", "summary": summary, "row_count": 1, "variables": variables or {},
+        "initiator": "王晓燕", "initiator_login": initiator_login, "summary": summary, "row_count": 1,
+        "variables": variables or {},
     })
 
 

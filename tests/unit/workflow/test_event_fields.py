@@ -67,3 +67,18 @@ def test_every_emitted_event_carries_exactly_its_documented_fields(app: Flask) -
         "business.returned", "business.ended"}
     for event in emitted:
         assert set(event["data"]) == catalog[event["type"]], event["type"]
+
+
+def test_the_submitting_operators_login_rides_on_every_process_event(app: Flask) -> None:
+    """我发起的 is per operator: the login of the submission names the instance's initiator on every
+    event, and a resubmission by another operator of the employer does not take the business over."""
+    submit(app, "1", initiator_login="wangxy")
+    task = the_task(app, "1")
+    assert task["instance"]["initiator_login"] == "wangxy"
+    assert complete(app, task["task"]["id"], "return", "请更正").status_code == 200
+    resubmit(app, "1", initiator_login="lisi")
+    assert complete(app, the_task(app, "1")["task"]["id"], "approve").status_code == 200
+    process = [e for e in events_of(app) if e["type"].startswith(("process.", "task."))]
+    assert {e["type"] for e in process} >= {"process.started", "process.returned", "process.resubmitted",
+                                           "process.completed"}
+    assert {e["data"]["initiator_login"] for e in process} == {"wangxy"}
