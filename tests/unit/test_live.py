@@ -4,8 +4,11 @@ page does not count as the user's activity."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -22,6 +25,29 @@ from .conftest import make_app
 
 DATA = {"employer_no": "100100001", "employer_name": "太原市示例科技有限公司", "business_type": "employer_change",
         "business_id": "1", "title": "单位信息变更"}
+
+T = TypeVar("T")
+
+
+def run_isolated(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a thread of its own: a sync Playwright test earlier in the session leaves this
+    thread's event loop marked running, where asyncio.run refuses to start."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(asyncio.run(coroutine))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    if errors:
+        raise errors[0]
+    assert results, "the coroutine did not finish within 60 s"
+    return results[0]
 
 
 @pytest.fixture
@@ -110,8 +136,6 @@ def test_a_live_refresh_does_not_move_the_idle_clock(monkeypatch: pytest.MonkeyP
 
 
 def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() -> None:
-    import asyncio
-    import threading
 
     from gateway.stream import QUEUE_SIZE, Hub, frame
 
@@ -131,22 +155,7 @@ def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() 
         assert "100100001" not in hub.streams
         await hub.redis.aclose()
 
-    # A loop of its own in a thread: a sync Playwright test earlier in the session may leave this thread's
-    # event loop marked running, where asyncio.run refuses to start.
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(scenario())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(30)
-    if errors:
-        raise errors[0]
-    assert not worker.is_alive()
+    run_isolated(scenario())
     assert frame(b'{"a":1}') == b'event: inbox\ndata: {"a":1}\n\n'
 
 
@@ -180,7 +189,6 @@ def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: li
 
 
 def test_an_ended_session_ends_its_own_streams_only() -> None:
-    import asyncio
 
     from gateway.stream import END, Hub, _events
 
@@ -203,7 +211,7 @@ def test_an_ended_session_ends_its_own_streams_only() -> None:
         assert END == b""
         await hub.redis.aclose()
 
-    asyncio.run(scenario())
+    run_isolated(scenario())
 
 
 def test_logout_and_a_new_login_end_the_former_session_for_the_streams(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -228,7 +236,6 @@ def test_logout_and_a_new_login_end_the_former_session_for_the_streams(monkeypat
 
 def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_none(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
 
     import httpx
     from starlette.applications import Starlette
@@ -250,7 +257,7 @@ def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_non
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://hall") as client:
                 return await client.get(PATH, headers={"cookie": cookie})
 
-        return asyncio.run(call())
+        return run_isolated(call())
 
     refused = get()
     assert refused.status_code == 429 and refused.json()["message"] == "打开的页面过多，请关闭部分页面后重试"
@@ -261,4 +268,4 @@ def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_non
     monkeypatch.setattr(hub, "ended", ended)  # what Redis answers once the gateway's logout marked it
     gone = get()
     assert gone.status_code == 401 and gone.json()["message"] == "已退出登录，请重新登录"
-    asyncio.run(hub.redis.aclose())
+    run_isolated(hub.redis.aclose())
