@@ -44,10 +44,12 @@ unit: $(PY_STAMP)
 	deploy/sysdeps.sh ukey
 	$(PY) -m pytest -q tests/unit
 
-# The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL.
+# The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL. The
+# browser tests first, in the order `make test` runs them: they take the demo accounts through their
+# first login.
 integration: deps
 	deploy/sysdeps.sh redis ukey browser
-	$(PY) -m pytest -q tests/integration tests/browser
+	$(PY) -m pytest -q tests/browser tests/integration
 
 # Hot paths against the raw libraries in the same run, on a private stack (free ports, temporary var
 # directory): prints the table and writes var/bench.json. A missed goal is reported, not a failure.
