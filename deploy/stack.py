@@ -38,6 +38,7 @@ BIN = Path(sys.executable).parent
 DEFAULT_REDIS_PORT = 6391
 DEFAULT_AGENT_PORT = 18761
 SUPERVISED = ("worker", "beat")
+WORKER_PROCESSES = 2  # Celery workers (solo pool), one per core of the machines we run on
 
 
 def free_port() -> int:
@@ -184,9 +185,9 @@ class Stack:
         self._wait_port(self.agent_port, "agent")
 
     def start_worker(self) -> None:
-        self.spawn("worker", [str(BIN / "celery"), "-A", "services.worker", "worker", "-Q", ",".join(SERVICES),
-                              "-c", "2", "-n", f"hall-{self.redis_port}@%h", "--without-gossip",
-                              "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+        # Two solo workers as one supervised unit (deploy/workers.py says why not a prefork pool).
+        self.spawn("worker", [str(BIN / "python"), "-m", "deploy.workers", str(WORKER_PROCESSES),
+                              f"hall-{self.redis_port}@%h", "INFO"])
 
     def start_beat(self) -> None:
         self.spawn("beat", [str(BIN / "celery"), "-A", "services.worker", "beat", "-l", "INFO",
@@ -228,7 +229,7 @@ class Stack:
 
     def wait_worker_ready(self, since: int = 0, timeout: float = 60) -> None:
         log = self.log_dir / "worker.log"
-        self._wait(lambda: b"ready." in log.read_bytes()[since:], "worker", timeout)
+        self._wait(lambda: log.read_bytes()[since:].count(b"ready.") >= WORKER_PROCESSES, "worker", timeout)
 
     def restart_worker(self) -> None:
         log = self.log_dir / "worker.log"

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import db, dead_letters
 from .events import is_valid
@@ -67,26 +68,11 @@ def consume_deferred(event: dict[str, Any]) -> tuple[str, bool]:
     A batch of events relays once after its last event, so the events its handlers emitted leave
     together, one message per consuming service (outbox.relay).
     """
-    if not is_valid(event):
-        raise InvalidEvent(f"not a CloudEvent: {event!r:.200}")
-    runtime = get_runtime()
-    handler = handler_for(runtime, event["type"])
-    if handler is None:
-        raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
     session = db.session()
     session.info.pop(EMITTED, None)
-    processed = runtime.plumbing.processed
+    processed = get_runtime().plumbing.processed
     try:
-        table = processed.__table__
-        if session.execute(select(table.c.event_id).where(table.c.event_id == event["id"])).first() is not None:
-            dead_letters.mark_resolved(session, event["id"])
-            session.commit()
-            return "duplicate", False
-        handler(event)
-        # Plain statements, not ORM objects: they run for every event (make bench).
-        session.execute(insert(table).values(
-            event_id=event["id"], type=event["type"], processed_at=db.utcnow()))
-        dead_letters.mark_resolved(session, event["id"])
+        outcome = _consume_uncommitted(session, event)
         session.commit()
     except IntegrityError:
         # Another delivery of the same event committed first.
@@ -97,4 +83,45 @@ def consume_deferred(event: dict[str, Any]) -> tuple[str, bool]:
     except Exception:
         session.rollback()
         raise
-    return "processed", bool(session.info.pop(EMITTED, False))
+    return outcome, bool(session.info.pop(EMITTED, False)) and outcome == "processed"
+
+
+def consume_together(events: list[dict[str, Any]]) -> tuple[list[str], bool] | None:
+    """The events of one message in one transaction: (their outcomes, whether any handler emitted),
+    or None, with nothing stored, if any of them failed.
+
+    One commit, one set of live notices and one relay for the message instead of one per event: under
+    load the relays gather the events of many businesses into a message (make bench). Each event is
+    still recorded as processed with its changes, so a redelivery finds them all done. On None the
+    caller handles the events one by one, each in its own transaction, where the failing one is
+    retried or parked alone; so a bad event never holds up the others, and nothing is stored twice.
+    """
+    session = db.session()
+    session.info.pop(EMITTED, None)
+    try:
+        outcomes = [_consume_uncommitted(session, event) for event in events]
+        session.commit()
+    except Exception:
+        session.rollback()
+        session.info.pop(EMITTED, None)
+        return None
+    return outcomes, bool(session.info.pop(EMITTED, False))
+
+
+def _consume_uncommitted(session: Session, event: dict[str, Any]) -> str:
+    """Check, handle and record one event in the session's transaction; the caller commits."""
+    if not is_valid(event):
+        raise InvalidEvent(f"not a CloudEvent: {event!r:.200}")
+    runtime = get_runtime()
+    handler = handler_for(runtime, event["type"])
+    if handler is None:
+        raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
+    table = runtime.plumbing.processed.__table__
+    if session.execute(select(table.c.event_id).where(table.c.event_id == event["id"])).first() is not None:
+        dead_letters.mark_resolved(session, event["id"])
+        return "duplicate"
+    handler(event)
+    # Plain statements, not ORM objects: they run for every event (make bench).
+    session.execute(insert(table).values(event_id=event["id"], type=event["type"], processed_at=db.utcnow()))
+    dead_letters.mark_resolved(session, event["id"])
+    return "processed"

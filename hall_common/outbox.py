@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -217,6 +218,9 @@ class _Relayer:
     def _run(self) -> None:
         while True:
             self.pending.wait()
+            linger = get_settings().relay_linger
+            if linger:
+                time.sleep(linger)  # the commits of concurrent requests meanwhile go in the same pass
             self.pending.clear()
             with self.app.app_context():
                 relay_now()

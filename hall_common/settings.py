@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     relay_interval: float = Field(1.0, gt=0, le=60)
     # Publish outbox rows right after the commit that wrote them; the periodic relay is the safety net.
     relay_inline: bool = True
+    # A web process's inline relay waits this long after a commit before publishing, so the commits of
+    # concurrent requests leave as one message per consuming service, handled in one transaction
+    # (make bench: under load this is what lets the worker keep up). Adds this much to each hop.
+    relay_linger: float = Field(0.01, ge=0, le=1)
     # Sessions: short access tokens renewed by the gateway with a revocable refresh token, so a lost
     # revocation event keeps a token alive at most this long; idle and absolute limits as a bank's.
     access_token_seconds: int = Field(300, ge=5, le=3600)

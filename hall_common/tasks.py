@@ -16,7 +16,7 @@ from sqlalchemy import delete
 
 from . import db, dead_letters, receipts
 from .celery_app import get_celery
-from .consumer import PermanentEventError, consume, consume_deferred
+from .consumer import PermanentEventError, consume, consume_deferred, consume_together
 from .outbox import relay, relay_now
 from .runtime import get_runtime
 from .settings import get_settings
@@ -83,9 +83,11 @@ def backoff(attempt: int) -> float:
 
 
 def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
-    """The events of one message, in order, each as if it had come alone: its own transaction,
-    processed record, dead letter and receipt. A failing event is retried alone, in a message of its
-    own (or parked), and the batch goes on: the events before it stay done, the ones after it run.
+    """The events of one message, in order: first all in one transaction (consumer.consume_together);
+    if any fails, nothing of that is stored and each is handled as if it had come alone: its own
+    transaction, processed record, dead letter and receipt. A failing event is retried alone, in a
+    message of its own (or parked), and the batch goes on: the events before it stay done, the ones
+    after it run.
 
     If the worker dies midway, the broker delivers the whole message again: the events already
     processed are duplicates and change nothing. What the handlers emitted is relayed once, after the
@@ -93,6 +95,13 @@ def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
     """
     outcomes: Counter[str] = Counter()
     confirmed: list[str] = []
+    with app.app_context():
+        together = consume_together(events)  # the usual case: one transaction for the message
+        if together is not None and together[1]:
+            relay_now()
+    if together is not None:
+        receipts.confirm_many(name, [e["id"] for e in events])
+        return ", ".join(f"{outcome} {n}" for outcome, n in sorted(Counter(together[0]).items()))
     emitted = False
     try:
         for event in events:

@@ -31,6 +31,7 @@ from .models import BOXES, MESSAGE, BoxCount, InboxItem
 log = logging.getLogger(__name__)
 CHANGED, NOTICES = "hall.inbox_changed", "hall.inbox_notices"
 CHUNK = 500  # employers per grouped query: well under SQLite's bound-parameter limit
+_COUNTS, _ITEMS = BoxCount.__table__, InboxItem.__table__
 
 
 @lru_cache(maxsize=1)
@@ -54,12 +55,13 @@ def notices(employer_nos: list[str]) -> list[dict[str, Any]]:
     for first in range(0, len(employer_nos), CHUNK):
         chunk = employer_nos[first:first + CHUNK]
         counts = {no: dict.fromkeys(BOXES, 0) for no in chunk}
-        for no, box, n in session.execute(select(BoxCount.employer_no, BoxCount.box, BoxCount.n)
-                                          .where(BoxCount.employer_no.in_(chunk))):
+        # On the tables, not the ORM entities: this runs before every commit that touches an inbox.
+        for no, box, n in session.execute(select(_COUNTS.c.employer_no, _COUNTS.c.box, _COUNTS.c.n)
+                                          .where(_COUNTS.c.employer_no.in_(chunk))):
             counts[no][box] = n
         newest: dict[str, int] = {no: top for no, top in session.execute(
-            select(InboxItem.employer_no, func.max(InboxItem.id))
-            .where(InboxItem.employer_no.in_(chunk), InboxItem.box == MESSAGE).group_by(InboxItem.employer_no))}
+            select(_ITEMS.c.employer_no, func.max(_ITEMS.c.id))
+            .where(_ITEMS.c.employer_no.in_(chunk), _ITEMS.c.box == MESSAGE).group_by(_ITEMS.c.employer_no))}
         result += [{"employer_no": no, "counts": counts[no], "newest_message_id": newest.get(no) or 0, "at": at}
                    for no in chunk]
     return result

@@ -1,6 +1,7 @@
 """One message per consuming service and relay pass: the events a transaction emitted for a service
-travel together, and the worker still handles each on its own (own transaction, processed record,
-dead letter and receipt). A failing event is retried alone and neither redoes nor loses its siblings."""
+travel together. The worker handles a message's events in one transaction; when one of them fails,
+nothing of that is kept and each is handled on its own (own transaction, processed record, dead letter
+and receipt): the failing event is retried alone and neither redoes nor loses its siblings."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class _Pipeline:
 
     def publish(self, channel: str, body: str) -> None:  # notify's live notices; not receipts
         self.commands += 1
+        self.redis.published = getattr(self.redis, "published", 0) + 1
 
     def execute(self) -> None:
         pass
@@ -136,6 +138,35 @@ def test_relays_racing_for_the_same_rows_send_each_row_once(monkeypatch: pytest.
     ids = [e["id"] for _, args, _ in sent.messages for e in (args if isinstance(args, list) else [args])]
     assert sorted(ids) == sorted(e["id"] for e in emitted)  # every event once, none twice
     assert sum(counts) == 30
+
+
+def test_a_message_of_good_events_is_stored_in_one_transaction_and_a_redelivery_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, fake_redis: FakeRedis
+) -> None:
+    app = make_app("notify", seed=False)
+    monkeypatch.setattr("services.notify.live.Redis.from_url", lambda *args, **kwargs: fake_redis)
+    from services.notify import live
+
+    live.reset_client()
+    commits: list[int] = []
+    monkeypatch.setattr("services.notify.live.notices", _counting(live.notices, commits))
+    events = [_message(1), _message(2), _message(3)]
+    assert handle_batch(_BatchTask(0), app, "notify", events) == "processed 3"  # type: ignore[arg-type]
+    assert _inbox_count(app) == 3 and _processed(app) == {e["id"] for e in events}
+    assert _receipts(fake_redis) == {e["id"] for e in events}
+    # One commit: the open pages hear of the three messages once, with the count after all three.
+    assert len(commits) == 1 and getattr(fake_redis, "published", 0) == 1
+
+    again = handle_batch(_BatchTask(0), app, "notify", events)  # type: ignore[arg-type]
+    assert again == "duplicate 3"
+    assert _inbox_count(app) == 3
+
+
+def _counting(function: Any, calls: list[int]) -> Any:
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return function(*args)
+    return counted
 
 
 def test_a_failing_event_is_retried_alone_and_its_siblings_are_done_once(
