@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from deploy.stack import BIN, ROOT, Stack
+from deploy.stack import BIN, ROOT, WORKER_PROCESSES, Stack
 
 from .harness import Peaks, Result, cpu_by_process, percentile, run_json, run_setup, stack_peaks
 
@@ -124,25 +124,28 @@ def _run(stack: Stack, creds: dict[str, Any], parallel: int) -> dict[str, Any]:
 
 
 def _raw_celery(stack: Stack) -> dict[str, Any]:
+    """Raw Celery one-way tasks through workers of the stack's shape: WORKER_PROCESSES solo workers."""
     broker = stack.redis_url.rsplit("/", 1)[0] + "/5"
     env = {**stack.env(), "BENCH_RAW_BROKER": broker}
-    worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "bench.raw_celery", "worker", "-c", "2", "-Q", "bench_raw", "-n",
-         f"bench-raw-{stack.redis_port}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    workers = [subprocess.Popen(
+        [str(BIN / "celery"), "-A", "bench.raw_celery", "worker", "-P", "solo", "-Q", "bench_raw", "-n",
+         f"bench-raw-{stack.redis_port}-{i}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-l", "WARNING"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        start_new_session=True) for i in range(WORKER_PROCESSES)]
     try:
-        peaks = Peaks([worker.pid])
+        peaks = Peaks([worker.pid for worker in workers])
         with peaks.measure() as memory:
             result: dict[str, Any] = run_json([sys.executable, "-m", "bench.raw_celery", "3000"], env)
         result["peak_mb"] = round(result["peak_mb"] + memory["peak_mb"], 1)
         return result
     finally:
-        worker.terminate()
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def run(stack: Stack) -> list[Result]:
@@ -165,7 +168,7 @@ def run(stack: Stack) -> list[Result]:
     throughput = Result(
         name=f"approval cycles/s, {max(PARALLEL)} employers in parallel", unit="cycles/s",
         ours=widest["cycles_per_s"], baseline=round(celery["per_second"], 1),
-        baseline_name="raw Celery one-way tasks/s (prefork 2, same Redis)",
+        baseline_name=f"raw Celery one-way tasks/s ({WORKER_PROCESSES} solo workers as the stack's, same Redis)",
         ratio=round(widest["cycles_per_s"] / celery["per_second"], 4), goal=">= 50 cycles/s",
         met=widest["cycles_per_s"] >= 50, peak_mb=memory["peak_mb"], baseline_peak_mb=celery["peak_mb"], sizes=runs,
         details={"raw_spiff_lifecycles_per_s": round(spiff["per_second"], 1),

@@ -1,6 +1,7 @@
-"""Baseline: raw Celery on the same Redis, one-way tasks through a prefork worker of 2, as the stack's.
+"""Baseline: raw Celery on the same Redis, one-way tasks through workers of the stack's shape (two solo
+workers, deploy/workers.py).
 
-Worker: ``celery -A bench.raw_celery worker -c 2 -Q bench_raw``; sender: ``python -m bench.raw_celery N``
+Workers: ``celery -A bench.raw_celery worker -P solo -Q bench_raw``; sender: ``python -m bench.raw_celery N``
 (the rate is from the first send until the worker has run the last task)."""
 
 from __future__ import annotations

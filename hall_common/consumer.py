@@ -99,7 +99,7 @@ def consume_together(events: list[dict[str, Any]]) -> tuple[list[str], bool] | N
     session = db.session()
     session.info.pop(EMITTED, None)
     try:
-        outcomes = [_consume_uncommitted(session, event) for event in events]
+        outcomes = _consume_all_uncommitted(session, events)
         session.commit()
     except Exception:
         session.rollback()
@@ -108,15 +108,42 @@ def consume_together(events: list[dict[str, Any]]) -> tuple[list[str], bool] | N
     return outcomes, bool(session.info.pop(EMITTED, False))
 
 
-def _consume_uncommitted(session: Session, event: dict[str, Any]) -> str:
-    """Check, handle and record one event in the session's transaction; the caller commits."""
+def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> list[str]:
+    """``_consume_uncommitted`` for a message's events with one query for those already processed,
+    one insert of the processed records and one dead-letter update (each was a statement per event)."""
+    handlers = [_handler(event) for event in events]
+    table = get_runtime().plumbing.processed.__table__
+    ids = [event["id"] for event in events]
+    done = set(session.scalars(select(table.c.event_id).where(table.c.event_id.in_(ids))))
+    outcomes, records = [], []
+    for event, handler in zip(events, handlers, strict=True):
+        if event["id"] in done:  # processed before, or earlier in this very message
+            outcomes.append("duplicate")
+            continue
+        handler(event)
+        done.add(event["id"])
+        records.append({"event_id": event["id"], "type": event["type"], "processed_at": db.utcnow()})
+        outcomes.append("processed")
+    if records:
+        session.execute(insert(table), records)
+    dead_letters.mark_resolved(session, ids)
+    return outcomes
+
+
+def _handler(event: dict[str, Any]) -> Handler:
     if not is_valid(event):
         raise InvalidEvent(f"not a CloudEvent: {event!r:.200}")
     runtime = get_runtime()
     handler = handler_for(runtime, event["type"])
     if handler is None:
         raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
-    table = runtime.plumbing.processed.__table__
+    return handler
+
+
+def _consume_uncommitted(session: Session, event: dict[str, Any]) -> str:
+    """Check, handle and record one event in the session's transaction; the caller commits."""
+    handler = _handler(event)
+    table = get_runtime().plumbing.processed.__table__
     if session.execute(select(table.c.event_id).where(table.c.event_id == event["id"])).first() is not None:
         dead_letters.mark_resolved(session, event["id"])
         return "duplicate"

@@ -77,14 +77,17 @@ def _identity(event: Any) -> tuple[str, str]:
     return f"invalid-{uuid.uuid4()}", ""
 
 
-def mark_resolved(session: Session, event_id: str) -> None:
-    """In the transaction that records the event as processed: its dead letter, if any, is done."""
+def mark_resolved(session: Session, event_id: str | list[str]) -> None:
+    """In the transaction that records the event (or a message's events) as processed: its dead
+    letter, if any, is done."""
     table = get_runtime().plumbing.dead_letter.__table__
+    ids = [event_id] if isinstance(event_id, str) else event_id
     # Runs for every event: a Core statement on the table, without the ORM's bulk-update machinery
     # (none of its objects are loaded; it was an eighth of the worker's CPU per event, make bench).
     session.execute(
         table.update()
-        .where(table.c.event_id == event_id, table.c.status != RESOLVED)
+        .where(table.c.event_id.in_(ids) if len(ids) > 1 else table.c.event_id == ids[0],
+               table.c.status != RESOLVED)
         .values(status=RESOLVED, resolved_at=db.utcnow())
     )
 
