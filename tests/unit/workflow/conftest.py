@@ -15,7 +15,7 @@ from hall_common.events import make_event
 from hall_common.security import Principal
 from services.workflow import definitions
 
-from ..conftest import CENTER_GROUPS, auth, make_app, outbox_events, token_for
+from ..conftest import CENTER_GROUPS, AnyDb, auth, make_app, outbox_events, token_for
 
 HERE = Path(__file__).resolve().parent
 EMPLOYER_NO = "100100001"
@@ -47,6 +47,13 @@ def workflow_app() -> Flask:
 @pytest.fixture
 def app() -> Flask:
     return workflow_app()
+
+
+@pytest.fixture
+def on_each_db(any_db: AnyDb) -> Flask:
+    """The workflow app on SQLite, then on a throwaway PostgreSQL database: a module whose tests race
+    takes it as its app (app = on_each_db)."""
+    return any_db.app("workflow", workflow_app)
 
 
 def center(login: str = "center01", name: str = "中心审核员李明", groups: tuple[str, ...] | None = None,

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
 
 from hall_common.consumer import consume
 
 from ...threads import at_once
-from ..conftest import AnyDb
 from .conftest import (
     MAY_END,
     TASK_TAKEN,
@@ -25,20 +23,16 @@ from .conftest import (
     employer,
     event,
     events_of,
+    on_each_db,
     post,
     submit,
     tasks,
     the_task,
-    workflow_app,
 )
 
 GOOD = bpmn("employer_change.bpmn")
 
-
-@pytest.fixture
-def app(any_db: AnyDb) -> Flask:
-    """Overrides conftest's: every test here runs on SQLite, then on a throwaway PostgreSQL database."""
-    return any_db.app("workflow", workflow_app)
+app = on_each_db  # every test here runs on SQLite, then on a throwaway PostgreSQL database
 
 
 def status_of(app: Flask, instance_id: int) -> str:
