@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -81,23 +80,3 @@ def held_processed_events(stack: Stack, service: str) -> Iterator[None]:
         connection.exec_driver_sql("ROLLBACK")
         connection.close()
         engine.dispose()
-
-
-def run_threads(count: int, target: Any) -> list[Any]:
-    """Call target() from count threads released at the same instant; their results in any order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        barrier.wait()
-        result = target()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results

@@ -13,7 +13,8 @@ import httpx
 from deploy import demo_data as demo
 from deploy.stack import ROOT, Stack
 
-from .events_support import Console, run_threads, shell
+from ..threads import at_once
+from .events_support import Console, shell
 from .helpers import Api, center_api, wait_for
 
 BPMN = ROOT / "services" / "workflow" / "processes" / "employer_change.bpmn"
@@ -62,7 +63,7 @@ def test_a_poisoned_event_becomes_a_dead_letter_and_a_retry_after_the_fix_proces
     _parked(center, second, attempts=4)
 
     # Ten simultaneous retries of the same dead letter against the running service: one is sent.
-    answers = run_threads(10, lambda: center.call("POST", "workflow", f"/dead-letters/{parked['id']}/retry"))
+    answers = at_once([lambda: center.call("POST", "workflow", f"/dead-letters/{parked['id']}/retry")] * 10)
     assert sorted(r.status_code for r in answers) == [200] + [409] * 9
     assert {r.json()["message"] for r in answers if r.status_code == 409} == {"该事件已重新投递，请勿重复操作"}
     # The cause is still there: the one retry fails its four attempts again and the row keeps its history.

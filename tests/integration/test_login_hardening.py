@@ -3,11 +3,9 @@ HALL_TEST_POSTGRES): the lockout counted exactly, a challenge used once, the cha
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +17,10 @@ from deploy.stack import Stack
 from services.auth.accounts import hash_password
 from services.auth.models import ACTIVE, EMPLOYER, Operator, UKey, UKeyBinding
 
+from ..threads import at_once
+
 PASSWORD = "Right2026pw"
 GENERIC = "登录失败：单位账号、登录名称、密码或UKey验证未通过"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -70,17 +69,6 @@ def _signed_body(stack: Stack, login: str, password: str) -> dict[str, str]:
             "challenge_id": challenge["challenge_id"], **signed.json()}
 
 
-def _all_at_once(calls: list[Callable[[], T]]) -> list[T]:
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def _login(stack: Stack, body: dict[str, str]) -> Callable[[], tuple[int, str]]:
     def call() -> tuple[int, str]:
         response = httpx.post(stack.url("auth") + "/auth/login", json=body, timeout=60)
@@ -95,7 +83,7 @@ def test_twenty_concurrent_wrong_passwords_check_at_most_five_then_lock(
     login = "100100077"
     own_account(login)
     bodies = [_signed_body(stack, login, f"wrong-guess{i}") for i in range(20)]
-    answers = Counter(_all_at_once([_login(stack, body) for body in bodies]))
+    answers = Counter(at_once([_login(stack, body) for body in bodies]))
 
     checked = {(401, f"{GENERIC}，还可尝试{left}次"): 1 for left in (4, 3, 2, 1)}
     checked[(403, "密码连续错误5次，账号已锁定15分钟")] = 1
@@ -110,7 +98,7 @@ def test_ten_concurrent_uses_of_one_challenge_log_in_once(stack: Stack, own_acco
     login = "100100078"
     own_account(login)
     body = _signed_body(stack, login, PASSWORD)
-    answers = Counter(_all_at_once([_login(stack, body) for _ in range(10)]))
+    answers = Counter(at_once([_login(stack, body) for _ in range(10)]))
     assert answers == Counter({(200, "select"): 1, (401, "登录挑战已使用，请重新登录"): 9})
     assert _failed_attempts(stack, login) == 0
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from functools import partial
 
 import httpx
 import jwt
@@ -18,6 +17,7 @@ from deploy import demo_data as demo
 from deploy.stack import BIN, Stack, free_port
 from hall_common.settings import SERVICES
 
+from ..threads import at_once
 from .helpers import (
     Api,
     center_api,
@@ -59,11 +59,6 @@ def extra_auth(stack: Stack, env: dict[str, str]) -> Iterator[str]:
         stack.stop_process(name)
 
 
-def _concurrently(call: Any, count: int = 10) -> list[httpx.Response]:
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(call, range(count)))
-
-
 def test_login_steps_and_the_one_time_password_serve_once(stack: Stack) -> None:
     auth = stack.url("auth")
     center = center_api(stack)
@@ -80,8 +75,9 @@ def test_login_steps_and_the_one_time_password_serve_once(stack: Stack) -> None:
 
     # Ten replays of the change ticket at the same moment: one sets a password, nine are refused.
     ticket = stage.json()["ticket"]
-    changes = _concurrently(lambda i: httpx.post(
-        auth + "/auth/initial-password", json={"ticket": ticket, "new_password": f"Replay{i}x2026"}, timeout=30))
+    changes = at_once([partial(httpx.post, auth + "/auth/initial-password",
+                               json={"ticket": ticket, "new_password": f"Replay{i}x2026"}, timeout=30)
+                       for i in range(10)])
     winners = [i for i, r in enumerate(changes) if r.status_code == 200]
     assert len(winners) == 1, [(r.status_code, r.text) for r in changes]
     assert {r.json()["message"] for r in changes if r.status_code != 200} == {STEP_GONE}
@@ -90,8 +86,8 @@ def test_login_steps_and_the_one_time_password_serve_once(stack: Stack) -> None:
     assert selection["stage"] == "select"
 
     # The same for the choice of the employer: one session, the replays refused.
-    chosen = _concurrently(lambda i: httpx.post(auth + "/auth/select",
-                                                json={"ticket": selection["ticket"], "employer_no": A}, timeout=30))
+    chosen = at_once([lambda: httpx.post(auth + "/auth/select",
+                                         json={"ticket": selection["ticket"], "employer_no": A}, timeout=30)] * 10)
     assert sorted(r.status_code for r in chosen) == [200] + [401] * 9
     assert {r.json()["message"] for r in chosen if r.status_code == 401} == {STEP_GONE}
     # The password the winner set is the account's password now.

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from deploy.stack import Stack
 
+from ..threads import at_once
 from .helpers import (
     EMPLOYER,
     Api,
@@ -30,22 +31,11 @@ TAKEN = "该任务已办理，请刷新后查看"
 
 def _race(center: Api, task_id: int, decisions: list[str]) -> list[httpx.Response]:
     """Every decision posted on its own thread, released together."""
-    barrier = threading.Barrier(len(decisions))
-    responses: list[Any] = [None] * len(decisions)
+    def decide(decision: str) -> httpx.Response:
+        return center.call("POST", "workflow", f"/tasks/{task_id}/complete",
+                           json={"decision": decision, "opinion": "并发审批"})
 
-    def post(index: int) -> None:
-        barrier.wait()
-        try:
-            responses[index] = center.call("POST", "workflow", f"/tasks/{task_id}/complete",
-                                           json={"decision": decisions[index], "opinion": "并发审批"})
-        except Exception as exc:  # reported by the assertion below
-            responses[index] = exc
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(decisions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    responses = at_once([partial(decide, d) for d in decisions])
     assert all(isinstance(r, httpx.Response) for r in responses), responses
     return responses
 

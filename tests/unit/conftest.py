@@ -6,10 +6,13 @@ Nothing is relayed (the broker URL is a closed port), so outbox rows stay for th
 from __future__ import annotations
 
 import importlib
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,6 +22,8 @@ from hall_common.celery_app import reset_celery
 from hall_common.security import KeyProvider, Principal
 from hall_common.settings import reset_settings
 
+# The server of the throwaway PostgreSQL databases: HALL_TEST_POSTGRES, or the local one if it answers.
+PG_SERVER = os.environ.get("HALL_TEST_POSTGRES") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 EMPLOYER_NO = "100100001"
 OTHER_EMPLOYER_NO = "200200002"
 
@@ -127,3 +132,53 @@ def outbox_events(app: Flask) -> list[dict[str, Any]]:
     with app.app_context():
         model = get_runtime().plumbing.outbox
         return [json.loads(r.payload) for r in db.session().scalars(select(model).order_by(model.id))]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the PostgreSQL server. Skipped when no server answers, unless
+    HALL_TEST_POSTGRES is set: then a missing server fails the test."""
+    server = sa.engine.make_url(PG_SERVER)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
+    try:
+        connection = admin.connect()
+    except sa.exc.OperationalError:
+        if os.environ.get("HALL_TEST_POSTGRES"):
+            raise
+        pytest.skip("no PostgreSQL server answers and HALL_TEST_POSTGRES is not set")
+    name = f"hall_unit_{uuid.uuid4().hex[:12]}"
+    connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.close()
+        admin.dispose()
+
+
+class AnyDb:
+    """One of the two databases a service's app may run on: SQLite, or a throwaway PostgreSQL database
+    (where concurrent transactions truly run at once and row locks matter)."""
+
+    def __init__(self, name: str, url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.name, self.url, self._monkeypatch = name, url, monkeypatch
+        self.apps: list[Flask] = []
+
+    def app(self, service: str, make: Callable[[], Flask] | None = None) -> Flask:
+        """The service's app (make_app(service) unless make is given) on this database."""
+        if self.url:
+            self._monkeypatch.setenv(f"HALL_{service.upper()}_DATABASE_URL", self.url)
+            reset_settings()
+        made = make() if make else make_app(service)
+        self.apps.append(made)
+        return made
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[AnyDb]:
+    """Runs the test twice: on SQLite, then on a throwaway PostgreSQL database (see postgres_url)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    chosen = AnyDb(request.param, url, monkeypatch)
+    yield chosen
+    for made in chosen.apps:
+        db.get_db(made).dispose()  # no pooled connection left to keep the PostgreSQL database from its drop

@@ -4,8 +4,7 @@ and what travels with a business independent of its size."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -31,21 +30,14 @@ from services.employer import services as employer_services
 from services.employer.models import ChangeHistory, ChangeRequest
 from services.workflow.models import ProcessInstance
 
+from ..threads import at_once
 from .conftest import EMPLOYER_NO, auth, make_app, outbox_events, token_for
-
-BASE = f"/employers/{EMPLOYER_NO}"
+from .employer_support import submit
 
 
 @pytest.fixture
 def employer_app() -> Flask:
     return make_app("employer")
-
-
-def submit(app: Flask, headers: dict[str, str], changes: dict[str, str]) -> int:
-    rows = [{"field": k, "value": v} for k, v in changes.items()]
-    response = app.test_client().post(f"{BASE}/change-requests", json={"changes": rows}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return int(response.get_json()["request"]["id"])
 
 
 def outcome_event(request_id: int | str, approved: bool, business_type: str = "employer_change") -> dict[str, Any]:
@@ -59,27 +51,6 @@ def processed_ids(app: Flask) -> list[str]:
     with app.app_context():
         model = get_runtime().plumbing.processed
         return list(db.session().scalars(select(model.event_id)))
-
-
-def concurrently(app: Flask, work: list[Callable[[], Any]]) -> list[Any]:
-    """Run each callable on its own thread in its own app context, all released at the same moment."""
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = work[index]()
-            except Exception as exc:  # reported by the assertions, not lost on the thread
-                results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 # -- dispatch by business type ----------------------------------------------------------------------
@@ -126,7 +97,7 @@ def test_ten_concurrent_deliveries_of_one_outcome_apply_it_once(
 ) -> None:
     request_id = submit(employer_app, employer_headers, {"address": "并发路1号", "phone": "0351-2223333"})
     event = outcome_event(request_id, approved=True)
-    results = concurrently(employer_app, [lambda: consume(event)] * 10)
+    results = at_once([lambda: consume(event)] * 10, employer_app)
     assert sorted(map(str, results)) == ["duplicate"] * 9 + ["processed"]
     with employer_app.app_context():
         history = db.session().scalar(select(func.count()).select_from(ChangeHistory)
@@ -138,7 +109,7 @@ def test_ten_concurrent_deliveries_of_one_outcome_apply_it_once(
 def test_an_approval_racing_a_rejection_decides_once(employer_app: Flask, employer_headers: dict[str, str]) -> None:
     request_id = submit(employer_app, employer_headers, {"postcode": "030002"})
     events = [outcome_event(request_id, approved=i % 2 == 0) for i in range(10)]  # ten distinct event ids
-    results = concurrently(employer_app, [lambda e=e: consume(e) for e in events])
+    results = at_once([lambda e=e: consume(e) for e in events], employer_app)
     assert results == ["processed"] * 10, results
     decided = [e for e in outbox_events(employer_app) if e["type"].startswith("employer.info_change")]
     assert len(decided) == 1

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import datetime
 from typing import Any
 
 import pytest
-from celery.exceptions import Reject
 from flask import Flask
 from pydantic import ValidationError as SettingsError
 from sqlalchemy import select
@@ -23,23 +21,9 @@ from hall_common.runtime import get_runtime
 from hall_common.settings import Settings
 from hall_common.tasks import backoff, retry_or_bury
 
+from ..threads import at_once
 from .conftest import make_app
-
-
-class Sent:
-    """Stands in for the broker: what the relay or a retry would have put on Redis."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
-        self.messages: list[tuple[str, dict[str, Any], str]] = []
-        self.fail = fail
-        self.lock = threading.Lock()
-        monkeypatch.setattr(get_celery(), "send_task", self.send_task)
-
-    def send_task(self, name: str, args: list[Any], queue: str, **_: Any) -> None:
-        if self.fail:
-            raise ConnectionError("Redis is down")
-        with self.lock:
-            self.messages.append((name, args[0], queue))
+from .event_fakes import FakeRedis, FakeTask, Sent, dead_letters_of
 
 
 def _outbox_rows(app: Flask) -> dict[str, Any]:
@@ -71,27 +55,6 @@ def test_the_relay_keeps_an_unrouted_event_and_relays_the_ones_behind_it(
     assert "business.approved" in errors[1] and "not services" in errors[1]
 
 
-class FakeTask:
-    """The bits of a bound Celery task that the retry policy reads."""
-
-    def __init__(self, retries: int, publish_fails: bool = False) -> None:
-        self.request = type("Request", (), {"retries": retries})()
-        self.publish_fails = publish_fails
-        self.retried: list[dict[str, Any]] = []
-
-    def retry(self, **options: Any) -> Exception:
-        if self.publish_fails:
-            raise Reject(ConnectionError("Redis is down"), requeue=False)
-        self.retried.append(options)
-        return RuntimeError("retry scheduled")
-
-
-def _dead_letters(app: Flask) -> list[Any]:
-    with app.app_context():
-        model = get_runtime().plumbing.dead_letter
-        return list(db.session().scalars(select(model).order_by(model.id)))
-
-
 def test_a_failing_event_is_retried_with_backoff_then_parked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HALL_EVENT_MAX_RETRIES", "3")
     app = make_app("workflow", seed=False)
@@ -111,12 +74,12 @@ def test_a_failing_event_is_retried_with_backoff_then_parked(monkeypatch: pytest
             (options,) = task.retried
             assert 0 < options["countdown"] <= min(30, 2 * 2**retries)
             first_failed = options["kwargs"]["first_failed_at"]
-            assert _dead_letters(app) == []
+            assert dead_letters_of(app) == []
         try:
             consume(poisoned)
         except Exception as exc:
             assert retry_or_bury(FakeTask(3), poisoned, exc, first_failed) == "dead"  # type: ignore[arg-type]
-    (row,) = _dead_letters(app)
+    (row,) = dead_letters_of(app)
     assert (row.event_id, row.type, row.status, row.attempts) == (poisoned["id"], "business.submitted", "dead", 4)
     assert "no_such_business 没有已部署的审批流程" in row.last_error
     assert row.first_failed_at == datetime.fromisoformat(first_failed)
@@ -132,7 +95,7 @@ def test_an_unhandled_or_invalid_event_is_parked_at_once() -> None:
                 consume(event)
             except Exception as exc:
                 assert retry_or_bury(FakeTask(0), event, exc, None) == "dead"  # type: ignore[arg-type]
-    first, second = _dead_letters(app)
+    first, second = dead_letters_of(app)
     assert first.attempts == 1 and "payment service has no handler for employer.info_changed" in first.last_error
     assert second.event_id.startswith("invalid-") and "InvalidEvent" in second.last_error
 
@@ -145,7 +108,7 @@ def test_a_retry_that_cannot_be_published_parks_the_event_instead_of_dropping_it
             consume(event)
         except Exception as exc:
             assert retry_or_bury(FakeTask(0, publish_fails=True), event, exc, None) == "dead"  # type: ignore[arg-type]
-    (row,) = _dead_letters(app)
+    (row,) = dead_letters_of(app)
     assert row.status == "dead" and "KeyError" in row.last_error
 
 
@@ -163,7 +126,7 @@ def test_backoff_doubles_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
 def _park(app: Flask, event: dict[str, Any]) -> int:
     with app.app_context():
         dead_letters.bury(event, "KeyError: 'employer_name'", 9, datetime(2026, 11, 28, 8, 0))
-        return int(_dead_letters(app)[-1].id)
+        return int(dead_letters_of(app)[-1].id)
 
 
 def _info_changed(**data: Any) -> dict[str, Any]:
@@ -178,20 +141,12 @@ def test_ten_simultaneous_retries_send_the_dead_letter_once(
     event = _info_changed(employer_no="100100001", employer_name="太原市示例科技有限公司",
                           business_type="employer_change", business_id="5", title="单位信息变更")
     dead_id = _park(app, event)
-    barrier = threading.Barrier(10)
-    answers: list[tuple[int, str]] = []
 
-    def click() -> None:
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/dead-letters/{dead_id}/retry", headers=center_headers)
-        answers.append((response.status_code, response.get_json()["message"]))
+    def click() -> tuple[int, str]:
+        response = app.test_client().post(f"/dead-letters/{dead_id}/retry", headers=center_headers)
+        return response.status_code, response.get_json()["message"]
 
-    threads = [threading.Thread(target=click) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once([click] * 10)
     assert sorted(answers) == [(200, "已重新投递")] + [(409, dead_letters.ALREADY_RETRIED)] * 9
     assert sent.messages == [("notify.handle_event", event, "notify")]
     listed = app.test_client().get("/dead-letters", headers=center_headers).get_json()
@@ -259,17 +214,6 @@ def test_the_dead_letter_page_is_for_a_center_session() -> None:
     page = client.get("/admin/dead-letters")
     assert page.status_code == 302 and "/admin/login" in page.headers["Location"]
     assert client.post("/admin/dead-letters/workflow/1/retry").status_code == 400  # no CSRF token
-
-
-class FakeRedis:
-    def __init__(self) -> None:
-        self.store: dict[str, object] = {}
-
-    def set(self, key: str, value: object, ex: int) -> None:
-        self.store[key] = value
-
-    def mget(self, keys: list[str]) -> list[object | None]:
-        return [self.store.get(k) for k in keys]
 
 
 def test_an_event_without_its_consumers_receipts_is_sent_again_to_them(monkeypatch: pytest.MonkeyPatch) -> None:

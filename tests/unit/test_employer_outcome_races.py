@@ -4,21 +4,22 @@ racing each other move an employer change exactly once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from hall_common.consumer import consume
 from hall_common.events import make_event
 
-from . import test_employer_returns
-from .conftest import EMPLOYER_NO, outbox_events
-from .test_employer_returns import BASE, current, submit
-from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
+from ..threads import at_once
+from .conftest import EMPLOYER_NO, AnyDb, make_app, outbox_events
+from .employer_support import BASE, current, resubmit, submit
 
-any_db_app = test_employer_returns.any_db_app  # the same fixture: SQLite and a throwaway PostgreSQL
+
+@pytest.fixture
+def any_db_app(any_db: AnyDb) -> Flask:
+    return any_db.app("employer")
 
 
 def outcome(event_type: str, request_id: int, **data: Any) -> dict[str, Any]:
@@ -27,30 +28,10 @@ def outcome(event_type: str, request_id: int, **data: Any) -> dict[str, Any]:
         "employer_no": EMPLOYER_NO, "instance_id": 31, "seq": 3, **data})
 
 
-def at_once(app: Flask, work: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[i] = work[i]()
-            except Exception as exc:  # reported by the assertions
-                results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_a_return_delivered_ten_times_at_once_returns_once(any_db_app: Flask, employer_headers: dict[str, str]) -> None:
     request_id = submit(any_db_app, employer_headers, {"address": "并发退回路1号"})
     returned = outcome("business.returned", request_id, approver="复核员张敏", opinion="请更正")
-    results = at_once(any_db_app, [lambda: consume(dict(returned))] * 10)
+    results = at_once([lambda: consume(dict(returned))] * 10, any_db_app)
     assert sorted(results) == ["duplicate"] * 9 + ["processed"], results
     request = current(any_db_app, employer_headers)
     assert (request["status"], request["opinion"]) == ("returned", "请更正")
@@ -59,7 +40,7 @@ def test_a_return_delivered_ten_times_at_once_returns_once(any_db_app: Flask, em
 def test_an_end_delivered_ten_times_at_once_ends_once(any_db_app: Flask, employer_headers: dict[str, str]) -> None:
     request_id = submit(any_db_app, employer_headers, {"address": "并发结束路2号"})
     ended = outcome("business.ended", request_id, by="employer", reason="不办了")
-    results = at_once(any_db_app, [lambda: consume(dict(ended))] * 10)
+    results = at_once([lambda: consume(dict(ended))] * 10, any_db_app)
     assert sorted(results) == ["duplicate"] * 9 + ["processed"], results
     assert current(any_db_app, employer_headers) is None
     [request] = any_db_app.test_client().get(f"{BASE}/change-requests", headers=employer_headers).get_json()
@@ -74,7 +55,7 @@ def test_contradicting_outcomes_at_once_move_the_request_once(any_db_app: Flask,
     events = [outcome("business.approved", request_id, approver="甲", opinion="")] * 4
     events += [outcome("business.rejected", request_id, approver="乙", opinion="否")] * 3
     events += [outcome("business.ended", request_id, by="center", reason="终止")] * 3
-    results = at_once(any_db_app, [lambda e=e: consume(dict(e)) for e in events])
+    results = at_once([lambda e=e: consume(dict(e)) for e in events], any_db_app)
     assert all(r in ("processed", "duplicate") for r in results), results
     [request] = any_db_app.test_client().get(f"{BASE}/change-requests", headers=employer_headers).get_json()
     assert request["status"] in ("approved", "rejected", "ended")
@@ -86,10 +67,9 @@ def test_contradicting_outcomes_at_once_move_the_request_once(any_db_app: Flask,
 
 
 def test_the_owners_events_carry_exactly_their_documented_fields(employer_headers: dict[str, str]) -> None:
-    from .test_employer_returns import resubmit
     from .workflow.test_event_fields import documented
 
-    app = test_employer_returns.make_app("employer")
+    app = make_app("employer")
     request_id = submit(app, employer_headers, {"address": "文档路1号"})
     with app.app_context():
         consume(outcome("business.returned", request_id, approver="甲", opinion="请更正"))

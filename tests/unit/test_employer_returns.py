@@ -3,39 +3,24 @@ once, or ended (结束流程) so that a new one may be submitted."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
-from hall_common.settings import reset_settings
 
-from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, auth, make_app, outbox_events, token_for
-from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
+from ..threads import at_once
+from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, AnyDb, auth, make_app, outbox_events, token_for
+from .employer_support import BASE, current, resubmit, submit
 
-BASE = f"/employers/{EMPLOYER_NO}"
 ORIGINAL_ADDRESS = "山西省太原市小店区长治路100号"
 
 
 @pytest.fixture
 def app() -> Flask:
     return make_app("employer")
-
-
-def submit(app: Flask, headers: dict[str, str], changes: dict[str, str]) -> int:
-    rows = [{"field": k, "value": v} for k, v in changes.items()]
-    response = app.test_client().post(f"{BASE}/change-requests", json={"changes": rows}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return int(response.get_json()["request"]["id"])
-
-
-def resubmit(app: Flask, headers: dict[str, str], request_id: int, changes: dict[str, str]) -> Any:
-    rows = [{"field": k, "value": v} for k, v in changes.items()]
-    return app.test_client().put(f"{BASE}/change-requests/{request_id}", json={"changes": rows}, headers=headers)
 
 
 def deliver(app: Flask, event_type: str, request_id: int, **data: Any) -> str:
@@ -47,10 +32,8 @@ def deliver(app: Flask, event_type: str, request_id: int, **data: Any) -> str:
         return consume(event)
 
 
-def current(app: Flask, headers: dict[str, str]) -> Any:
-    response = app.test_client().get(f"{BASE}/change-requests/current", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["request"]
+def answer(response: Any) -> tuple[int, str]:
+    return response.status_code, response.get_json()["message"]
 
 
 def returned_request(app: Flask, headers: dict[str, str]) -> int:
@@ -154,35 +137,17 @@ def test_only_the_employers_own_operators_with_the_permission_resubmit(
     assert current(app, employer_headers)["status"] == "returned"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    """The employer app on SQLite, and on a throwaway PostgreSQL database."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("HALL_EMPLOYER_DATABASE_URL", request.getfixturevalue("postgres_url"))
-        reset_settings()
-    app = make_app("employer")
-    if request.param == "postgresql":
-        request.addfinalizer(lambda: db.get_db(app).dispose())
-    return app
+@pytest.fixture
+def any_db_app(any_db: AnyDb) -> Flask:
+    """The employer app on SQLite, then on a throwaway PostgreSQL database."""
+    return any_db.app("employer")
 
 
 def test_ten_simultaneous_resubmissions_go_on_once(any_db_app: Flask, employer_headers: dict[str, str]) -> None:
     app = any_db_app
     request_id = returned_request(app, employer_headers)
-    barrier = threading.Barrier(10)
-    answers: list[tuple[int, str]] = []
-
-    def click(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            response = resubmit(app, employer_headers, request_id, {"address": f"并发路{n}号"})
-            answers.append((response.status_code, response.get_json()["message"]))
-
-    threads = [threading.Thread(target=click, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = at_once([lambda n=n: answer(resubmit(app, employer_headers, request_id, {"address": f"并发路{n}号"}))
+                       for n in range(10)], app)
     refused = (409, "该变更申请未被退回，不能重新提交，请刷新后查看")
     assert sorted(answers) == [(200, "已提交至中心审核")] + [refused] * 9
     assert [e["type"] for e in outbox_events(app)] == ["business.submitted", "business.resubmitted"]

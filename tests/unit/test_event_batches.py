@@ -5,7 +5,6 @@ and receipt): the failing event is retried alone and neither redoes nor loses it
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from hall_common.events import make_event
 from hall_common.runtime import get_runtime
 from hall_common.tasks import handle_batch
 
+from ..threads import at_once
 from .conftest import make_app
-from .test_dead_letters import FakeRedis, FakeTask, Sent
+from .event_fakes import FakeRedis, FakeTask, Sent, dead_letters_of
 
 
 def _message(n: int, **extra: Any) -> dict[str, Any]:
@@ -122,19 +122,7 @@ def test_relays_racing_for_the_same_rows_send_each_row_once(monkeypatch: pytest.
         session = db.session()
         emitted = [outbox.emit(session, "employer.info_changed", {"employer_no": str(n)}) for n in range(30)]
         session.commit()
-    barrier = threading.Barrier(8)
-    counts: list[int] = []
-
-    def relay() -> None:
-        with app.app_context():
-            barrier.wait()
-            counts.append(outbox.relay())
-
-    threads = [threading.Thread(target=relay) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts = at_once([outbox.relay] * 8, app)
     ids = [e["id"] for _, args, _ in sent.messages for e in (args if isinstance(args, list) else [args])]
     assert sorted(ids) == sorted(e["id"] for e in emitted)  # every event once, none twice
     assert sum(counts) == 30
@@ -239,9 +227,3 @@ def test_when_neither_retry_nor_dead_letter_is_possible_the_batch_goes_back_to_i
 
 def _database_down(*args: Any) -> None:
     raise ConnectionError("database is down")
-
-
-def dead_letters_of(app: Flask) -> list[Any]:
-    with app.app_context():
-        model = get_runtime().plumbing.dead_letter
-        return list(db.session().scalars(select(model).order_by(model.id)))

@@ -5,9 +5,19 @@ from __future__ import annotations
 import time
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from gateway import create_app
 from hall_common.settings import reset_settings
+
+
+def center_client(app: Flask) -> FlaskClient:
+    """A client of the gateway with a center user's session (the services behind it are faked)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}, "last_active": time.time()}
+    return client
 
 
 def test_posts_without_the_csrf_token_are_refused() -> None:
@@ -60,10 +70,7 @@ def test_the_center_task_page_pages_the_rows_read_from_the_owner(monkeypatch: py
                 "per_page": params["per_page"], "items": items}
 
     monkeypatch.setattr(ServiceClient, "get", fake_get)
-    client = create_app().test_client()
-    with client.session_transaction() as session:
-        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"},
-                                     "last_active": time.time()}
+    client = center_client(create_app())
     page = client.get("/admin/tasks/9?page=3").get_data(as_text=True)
     # The rows come from the owning service named by the instance, never from the process.
     assert ("member", "/businesses/base_adjust/41", {"page": 3, "per_page": 50}) in calls
@@ -121,9 +128,7 @@ def test_admin_account_names_stay_one_path_segment_at_the_auth_service(monkeypat
         return {"one_time_password": "x", "message": "ok"}
 
     monkeypatch.setattr(ServiceClient, "request", fake_request)
-    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
-    with client.session_transaction() as session:
-        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}, "last_active": time.time()}
+    client = center_client(create_app({"WTF_CSRF_ENABLED": False}))
     client.post("/admin/accounts/100100002%3Fx=/reset-password")
     client.post("/admin/accounts/..%3F/permissions")
     client.post("/admin/ukeys/1/bindings/100100002%23/delete")
@@ -142,10 +147,7 @@ def test_the_dead_letter_page_says_when_a_service_has_more_than_it_shows(monkeyp
         return {"items": items, "total": 250 if many else 0}
 
     monkeypatch.setattr(ServiceClient, "get", fake_get)
-    client = create_app().test_client()
-    with client.session_transaction() as session:
-        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"},
-                                     "last_active": time.time()}
+    client = center_client(create_app())
     page = client.get("/admin/dead-letters").get_data(as_text=True)
     assert "消息服务共250条，仅显示最新100条" in page
 

@@ -162,7 +162,7 @@ def test_the_hub_hands_a_notice_to_its_own_employer_only_and_keeps_the_newest() 
 def test_one_commit_for_many_employers_reads_each_ones_own_figures(published: list[dict[str, Any]]) -> None:
     from services.notify.models import InboxItem
 
-    from .test_notify_tracks import process_events
+    from .notify_support import process_events
 
     app = make_app("notify")
     with app.app_context():

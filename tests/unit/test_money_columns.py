@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -20,7 +17,6 @@ from services.payment.models import MemberAccount
 
 from .conftest import make_app
 
-PG_SERVER = os.environ.get("HALL_TEST_POSTGRES") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROWS = 100_000
 
 
@@ -53,27 +49,6 @@ def test_sql_sum_of_fen_is_exact_on_sqlite() -> None:
             sa.select(sa.func.count()).select_from(MemberAccount).where(MemberAccount.balance > Decimal("0.01"))
         )
         assert above == ROWS // 2
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway database on the PostgreSQL server (HALL_TEST_POSTGRES, or the local one if it answers)."""
-    server = sa.engine.make_url(PG_SERVER)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-    try:
-        connection = admin.connect()
-    except sa.exc.OperationalError:
-        if os.environ.get("HALL_TEST_POSTGRES"):
-            raise
-        pytest.skip("no PostgreSQL server answers and HALL_TEST_POSTGRES is not set")
-    name = f"hall_money_{uuid.uuid4().hex[:12]}"
-    connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.close()
-        admin.dispose()
 
 
 def test_sql_sum_of_fen_is_exact_on_postgresql(postgres_url: str) -> None:

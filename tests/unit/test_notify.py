@@ -10,6 +10,7 @@ from flask import Flask
 from hall_common.consumer import consume
 from hall_common.events import make_event
 
+from ..threads import at_once
 from .conftest import make_app
 
 BASE = "/employers/100100001"
@@ -83,21 +84,11 @@ def test_center_may_read_an_inbox_but_not_mark_or_delete(
 
 
 def _clicks(app: Flask, method: str, path: str, headers: dict[str, str], n: int = 10) -> list[tuple[int, str]]:
-    barrier = threading.Barrier(n)
-    answers: list[tuple[int, str]] = []
+    def click() -> tuple[int, str]:
+        response = app.test_client().open(path, method=method, headers=headers)
+        return response.status_code, response.get_json()["message"]
 
-    def click() -> None:
-        client = app.test_client()
-        barrier.wait()
-        response = client.open(path, method=method, headers=headers)
-        answers.append((response.status_code, response.get_json()["message"]))
-
-    threads = [threading.Thread(target=click) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(answers)
+    return sorted(at_once([click] * n))
 
 
 def test_ten_simultaneous_clicks_mark_read_and_delete_once(app: Flask, employer_headers: dict[str, str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from flask import Flask
 
 from services.notify import push
 
+from ..threads import at_once
 from .conftest import auth, make_app, token_for
 
 A, B = "100100001", "200200002"
@@ -149,17 +149,11 @@ def test_a_retry_from_a_sender_with_a_long_name_is_the_same_push(app: Flask) -> 
 
 
 def test_ten_simultaneous_retries_store_one_push(app: Flask) -> None:
-    statuses: list[int] = []
+    def send() -> int:
+        return app.test_client().post("/pushes", json=body(target="list", employer_nos=[A, B]),
+                                      headers=H.downstream).status_code
 
-    def send() -> None:
-        statuses.append(app.test_client().post("/pushes", json=body(target="list", employer_nos=[A, B]),
-                                               headers=H.downstream).status_code)
-
-    threads = [threading.Thread(target=send) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([send] * 10)
     assert sorted(statuses) == [200] * 9 + [202]
     assert inbox(app, A)["total"] == 1 and inbox(app, B)["total"] == 1
 

@@ -4,7 +4,6 @@ folded by seq, so any arrival order of the same events (with duplicates) ends in
 from __future__ import annotations
 
 import itertools
-import threading
 from typing import Any
 
 import pytest
@@ -18,42 +17,12 @@ from hall_common.events import make_event
 from hall_common.settings import reset_settings
 from services.notify.models import ProcessTrack
 
-from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, make_app
-from .test_money_columns import postgres_url  # noqa: F401  (the throwaway PostgreSQL database)
+from ..threads import at_once
+from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, AnyDb, make_app
+from .notify_support import process_events
 
 BASE = f"/employers/{EMPLOYER_NO}"
 _ids = itertools.count(1000)
-
-
-def process_events(instance_id: int, *, employer_no: str = EMPLOYER_NO, initiator: str = "王晓燕",
-                   initiator_login: str = "wangxy", end: str = "completed") -> list[dict[str, Any]]:
-    """One instance's life in the order the workflow emits it: returned once, resubmitted, then
-    approved (end="completed"), or ended by the employer after the return (end="ended")."""
-    common = {"instance_id": instance_id, "business_type": "employer_change", "business_id": str(instance_id),
-              "title": "单位信息变更", "employer_no": employer_no, "employer_name": "太原市示例科技有限公司",
-              "initiator": initiator, "initiator_login": initiator_login}
-    task1 = {"task_id": 1, "task_name": "经办审核"}
-    steps: list[tuple[str, dict[str, Any]]] = [
-        ("process.started", {"summary": "单位地址、邮政编码"}),
-        ("task.created", dict(task1, candidate_group="handler")),
-        ("task.claimed", dict(task1, handler="中心审核员李明")),
-        ("task.completed", dict(task1, handler="中心审核员李明", decision="return", opinion="邮编与地址不符")),
-        ("process.returned", {"task_name": "经办审核", "handler": "中心审核员李明", "opinion": "邮编与地址不符"}),
-    ]
-    if end == "ended":
-        steps.append(("process.ended", {"by": "employer", "reason": "不再办理"}))
-    else:
-        task2 = {"task_id": 2, "task_name": "经办审核"}
-        steps += [
-            ("process.resubmitted", {}),
-            ("task.created", dict(task2, candidate_group="handler")),
-            ("task.completed", dict(task2, handler="中心审核员李明", decision="approve", opinion="同意")),
-            ("process.completed", {"outcome": "approved", "approver": "中心审核员李明", "opinion": "同意"}),
-        ]
-    return [
-        make_event("workflow", event_type, dict(common, **data, seq=seq, at=f"2026-11-28T03:{seq:02d}:00.000Z"))
-        for seq, (event_type, data) in enumerate(steps, start=1)
-    ]
 
 
 def deliver(app: Flask, events: list[dict[str, Any]]) -> list[str]:
@@ -189,41 +158,26 @@ def test_an_event_without_a_valid_instance_or_seq_is_refused(app: Flask) -> None
             consume(event)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    """The notify app on SQLite, and on a throwaway PostgreSQL database (where the row lock matters:
+@pytest.fixture
+def any_db_app(any_db: AnyDb) -> Flask:
+    """The notify app on SQLite, then on a throwaway PostgreSQL database (where the row lock matters:
     PostgreSQL runs the nine transactions truly at once)."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("HALL_NOTIFY_DATABASE_URL", request.getfixturevalue("postgres_url"))
-        reset_settings()
-    app = make_app("notify")
-    if request.param == "postgresql":
-        request.addfinalizer(lambda: db.get_db(app).dispose())
-    return app
+    return any_db.app("notify")
 
 
 def test_events_of_one_instance_handled_at_once_on_nine_threads_fold_completely(any_db_app: Flask) -> None:
     app = any_db_app
     events = process_events(50)
-    barrier = threading.Barrier(len(events))
-    results: list[str] = []
 
-    def run(event: dict[str, Any]) -> None:
-        with app.app_context():
-            barrier.wait()
-            for _ in range(20):  # SQLite may report a busy snapshot: the consumer's retry would redeliver
-                try:
-                    results.append(consume(event))
-                    return
-                except Exception:  # noqa: BLE001
-                    db.session().rollback()
-            results.append("failed")
+    def run(event: dict[str, Any]) -> str:
+        for _ in range(20):  # SQLite may report a busy snapshot: the consumer's retry would redeliver
+            try:
+                return consume(event)
+            except Exception:  # noqa: BLE001
+                db.session().rollback()
+        return "failed"
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = at_once([lambda e=e: run(e) for e in events], app)
     assert results == ["processed"] * len(events)
     assert track(app, 50) == expected_state(app, 50)
     assert_maintained_counts_match(app)

@@ -3,7 +3,6 @@ the audit trail with before and after, and the migration matching the models."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -18,6 +17,7 @@ from hall_common.security import KeyProvider, verify_token
 from services.auth.keys import public_key_pem
 from services.auth.models import Base, GroupMember
 
+from ...threads import at_once
 from ..conftest import auth, outbox_events, token_for
 from .conftest import message
 
@@ -208,20 +208,11 @@ def test_admin_actions_on_employer_accounts_record_before_and_after(
 
 
 def test_concurrent_creates_of_one_group_store_it_once(app: Flask, center_headers: dict[str, str]) -> None:
-    results: list[int] = []
-    barrier = threading.Barrier(4)
+    def create() -> int:
+        return app.test_client().post("/groups", json={"code": "audit_team", "name": "稽核"},
+                                      headers=center_headers).status_code
 
-    def create() -> None:
-        client = app.test_client()
-        barrier.wait()
-        results.append(client.post("/groups", json={"code": "audit_team", "name": "稽核"},
-                                   headers=center_headers).status_code)
-
-    threads = [threading.Thread(target=create) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once([create] * 4)
     assert sorted(results) == [201, 409, 409, 409]
     client = app.test_client()
     assert len(_audit(client, center_headers, "group_create")) == 1

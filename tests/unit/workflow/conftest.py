@@ -15,11 +15,12 @@ from hall_common.events import make_event
 from hall_common.security import Principal
 from services.workflow import definitions
 
-from ..conftest import CENTER_GROUPS, auth, make_app, outbox_events, token_for
-from ..test_money_columns import postgres_url  # noqa: F401  (a throwaway PostgreSQL database)
+from ..conftest import CENTER_GROUPS, AnyDb, auth, make_app, outbox_events, token_for
 
 HERE = Path(__file__).resolve().parent
 EMPLOYER_NO = "100100001"
+THREADS = 10  # how many racers the concurrency tests release at once
+TASK_TAKEN = "该任务已办理，请刷新后查看"
 GROUPS = [
     {"code": "handler", "name": "经办"}, {"code": "reviewer", "name": "复核"}, {"code": "chief", "name": "负责人"},
 ]
@@ -46,6 +47,13 @@ def workflow_app() -> Flask:
 @pytest.fixture
 def app() -> Flask:
     return workflow_app()
+
+
+@pytest.fixture
+def on_each_db(any_db: AnyDb) -> Flask:
+    """The workflow app on SQLite, then on a throwaway PostgreSQL database: a module whose tests race
+    takes it as its app (app = on_each_db)."""
+    return any_db.app("workflow", workflow_app)
 
 
 def center(login: str = "center01", name: str = "中心审核员李明", groups: tuple[str, ...] | None = None,
@@ -112,3 +120,15 @@ def bpmn(name: str) -> str:
     return (HERE / name).read_text(encoding="utf-8")
 
 
+
+# The shipped process with 结束流程 allowed to the initiator.
+MAY_END = bpmn("employer_change.bpmn").replace(
+    'isExecutable="true">', 'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="initiator_may_end" value="true" /></spiffworkflow:properties>'
+    '</bpmn:extensionElements>', 1)
+
+
+def answer(response: Any) -> tuple[int, str]:
+    """A response as (status, message): the message of a refusal, "" for a success."""
+    body = response.get_json()
+    return response.status_code, body.get("message", "") if response.status_code != 200 else ""

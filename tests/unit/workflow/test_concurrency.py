@@ -6,64 +6,38 @@ HALL_TEST_POSTGRES set, a missing server fails instead of skipping."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
 
 from hall_common.consumer import consume
-from hall_common.settings import reset_settings
 
-from .conftest import center, complete, employer, event, events_of, post, submit, tasks, the_task, workflow_app
+from ...threads import at_once
+from .conftest import (
+    TASK_TAKEN,
+    THREADS,
+    answer,
+    center,
+    complete,
+    employer,
+    event,
+    events_of,
+    on_each_db,
+    post,
+    submit,
+    tasks,
+    the_task,
+)
 
-THREADS = 10
-TASK_TAKEN = "该任务已办理，请刷新后查看"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    if request.param == "postgresql":
-        monkeypatch.setenv("HALL_WORKFLOW_DATABASE_URL", request.getfixturevalue("postgres_url"))
-        reset_settings()
-    made = workflow_app()
-    yield made
-    from hall_common import db
-
-    db.get_db(made).dispose()  # let the throwaway PostgreSQL database be dropped
-
-
-def run_threads(app: Flask, work: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = work[index]()
-            except Exception as exc:  # reported by the assertions
-                results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
-
-
-def answer(response: Any) -> tuple[int, str]:
-    body = response.get_json()
-    return response.status_code, body.get("message", "") if response.status_code != 200 else ""
+app = on_each_db  # every test here runs on SQLite, then on a throwaway PostgreSQL database
 
 
 def test_of_concurrent_completions_exactly_one_wins(app: Flask) -> None:
     submit(app)
     task_id = the_task(app)["task"]["id"]
     decisions = ["approve", "reject", "return"] * 4
-    results = run_threads(app, [lambda d=d: answer(complete(app, task_id, d, "并发")) for d in decisions[:THREADS]])
+    results = at_once([lambda d=d: answer(complete(app, task_id, d, "并发")) for d in decisions[:THREADS]], app)
     assert sorted(status for status, _ in results) == [200] + [409] * (THREADS - 1), results
     assert {message for status, message in results if status == 409} == {TASK_TAKEN}
     finals = events_of(app, "business.approved", "business.rejected", "business.returned")
@@ -74,7 +48,7 @@ def test_of_concurrent_claims_exactly_one_wins(app: Flask) -> None:
     submit(app)
     task_id = the_task(app)["task"]["id"]
     users = [center(f"user{i}", f"经办{i}", groups=("handler",), admin=False) for i in range(THREADS)]
-    results = run_threads(app, [lambda h=h: answer(post(app, f"/tasks/{task_id}/claim", h)) for h in users])
+    results = at_once([lambda h=h: answer(post(app, f"/tasks/{task_id}/claim", h)) for h in users], app)
     assert sorted(status for status, _ in results) == [200] + [409] * (THREADS - 1), results
     winner = the_task(app)["task"]["assignee_name"]
     assert {message for status, message in results if status == 409} == {f"该任务已被{winner}认领"}
@@ -85,7 +59,7 @@ def test_concurrent_resubmissions_open_one_task_and_end_races_resubmit(app: Flas
     submit(app)
     assert complete(app, the_task(app)["task"]["id"], "return", "请更正").status_code == 200
     resubmissions = [event("business.resubmitted") for _ in range(THREADS)]  # distinct event ids
-    results = run_threads(app, [lambda e=e: consume(e) for e in resubmissions])
+    results = at_once([lambda e=e: consume(e) for e in resubmissions], app)
     assert results == ["processed"] * THREADS, results
     assert len(tasks(app, center())) == 1 and len(events_of(app, "process.resubmitted")) == 1
 
@@ -94,7 +68,7 @@ def test_concurrent_resubmissions_open_one_task_and_end_races_resubmit(app: Flas
     instance_id = the_task_instance(app)
     work: list[Callable[[], Any]] = [lambda: consume(event("business.resubmitted"))]
     work += [lambda: answer(post(app, f"/instances/{instance_id}/end", employer(), {"reason": "不办了"}))] * 5
-    results = run_threads(app, work)
+    results = at_once(work, app)
     ended = [r for r in results[1:] if r[0] == 200]
     assert len(ended) <= 1 and {r for r in results[1:] if r[0] != 200} <= {(409, "当前流程不允许结束")}, results
     status = app.test_client().get(f"/instances/{instance_id}/path", headers=center()).get_json()["instance"]["status"]
@@ -109,7 +83,7 @@ def the_task_instance(app: Flask) -> int:
 
 def test_concurrent_submissions_of_one_business_start_one_process(app: Flask) -> None:
     events = [event("business.submitted", "7") for _ in range(THREADS)]
-    results = run_threads(app, [lambda e=e: consume(e) for e in events])
+    results = at_once([lambda e=e: consume(e) for e in events], app)
     assert results == ["processed"] * THREADS, results
     assert [r["instance"]["business_id"] for r in tasks(app, center())] == ["7"]
     assert len(events_of(app, "process.started")) == 1
@@ -152,7 +126,7 @@ def test_two_tasks_of_one_instance_completed_at_once_both_count(app: Flask) -> N
     rows = tasks(app, center())
     assert sorted(r["task"]["name"] for r in rows) == ["会签乙", "会签甲"]
     assert {r["task"]["candidate_group"] for r in rows} == {"handler"}  # by the lane's name 经办
-    results = run_threads(app, [lambda t=r["task"]["id"]: answer(complete(app, t, "approve")) for r in rows])
+    results = at_once([lambda t=r["task"]["id"]: answer(complete(app, t, "approve")) for r in rows], app)
     assert results == [(200, ""), (200, "")], results
     assert tasks(app, center()) == []
     [outcome] = events_of(app, "business.approved", "business.rejected")

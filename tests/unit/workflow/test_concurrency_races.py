@@ -11,13 +11,28 @@ from flask import Flask
 
 from hall_common.consumer import consume
 
-from . import test_concurrency
-from .conftest import bpmn, center, complete, employer, event, events_of, post, submit, tasks, the_task
-from .test_concurrency import TASK_TAKEN, THREADS, answer, run_threads
-from .test_return_and_end import MAY_END
+from ...threads import at_once
+from .conftest import (
+    MAY_END,
+    TASK_TAKEN,
+    THREADS,
+    answer,
+    bpmn,
+    center,
+    complete,
+    employer,
+    event,
+    events_of,
+    on_each_db,
+    post,
+    submit,
+    tasks,
+    the_task,
+)
 
 GOOD = bpmn("employer_change.bpmn")
-app = test_concurrency.app  # the same fixture: SQLite and a throwaway PostgreSQL database
+
+app = on_each_db  # every test here runs on SQLite, then on a throwaway PostgreSQL database
 
 
 def status_of(app: Flask, instance_id: int) -> str:
@@ -32,7 +47,7 @@ def test_terminate_against_completions_one_of_them_decides(app: Flask) -> None:
     work: list[Callable[[], Any]] = [lambda d=d: answer(complete(app, task, d, "并发")) for d in ["approve", "reject",
                                                                                              "return"] * 2]
     work += [lambda: answer(post(app, f"/instances/{instance}/terminate", center(), {"reason": "停办"}))] * 4
-    results = run_threads(app, work)
+    results = at_once(work, app)
     assert all(status in (200, 409) for status, _ in results), results
     winners = [i for i, (status, _) in enumerate(results) if status == 200]
     terminated = [i for i in winners if i >= 6]
@@ -59,7 +74,7 @@ def test_end_by_the_employer_against_completions_one_of_them_decides(app: Flask)
     task, instance = row["task"]["id"], row["instance"]["id"]
     work: list[Callable[[], Any]] = [lambda: answer(complete(app, task, "approve"))] * 5
     work += [lambda: answer(post(app, f"/instances/{instance}/end", employer(), {"reason": "不办了"}))] * 5
-    results = run_threads(app, work)
+    results = at_once(work, app)
     assert sorted(s for s, _ in results) == [200] + [409] * (THREADS - 1), results
     final = status_of(app, instance)
     assert final == ("completed" if results.index(next(r for r in results if r[0] == 200)) < 5 else "ended")
@@ -79,7 +94,7 @@ def test_claims_releases_and_completions_mixed_leave_one_consistent_task(app: Fl
             work.append(lambda h=headers: answer(post(app, f"/tasks/{task}/release", h)))
         else:
             work.append(lambda h=headers: answer(complete(app, task, "approve", headers=h)))
-    results = run_threads(app, work)
+    results = at_once(work, app)
     assert all(status in (200, 403, 409) for status, _ in results), results
     completions = [r for i, r in enumerate(results) if i % 3 == 2 and r[0] == 200]
     assert len(completions) <= 1
@@ -91,7 +106,7 @@ def test_two_admins_deploying_at_once_get_unique_versions_and_no_500(app: Flask)
     work = [lambda i=i: answer(post(app, "/definitions/employer_change/deploy", center(),
                                     {"bpmn_xml": GOOD.replace("中心审核岗", f"审核岗{i}"), "note": f"第{i}次"}))
             for i in range(THREADS)]
-    results = run_threads(app, work)
+    results = at_once(work, app)
     assert {s for s, _ in results} <= {201, 409}, results
     assert {m for s, m in results if s == 409} <= {"流程已被他人部署新版本，请刷新后重试"}
     created = sum(1 for s, _ in results if s == 201)
@@ -105,6 +120,6 @@ def test_a_resubmission_redelivered_ten_times_resumes_once(app: Flask) -> None:
     submit(app)
     assert complete(app, the_task(app)["task"]["id"], "return", "请更正").status_code == 200
     once = event("business.resubmitted")
-    results = run_threads(app, [lambda: consume(dict(once))] * THREADS)  # one event id, ten deliveries
+    results = at_once([lambda: consume(dict(once))] * THREADS, app)  # one event id, ten deliveries
     assert sorted(results) == ["duplicate"] * (THREADS - 1) + ["processed"], results
     assert len(tasks(app, center())) == 1 and len(events_of(app, "process.resubmitted")) == 1

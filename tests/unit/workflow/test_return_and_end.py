@@ -7,12 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .conftest import bpmn, center, complete, employer, events_of, post, resubmit, submit, tasks, the_task
-
-MAY_END = bpmn("employer_change.bpmn").replace(
-    'isExecutable="true">', 'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
-    '<spiffworkflow:property name="initiator_may_end" value="true" /></spiffworkflow:properties>'
-    '</bpmn:extensionElements>', 1)
+from .conftest import MAY_END, center, complete, employer, events_of, post, resubmit, submit, tasks, the_task
 
 
 def path(app: Flask, instance_id: int, headers: dict[str, str] | None = None) -> Any:
