@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from marshmallow import ValidationError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -92,11 +92,12 @@ def _insert_once(values: dict[str, Any]) -> int | None:
     """
     session = db.session()
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    table = cast(Table, ProcessInstance.__table__)  # the table, not the ORM's bulk insert (make bench)
     statement = (
-        insert(ProcessInstance)
+        insert(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["business_type", "business_id"])
-        .returning(ProcessInstance.id)
+        .returning(table.c.id)
     )
     instance_id: int | None = session.execute(statement).scalar_one_or_none()
     return instance_id
