@@ -19,7 +19,7 @@ from uvicorn_worker import UvicornWorker
 
 from hall_common.settings import get_settings
 
-from . import create_app, stream
+from . import create_app, homecache, stream
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -38,7 +38,8 @@ class Worker(UvicornWorker):
 
 def create_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     flask_app = create_app()
-    hub = stream.Hub(get_settings().redis_url)
+    # The Hub's subscription also keeps the home page's read model current (gateway/homecache.py).
+    hub = stream.Hub(get_settings().redis_url, cache=homecache.CACHE)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
