@@ -141,6 +141,12 @@ class HomeCache:
             self._groups[group][key] = (value, time.monotonic() + self.ttl)
             return True
 
+    def noticed(self, group: str, topic: str) -> int:
+        """The number of the last notice for the group's topic since the subscription began, 0 if none
+        (for tests: a notice is seen to arrive when it grows)."""
+        with self._lock:
+            return self._dropped.get((group, topic), 0)
+
     def __len__(self) -> int:
         with self._lock:
             return sum(len(entries) for entries in self._groups.values())
@@ -181,9 +187,11 @@ def _session_state(cache: HomeCache, session_id: str, ticket: int) -> bool | Non
 
 
 def home_blocks(employer_no: str, session_id: str, login: str, box: str,
-                fetch: Sequence[Callable[[], Any]], cache: HomeCache = CACHE) -> list[Any]:
+                fetch: Sequence[Callable[[], Any]], cache: HomeCache | None = None) -> list[Any]:
     """(profile, account, inbox page) from the cache, the missing ones from the services at once
     (``fetch``: the three calls in that order). Raises Revoked for a session the auth service ended."""
+    if cache is None:
+        cache = CACHE
     ticket = cache.ticket()
     if ticket is None or not session_id or not employer_no or _session_state(cache, session_id, ticket) is None:
         return gather(*fetch)

@@ -77,22 +77,24 @@ def principal(key: str = EMPLOYER_KEY) -> dict[str, Any]:
 
 
 def session_id(key: str = EMPLOYER_KEY) -> str:
-    """The auth service's id of the signed-in session ("" without one)."""
+    """The id the auth service revokes the signed-in session by ("" without a session)."""
     value = current(key)
     return token_session_id(str(value.get("token", ""))) if value else ""
 
 
 @lru_cache(maxsize=4096)
 def token_session_id(token: str) -> str:
-    """The ``sid`` claim of an access token, read without verifying it: the token comes from this
-    gateway's own signed cookie, and the services verify it whenever it is sent to them."""
+    """The id an access token is revoked by: its session's (``sid``), or for a token issued outside a
+    session (tools, the bench) its own (``jti``), as the auth service records it. Read without
+    verifying: the token comes from this gateway's own signed cookie, and the services verify it
+    whenever it is sent to them."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return ""
-    sid = claims.get("sid") if isinstance(claims, dict) else None
-    return sid if isinstance(sid, str) else ""
+    found = (claims.get("sid") or claims.get("jti")) if isinstance(claims, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 def client(service: str, key: str = EMPLOYER_KEY) -> ServiceClient:
