@@ -102,7 +102,7 @@ def run(stack: Stack) -> list[Result]:
     ratio = ours["requests_per_s"] / baseline["requests_per_s"]
     return [Result(
         name=name, unit="req/s", ours=ours["requests_per_s"], baseline=baseline["requests_per_s"],
-        baseline_name="one-query Flask app, the gateway's gunicorn worker (uvicorn, a2wsgi, 4 threads)",
+        baseline_name="one-query Flask app, the gateway's gunicorn worker and page bridge (4 threads)",
         ratio=round(ratio, 4),
         goal=">= 0.25 of the baseline's rate at saturation; p99 < 100 ms offered 0.25 of it (paced)",
         met=ratio >= 0.25 and paced["p99_ms"] < 100 and ours["non_2xx"] == 0 and paced["non_2xx"] == 0
