@@ -1,5 +1,6 @@
-"""Baseline: a one-query Flask app (one SQLite read, one small template) under the same gunicorn settings
-as the gateway: ``gunicorn -k gthread -w 1 --threads 4 bench.one_query:app`` with BENCH_ONE_QUERY_DB."""
+"""Baseline: a one-query Flask app (one SQLite read, one small template) served exactly as the gateway
+serves its pages: ``gunicorn -k gateway.asgi.Worker -w 1 bench.one_query:asgi_app`` (uvicorn, the
+Flask app in the gateway's page bridge, gateway/pages.py, with its four threads), with BENCH_ONE_QUERY_DB."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sqlite3
 import threading
 
 from flask import Flask, render_template_string
+
+from gateway.pages import PageServer
 
 DB = os.environ.get("BENCH_ONE_QUERY_DB", "/tmp/bench_one_query.db")
 PAGE = "<html><body><h1>{{ name }}</h1><p>{{ employer_no }}</p></body></html>"
@@ -35,6 +38,10 @@ def home() -> str:
     row = _connection().execute("SELECT employer_no, name FROM employers WHERE employer_no = ?",
                                 ("100100001",)).fetchone()
     return render_template_string(PAGE, employer_no=row[0], name=row[1])
+
+
+# The gateway's own bridge and thread count (gateway/asgi.py), so the two differ only in what a page does.
+asgi_app = PageServer(app, workers=4)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

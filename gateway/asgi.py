@@ -2,8 +2,8 @@
 
 ``gunicorn -k gateway.asgi.Worker gateway.asgi:create_asgi()`` serves one origin: ``/events/stream``
 (gateway/stream.py) runs as a coroutine per open page, everything else goes to the Flask app through
-a2wsgi's thread pool, sized as the former gthread worker (four threads). So open pages never take
-the threads that render pages.
+a2wsgi's thread pool (gateway/pages.py: each page handed back in one piece), sized as the former
+gthread worker (four threads). So open pages never take the threads that render pages.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from starlette.applications import Starlette
 from starlette.routing import Route
 from uvicorn_worker import UvicornWorker
 
 from hall_common.settings import get_settings
 
-from . import create_app, stream
+from . import create_app, homecache, stream
+from .pages import PageServer
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -38,7 +38,8 @@ class Worker(UvicornWorker):
 
 def create_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     flask_app = create_app()
-    hub = stream.Hub(get_settings().redis_url)
+    # The Hub's subscription also keeps the home page's read model current (gateway/homecache.py).
+    hub = stream.Hub(get_settings().redis_url, cache=homecache.CACHE)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -47,7 +48,7 @@ def create_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         await hub.stop()
 
     events = Starlette(routes=[Route(stream.PATH, stream.endpoint(flask_app, hub))], lifespan=lifespan)
-    pages = WSGIMiddleware(flask_app, workers=PAGE_THREADS)  # type: ignore[arg-type]
+    pages = PageServer(flask_app, workers=PAGE_THREADS)  # type: ignore[arg-type]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # Only the stream and the server's lifespan go through Starlette; a page costs no routing here.

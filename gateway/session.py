@@ -8,10 +8,12 @@ user's last page request: past the idle limit the session is revoked and the use
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import time
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
@@ -74,6 +76,27 @@ def principal(key: str = EMPLOYER_KEY) -> dict[str, Any]:
     return result
 
 
+def session_id(key: str = EMPLOYER_KEY) -> str:
+    """The id the auth service revokes the signed-in session by ("" without a session)."""
+    value = current(key)
+    return token_session_id(str(value.get("token", ""))) if value else ""
+
+
+@lru_cache(maxsize=4096)
+def token_session_id(token: str) -> str:
+    """The id an access token is revoked by: its session's (``sid``), or for a token issued outside a
+    session (tools, the bench) its own (``jti``), as the auth service records it. Read without
+    verifying: the token comes from this gateway's own signed cookie, and the services verify it
+    whenever it is sent to them."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return ""
+    found = (claims.get("sid") or claims.get("jti")) if isinstance(claims, dict) else None
+    return found if isinstance(found, str) else ""
+
+
 def client(service: str, key: str = EMPLOYER_KEY) -> ServiceClient:
     value = current(key)
     return ServiceClient(service, fresh_token(key) if value else None)
@@ -132,10 +155,11 @@ def _idle(value: dict[str, Any]) -> float:
     return time.time() - float(value.get("last_active", 0))
 
 
-def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str] | None:
+def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str, str] | None:
     """For the live stream, served beside this app (gateway/stream.py): the employer number of the
     signed-in employer session the request's Cookie header carries, when that session would go
-    idle, and the session's live id (the stream also ends when the session ends). The cookie is
+    idle, the session's live id and its id at the auth service (the stream also ends when the session
+    ends at either). The cookie is
     opened by this app's own session interface, so it is checked exactly as every page checks it
     (signature, age); None without an employer session or past its idle limit."""
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gateway", "SERVER_PORT": "80",
@@ -145,7 +169,7 @@ def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str] | 
     if not isinstance(value, dict) or _idle(value) > get_settings().session_idle_seconds:
         return None
     return (str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds,
-            str(value.get(LIVE_ID) or ""))
+            str(value.get(LIVE_ID) or ""), token_session_id(str(value.get("token", ""))))
 
 
 def touch(key: str) -> None:

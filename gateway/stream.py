@@ -22,8 +22,10 @@ from redis import asyncio as aioredis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from hall_common import changes
 from hall_common import live as names
 
+from .homecache import INBOX, SESSION, HomeCache
 from .session import stream_employer
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,24 @@ END = b""  # put in a stream's queue when its session ended: the stream closes
 # Open streams of one session: far more tabs than anyone works with, and few enough that one signed-in
 # browser (or a script with its cookie) cannot take the process's connections from everyone else.
 SESSION_STREAMS = 32
+SID = "sid:"  # a stream is registered under its live id and under this prefix + its auth session id
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 class Hub:
-    """The process's one subscription to every employer's inbox channel, fanned out to its streams."""
+    """The process's one subscription to every employer's inbox channel, fanned out to its streams; with
+    a cache (gateway/homecache.py), also every change notice and revoked session, which drop its
+    entries, and whose subscription state says whether it may serve."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, cache: HomeCache | None = None) -> None:
         self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=3)
+        self.cache = cache
         self.streams: dict[str, set[asyncio.Queue[bytes]]] = {}
-        self.sessions: dict[str, set[asyncio.Queue[bytes]]] = {}  # live id -> that session's streams
+        # live id (and SID + auth session id) -> that session's streams
+        self.sessions: dict[str, set[asyncio.Queue[bytes]]] = {}
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -57,15 +68,17 @@ class Hub:
                 await self._task
         await self.redis.aclose()
 
-    def open(self, employer_no: str, live_id: str = "") -> asyncio.Queue[bytes]:
+    def open(self, employer_no: str, live_id: str = "", session_id: str = "") -> asyncio.Queue[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
         self.streams.setdefault(employer_no, set()).add(queue)
-        if live_id:
-            self.sessions.setdefault(live_id, set()).add(queue)
+        for name in (live_id, SID + session_id if session_id else ""):
+            if name:
+                self.sessions.setdefault(name, set()).add(queue)
         return queue
 
-    def close(self, employer_no: str, queue: asyncio.Queue[bytes], live_id: str = "") -> None:
-        for registry, key in ((self.streams, employer_no), (self.sessions, live_id)):
+    def close(self, employer_no: str, queue: asyncio.Queue[bytes], live_id: str = "", session_id: str = "") -> None:
+        for registry, key in ((self.streams, employer_no), (self.sessions, live_id),
+                              (self.sessions, SID + session_id if session_id else "")):
             queues = registry.get(key)
             if queues is not None:
                 queues.discard(queue)
@@ -83,15 +96,17 @@ class Hub:
                 queue.get_nowait()
             queue.put_nowait(END)
 
-    async def ended(self, live_id: str) -> bool:
-        """Whether the session ended (logout and the like). Redis down: not known, so not refused; the
-        stream still ends at the session's idle limit."""
-        if not live_id:
+    async def ended(self, live_id: str, session_id: str = "") -> bool:
+        """Whether the session ended (logout and the like, at the gateway or at the auth service). Redis
+        down: not known, so not refused; the stream still ends at the session's idle limit."""
+        keys = [key for key in (live_id and names.ended_key(live_id),
+                                session_id and names.revoked_key(session_id)) if key]
+        if not keys:
             return False
         try:
-            return bool(await self.redis.exists(names.ended_key(live_id)))
+            return bool(await self.redis.exists(*keys))
         except Exception:
-            log.warning("live: whether session %s ended was not read", live_id[:6], exc_info=True)
+            log.warning("live: whether session %s ended was not read", (live_id or session_id)[:6], exc_info=True)
             return False
 
     def deliver(self, employer_no: str, data: bytes) -> None:
@@ -112,42 +127,74 @@ class Hub:
         """Subscribe to every inbox channel; after a lost connection subscribe again (with backoff) and
         send each open stream its employer's last notice, which may have been missed meanwhile."""
         backoff, lost = 0.5, False
+        patterns, channels = [names.CHANNEL_PREFIX + "*"], [names.ENDED_CHANNEL]
+        if self.cache is not None:
+            patterns.append(changes.CHANNEL_PREFIX + "*")
+            channels.append(names.REVOKED_CHANNEL)
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(names.CHANNEL_PREFIX + "*")
-                await pubsub.subscribe(names.ENDED_CHANNEL)
+                await pubsub.psubscribe(*patterns)
+                await pubsub.subscribe(*channels)
                 self.subscribed.set()
                 backoff = 0.5
                 if lost:
-                    for live_id in list(self.sessions):  # ended while the subscription was down
-                        if await self.ended(live_id):
-                            self.end(live_id)
+                    for name in list(self.sessions):  # ended while the subscription was down
+                        if await (self.ended("", name[len(SID):]) if name.startswith(SID) else self.ended(name)):
+                            self.end(name)
                     for employer_no in list(self.streams):
                         data = await self.last(employer_no)
                         if data is not None:
                             self.deliver(employer_no, data)
+                confirmations = len(patterns) + len(channels)
                 async for message in pubsub.listen():
-                    raw = message.get("channel")
-                    channel = raw.decode() if isinstance(raw, bytes) else str(raw or "")
-                    if channel == names.ENDED_CHANNEL:
-                        data = message["data"]
-                        self.end(data.decode() if isinstance(data, bytes) else str(data))
+                    if message["type"] in ("subscribe", "psubscribe"):
+                        # Redis confirms in order: from the last one on, no notice can be missed, and the
+                        # cache may serve again (it starts empty).
+                        confirmations -= 1
+                        if confirmations == 0 and self.cache is not None:
+                            self.cache.online()
                         continue
-                    to = names.employer_of(channel)
-                    if to is not None and to in self.streams:
-                        self.deliver(to, message["data"])
+                    self._handle(_text(message.get("channel")), message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("live: Redis subscription lost; subscribing again in %.1f s", backoff, exc_info=True)
             finally:
+                if self.cache is not None:  # a notice may be missed from now on: serve nothing cached
+                    self.cache.offline()
                 self.subscribed.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             lost = True
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10)
+
+
+    def _handle(self, channel: str, data: bytes) -> None:
+        """One notice. The cache is told first: a page that a stream's notice makes the browser fetch
+        again must not find the entry the notice dropped."""
+        if channel == names.ENDED_CHANNEL:
+            self.end(_text(data))
+            return
+        if channel == names.REVOKED_CHANNEL:
+            session_id = _text(data)
+            if self.cache is not None:
+                self.cache.invalidate(SESSION + ":" + session_id, SESSION)
+            self.end(SID + session_id)
+            return
+        changed = changes.parse(channel)
+        if changed is not None:
+            if self.cache is not None:
+                self.cache.invalidate(changed[1], changed[0])
+            return
+        to = names.employer_of(channel)
+        if to is None:
+            return
+        if self.cache is not None:
+            self.cache.invalidate(to, INBOX)
+        if to in self.streams:
+            self.deliver(to, data)
 
 
 def frame(data: bytes) -> bytes:
@@ -159,23 +206,25 @@ def endpoint(app: Flask, hub: Hub) -> Callable[[Request], Awaitable[Response]]:
         who = stream_employer(app, request.headers.get("cookie", ""))
         if who is None:
             return JSONResponse({"message": "请先登录"}, status_code=401)
-        employer_no, idle_at, live_id = who
-        if await hub.ended(live_id):  # a copy of the cookie of a session that logged out
+        employer_no, idle_at, live_id, session_id = who
+        if await hub.ended(live_id, session_id):  # a copy of the cookie of a session that logged out
             return JSONResponse({"message": "已退出登录，请重新登录"}, status_code=401)
         if live_id and len(hub.sessions.get(live_id, ())) >= SESSION_STREAMS:
             return JSONResponse({"message": "打开的页面过多，请关闭部分页面后重试"}, status_code=429)
-        return StreamingResponse(_events(hub, employer_no, idle_at, live_id), media_type="text/event-stream", headers={
+        events = _events(hub, employer_no, idle_at, live_id, session_id)
+        return StreamingResponse(events, media_type="text/event-stream", headers={
             "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
 
     return stream
 
 
-async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "") -> AsyncIterator[bytes]:
+async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "",
+                  session_id: str = "") -> AsyncIterator[bytes]:
     """Until the session the cookie showed would be idle, or ends (logout); then the stream ends and the
     browser comes back with its current cookie (its pages and 继续办理 move the idle clock) or is refused."""
-    queue = hub.open(employer_no, live_id)  # before reading the last notice: nothing falls between the two
+    queue = hub.open(employer_no, live_id, session_id)  # before reading the last notice: nothing falls between
     try:
-        if await hub.ended(live_id):  # ended between the check at the door and the registration
+        if await hub.ended(live_id, session_id):  # ended between the check at the door and the registration
             return
         yield f"retry: {RETRY_MS}\n: open\n\n".encode()
         last = await hub.last(employer_no)
@@ -191,4 +240,4 @@ async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "")
                 return
             yield frame(data)
     finally:
-        hub.close(employer_no, queue, live_id)
+        hub.close(employer_no, queue, live_id, session_id)

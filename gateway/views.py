@@ -21,6 +21,7 @@ from hall_common.client import ServiceError, gather
 from hall_common.permissions import PERMISSIONS
 
 from . import session as sessions
+from .homecache import Revoked, home_blocks
 from .session import EMPLOYER_KEY
 
 bp = Blueprint("hall", __name__)
@@ -61,14 +62,18 @@ def home() -> Any:
     if request.args.get("page"):  # the home page shows the newest few; a page of the history is 更多's
         return redirect(url_for("hall.inbox_box", box=box, page=_int_arg("page", 1, MAX_PAGE)))
     employer, payment, notify = (sessions.client(name) for name in ("employer", "payment", "notify"))
-    # The three services are asked at once; one notify call: the page of the chosen box carries every
-    # box's count for the tabs (我发起的 counted for this operator).
-    profile, account, inbox = gather(
-        partial(employer.get, f"/employers/{employer_no}"),
-        partial(payment.get, f"/employers/{employer_no}/account"),
-        partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=HOME_ITEMS,
-                **_operator_query()),
-    )
+    operator = _operator_query()
+    # From the gateway's read model (gateway/homecache.py); what it lacks, from the three services at
+    # once. One notify call: the page of the chosen box carries every box's count for the tabs (我发起的
+    # counted for this operator).
+    try:
+        profile, account, inbox = home_blocks(employer_no, sessions.session_id(), operator.get("initiator", ""), box, (
+            partial(employer.get, f"/employers/{employer_no}"),
+            partial(payment.get, f"/employers/{employer_no}/account"),
+            partial(notify.get, f"/employers/{employer_no}/inbox/{box}", page=1, per_page=HOME_ITEMS, **operator),
+        ))
+    except Revoked:
+        raise ServiceError("gateway", 401, "已退出登录，请重新登录") from None
     return render_template(
         "home.html", profile=profile, account=account, counts=inbox["counts"], inbox=inbox, box=box, boxes=BOXES,
         modules=home_modules(), module_pages=MODULE_PAGES, facts=_profile_facts(profile),

@@ -48,6 +48,17 @@ def ended_key(live_id: str) -> str:
     return ENDED_PREFIX + live_id
 
 
+# The auth service revoked a session (logout, a password reset, a change of rights): its id is kept
+# for the session's longest life and announced, so the gateway refuses the session without asking a
+# service (it serves the home page from its cache) and ends its live streams.
+REVOKED_PREFIX = "hall:session-revoked:"
+REVOKED_CHANNEL = "hall:session-revoked"
+
+
+def revoked_key(session_id: str) -> str:
+    return REVOKED_PREFIX + session_id
+
+
 @lru_cache(maxsize=1)
 def _client() -> Redis:
     return Redis.from_url(get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1)

@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 from sqlalchemy import delete, select, update
 
-from hall_common import db
+from hall_common import changes, db, live
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.runtime import get_runtime
@@ -196,6 +196,10 @@ def _revoked_event(session_id: str, login_name: str, until: datetime) -> None:
         session.add(model(token_id=session_id, expires_at=until))
     emit(session, "auth.session_revoked",
          {"token_id": session_id, "login_name": login_name, "expires_at": until.isoformat()})
+    # The gateway's own check (it may answer a page from its cache without a service): once committed,
+    # kept as long as any cookie of the session could still be valid.
+    changes.announce(session, live.REVOKED_CHANNEL, session_id,
+                     keep=(live.revoked_key(session_id), get_settings().session_absolute_seconds))
 
 
 def revoke(session_id: str, reason: str) -> bool:

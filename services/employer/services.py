@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hall_common import changes as notices
 from hall_common import db
 from hall_common.business import (
     ENDED as ENDED_KIND,
@@ -42,6 +43,10 @@ from .models import (
 BUSINESS_TYPE = "employer_change"
 BUSINESS_TITLE = "单位信息变更"
 DUPLICATE_MESSAGE = "存在未审批完成的单位信息变更业务"
+# The profile (its fields and its pending request) is cached by the gateway's home page: every change of
+# either row tells it after the commit (a Core update calls notices.mark itself, see _transition).
+notices.watch(Employer, notices.PROFILE)
+notices.watch(ChangeRequest, notices.PROFILE)
 
 
 def get_employer(employer_no: str) -> Employer:
@@ -192,7 +197,10 @@ def _transition(outcome: Outcome, from_states: tuple[str, ...], **values: Any) -
     request = session.get(ChangeRequest, request_id, populate_existing=True)
     if request is None:
         raise LookupError(f"change request {request_id} does not exist")
-    return request if cast(CursorResult[Any], moved).rowcount == 1 else None
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        return None
+    notices.mark(session, notices.PROFILE, request.employer_no)  # the ORM did not see the update
+    return request
 
 
 def mark_returned(outcome: Outcome) -> None:

@@ -262,7 +262,7 @@ def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_non
     refused = get()
     assert refused.status_code == 429 and refused.json()["message"] == "打开的页面过多，请关闭部分页面后重试"
 
-    async def ended(live_id: str) -> bool:
+    async def ended(live_id: str, session_id: str = "") -> bool:
         return live_id == "session-a"
 
     monkeypatch.setattr(hub, "ended", ended)  # what Redis answers once the gateway's logout marked it
