@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from hall_common import audit, db
 from hall_common.client import ServiceClient, ServiceError
@@ -106,6 +107,9 @@ def deploy_defaults() -> list[ProcessDefinition]:
 def latest_definition(process_key: str) -> ProcessDefinition | None:
     query = (
         select(ProcessDefinition)
+        # The BPMN file is read only by the designer and the path viewer: loaded when touched, not with
+        # every business started (make bench).
+        .options(defer(ProcessDefinition.bpmn_xml))
         .where(ProcessDefinition.process_key == process_key)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)

@@ -195,12 +195,19 @@ def _specs(spec_json: str) -> dict[str, Any]:
     return dict(json.loads(spec_json))
 
 
+@lru_cache(maxsize=32)
+def _spec_objects(spec_json: str) -> tuple[Any, dict[str, Any]]:
+    """A definition version's process and subprocess specs, restored once per process: a deployed
+    version never changes, and Spiff's specs are read-only while instances run on them."""
+    specs = _specs(spec_json)
+    return (SERIALIZER.from_dict(specs["spec"]),
+            {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+
+
 def start(spec_json: str, variables: dict[str, Any]) -> BpmnWorkflow:
     """A new instance whose gateways see ``variables`` (set on the root task, every task inherits them)."""
-    specs = _specs(spec_json)
-    spec = SERIALIZER.from_dict(specs["spec"])
-    subprocesses = {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
-    workflow = BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE)
+    spec, subprocesses = _spec_objects(spec_json)
+    workflow = BpmnWorkflow(spec, dict(subprocesses), script_engine=SCRIPT_ENGINE)
     workflow.task_tree.data.update(variables)
     workflow.do_engine_steps()
     return workflow
