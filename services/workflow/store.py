@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from hall_common import db
@@ -25,7 +26,9 @@ T = TypeVar("T")
 
 def load(instance: ProcessInstance) -> tuple[Any, ProcessDefinition]:
     """The instance's workflow, restored on the definition version it started on."""
-    definition = db.session().get(ProcessDefinition, instance.definition_id)
+    # Without the BPMN file: a step runs on the stored spec (the designer and the path read the file).
+    definition = db.session().get(ProcessDefinition, instance.definition_id,
+                                  options=[defer(ProcessDefinition.bpmn_xml)])
     assert definition is not None
     return engine.load(instance.state, definition.spec_json), definition
 
