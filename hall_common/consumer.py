@@ -72,7 +72,7 @@ def consume_deferred(event: dict[str, Any]) -> tuple[str, bool]:
     session.info.pop(EMITTED, None)
     processed = get_runtime().plumbing.processed
     try:
-        outcome = _consume_uncommitted(session, event)
+        (outcome,) = _consume_all_uncommitted(session, [event])
         session.commit()
     except IntegrityError:
         # Another delivery of the same event committed first.
@@ -109,8 +109,9 @@ def consume_together(events: list[dict[str, Any]]) -> tuple[list[str], bool] | N
 
 
 def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> list[str]:
-    """``_consume_uncommitted`` for a message's events with one query for those already processed,
-    one insert of the processed records and one dead-letter update (each was a statement per event)."""
+    """Check, handle and record events in the session's transaction (the caller commits): one query
+    for those already processed, one insert of the processed records and one dead-letter update,
+    whatever their number (plain statements, not ORM objects: they run for every message, make bench)."""
     handlers = [_handler(event) for event in events]
     table = get_runtime().plumbing.processed.__table__
     ids = [event["id"] for event in events]
@@ -138,17 +139,3 @@ def _handler(event: dict[str, Any]) -> Handler:
     if handler is None:
         raise UnhandledEvent(f"the {runtime.name} service has no handler for {event['type']}")
     return handler
-
-
-def _consume_uncommitted(session: Session, event: dict[str, Any]) -> str:
-    """Check, handle and record one event in the session's transaction; the caller commits."""
-    handler = _handler(event)
-    table = get_runtime().plumbing.processed.__table__
-    if session.execute(select(table.c.event_id).where(table.c.event_id == event["id"])).first() is not None:
-        dead_letters.mark_resolved(session, event["id"])
-        return "duplicate"
-    handler(event)
-    # Plain statements, not ORM objects: they run for every event (make bench).
-    session.execute(insert(table).values(event_id=event["id"], type=event["type"], processed_at=db.utcnow()))
-    dead_letters.mark_resolved(session, event["id"])
-    return "processed"
