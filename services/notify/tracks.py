@@ -2,10 +2,12 @@
 
 Events of one instance may arrive in any order (retries, two workers, a parked event retried late).
 Each carries the instance's ``seq``; every event is kept once by (instance_id, seq) and the instance's
-track is recomputed as the fold of all its events in seq order. So an older event never overwrites a
-newer state, a duplicate changes nothing, and every arrival order of the same events ends in the same
-track. The track row is locked (a no-op UPDATE) before the events are read, so two events of one
-instance handled at once are folded one after the other (PostgreSQL; SQLite serialises writers).
+track is the fold of all its events in seq order: an event newer than all before it is folded onto the
+stored track, an older one makes the track be folded again from all of them. So an older event never
+overwrites a newer state, a duplicate changes nothing, and every arrival order of the same events ends
+in the same track. The track row is locked (by the upsert that creates it) before anything is read, so
+two events of one instance handled at once are folded one after the other (PostgreSQL; SQLite
+serialises writers).
 """
 
 from __future__ import annotations
