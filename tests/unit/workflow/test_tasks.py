@@ -128,3 +128,16 @@ def test_an_admin_reassigns_a_task_to_a_user_who_then_completes_it(app: Flask) -
     assert app.test_client().get("/audit-records", headers=handler()).status_code == 403
     late = post(app, f"/tasks/{task_id}/reassign", center(), {"login_name": "li"})
     assert (late.status_code, late.get_json()["message"]) == (409, "该任务已办理，请刷新后查看")
+
+
+def test_the_completion_answers_the_task_as_stored(app: Flask) -> None:
+    submit(app)
+    task_id = the_task(app)["task"]["id"]
+    done = complete(app, task_id, "approve", "同意变更", headers=handler())
+    assert done.status_code == 200
+    answered = done.get_json()["task"]
+    stored = app.test_client().get(f"/tasks/{task_id}", headers=center()).get_json()["task"]
+    assert answered == stored
+    assert (answered["status"], answered["assignee"], answered["assignee_name"], answered["decision"],
+            answered["opinion"]) == ("completed", "zhang", "经办张三", "approve", "同意变更")
+    assert answered["completed_at"]
