@@ -82,7 +82,7 @@ def start_process(event: dict[str, Any]) -> None:
         return
     instance = get_instance(instance_id)
     emit(db.session(), "process.started", event_data(instance, summary=instance.summary), subject=subject(instance))
-    after_step(instance, workflow, definition)
+    after_step(instance, workflow, definition, new=True)
 
 
 def _insert_once(values: dict[str, Any]) -> int | None:
@@ -103,12 +103,13 @@ def _insert_once(values: dict[str, Any]) -> int | None:
     return instance_id
 
 
-def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefinition) -> None:
+def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefinition, new: bool = False) -> None:
     """Save the state, open a task row for every new ready user task, and if the process reached its
-    end, record and announce the outcome of the end event it reached."""
+    end, record and announce the outcome of the end event it reached. ``new``: the instance was created
+    in this transaction, so it has no open task rows to look up."""
     session = db.session()
     instance.state = engine.dump(workflow)
-    open_guids = set(session.scalars(
+    open_guids = set() if new else set(session.scalars(
         select(UserTask.task_guid).where(UserTask.instance_id == instance.id, UserTask.status == OPEN)))
     for task in engine.ready_user_tasks(workflow):
         if str(task.id) in open_guids:
