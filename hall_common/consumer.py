@@ -9,9 +9,10 @@ never a silently "processed" event.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,7 +116,7 @@ def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> 
     handlers = [_handler(event) for event in events]
     table = get_runtime().plumbing.processed.__table__
     ids = [event["id"] for event in events]
-    done = set(session.scalars(select(table.c.event_id).where(table.c.event_id.in_(ids))))
+    done = set(session.scalars(_processed_query(table), {"ids": ids}))
     outcomes, records = [], []
     for event, handler in zip(events, handlers, strict=True):
         if event["id"] in done:  # processed before, or earlier in this very message
@@ -129,6 +130,12 @@ def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> 
         session.execute(insert(table), records)
     dead_letters.mark_resolved(session, ids)
     return outcomes
+
+
+@lru_cache(maxsize=16)
+def _processed_query(table: Table) -> Any:
+    """Built once per service with a bound list: it runs for every message."""
+    return select(table.c.event_id).where(table.c.event_id.in_(bindparam("ids", expanding=True)))
 
 
 def _handler(event: dict[str, Any]) -> Handler:

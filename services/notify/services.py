@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -43,13 +44,22 @@ def bump(session: Session, employer_no: str, box: str, delta: int) -> None:
     """Change a box's count by ``delta`` in the caller's transaction, beside the insert, move or delete
     it counts. One atomic upsert (``n = n + delta`` in the database, never read-modify-write in Python),
     so simultaneous writers each add their own step and the first item of a box creates its row."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = BoxCount.__table__
-    insert = dialect.insert(table).values(employer_no=employer_no, box=box, n=delta)
-    session.execute(insert.on_conflict_do_update(
-        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
-    ))
+    session.execute(_bump_statement(session.get_bind().dialect.name),
+                    {"b_employer_no": employer_no, "b_box": box, "b_n": delta})
     live.mark(session, employer_no)  # every inbox change moves a count: the open pages hear of it
+
+
+@lru_cache(maxsize=4)
+def _bump_statement(dialect_name: str) -> Any:
+    """Built once per dialect with bound parameters: it runs with nearly every event notify handles."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = BoxCount.__table__
+    insert = dialect.insert(table).values(employer_no=bindparam("b_employer_no", type_=table.c.employer_no.type),
+                                          box=bindparam("b_box", type_=table.c.box.type),
+                                          n=bindparam("b_n", type_=table.c.n.type))
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
+    )
 
 
 def bump_each(session: Session, employer_nos: list[str], box: str) -> None:
