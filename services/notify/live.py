@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from hall_common import db
@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 CHANGED, NOTICES = "hall.inbox_changed", "hall.inbox_notices"
 CHUNK = 500  # employers per grouped query: well under SQLite's bound-parameter limit
 _COUNTS, _ITEMS = BoxCount.__table__, InboxItem.__table__
+# On the tables, built once with a bound list: they run before every commit that touches an inbox.
+_COUNTS_QUERY = (select(_COUNTS.c.employer_no, _COUNTS.c.box, _COUNTS.c.n)
+                 .where(_COUNTS.c.employer_no.in_(bindparam("nos", expanding=True))))
+_NEWEST_QUERY = (select(_ITEMS.c.employer_no, func.max(_ITEMS.c.id))
+                 .where(_ITEMS.c.employer_no.in_(bindparam("nos", expanding=True)), _ITEMS.c.box == MESSAGE)
+                 .group_by(_ITEMS.c.employer_no))
 
 
 @lru_cache(maxsize=1)
@@ -55,13 +61,9 @@ def notices(employer_nos: list[str]) -> list[dict[str, Any]]:
     for first in range(0, len(employer_nos), CHUNK):
         chunk = employer_nos[first:first + CHUNK]
         counts = {no: dict.fromkeys(BOXES, 0) for no in chunk}
-        # On the tables, not the ORM entities: this runs before every commit that touches an inbox.
-        for no, box, n in session.execute(select(_COUNTS.c.employer_no, _COUNTS.c.box, _COUNTS.c.n)
-                                          .where(_COUNTS.c.employer_no.in_(chunk))):
+        for no, box, n in session.execute(_COUNTS_QUERY, {"nos": chunk}):
             counts[no][box] = n
-        newest: dict[str, int] = {no: top for no, top in session.execute(
-            select(_ITEMS.c.employer_no, func.max(_ITEMS.c.id))
-            .where(_ITEMS.c.employer_no.in_(chunk), _ITEMS.c.box == MESSAGE).group_by(_ITEMS.c.employer_no))}
+        newest: dict[str, int] = {no: top for no, top in session.execute(_NEWEST_QUERY, {"nos": chunk})}
         result += [{"employer_no": no, "counts": counts[no], "newest_message_id": newest.get(no) or 0, "at": at}
                    for no in chunk]
     return result

@@ -8,10 +8,11 @@ statement's row count, on SQLite as on PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from marshmallow import ValidationError
-from sqlalchemy import CursorResult, Table, func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -91,16 +92,26 @@ def _insert_once(values: dict[str, Any]) -> int | None:
     No exception path: an IntegrityError would abort the consumer's whole transaction.
     """
     session = db.session()
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    table = cast(Table, ProcessInstance.__table__)  # the table, not the ORM's bulk insert (make bench)
-    statement = (
+    statement = _insert_statement(session.get_bind().dialect.name, tuple(sorted(values)))
+    instance_id: int | None = session.execute(statement, {f"v_{k}": v for k, v in values.items()}).scalar_one_or_none()
+    return instance_id
+
+
+@lru_cache(maxsize=8)
+def _insert_statement(dialect: str, names: tuple[str, ...]) -> Any:
+    """On the table, not the ORM's bulk insert, and built once with bound values (make bench)."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    table = cast(Table, ProcessInstance.__table__)
+    return (
         insert(table)
-        .values(**values)
+        .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names})
         .on_conflict_do_nothing(index_elements=["business_type", "business_id"])
         .returning(table.c.id)
     )
-    instance_id: int | None = session.execute(statement).scalar_one_or_none()
-    return instance_id
+
+
+_OPEN_GUIDS = select(UserTask.task_guid).where(UserTask.instance_id == bindparam("instance_id"),
+                                               UserTask.status == OPEN)
 
 
 def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefinition, new: bool = False) -> None:
@@ -109,8 +120,7 @@ def after_step(instance: ProcessInstance, workflow: Any, definition: ProcessDefi
     in this transaction, so it has no open task rows to look up."""
     session = db.session()
     instance.state = engine.dump(workflow)
-    open_guids = set() if new else set(session.scalars(
-        select(UserTask.task_guid).where(UserTask.instance_id == instance.id, UserTask.status == OPEN)))
+    open_guids = set() if new else set(session.scalars(_OPEN_GUIDS, {"instance_id": instance.id}))
     for task in engine.ready_user_tasks(workflow):
         if str(task.id) in open_guids:
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import update
+from sqlalchemy import Integer, Table, bindparam, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,10 +45,13 @@ def lock_instance(instance_id: int) -> None:
     database write lock the same way). Every step that changes an instance and its tasks locks the
     instance first, then the task rows: with one order, PostgreSQL never deadlocks a task's completion
     against 结束流程 or a termination (which cancel the open tasks after locking the instance)."""
-    db.session().execute(
-        update(ProcessInstance).where(ProcessInstance.id == instance_id).values(seq=ProcessInstance.seq)
-        .execution_options(synchronize_session=False)
-    )
+    db.session().execute(_LOCK, {"instance_id": instance_id})
+
+
+# Built once with a bound id (every step runs it); on the table: no ORM objects are synchronised.
+_INSTANCES = cast(Table, ProcessInstance.__table__)
+_LOCK = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id", type_=Integer()))
+         .values(seq=_INSTANCES.c.seq))
 
 
 def _now_iso() -> str:

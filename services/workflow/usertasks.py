@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, Integer, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -80,8 +80,8 @@ def _refuse(task: UserTask, principal: Principal) -> None:
         raise BusinessError(NOT_IN_GROUP, 403)
 
 
-def _changed(statement: Any) -> bool:
-    result = db.session().execute(statement.execution_options(synchronize_session=False))
+def _changed(statement: Any, params: dict[str, Any] | None = None) -> bool:
+    result = db.session().execute(statement, params, execution_options={"synchronize_session": False})
     return cast(CursorResult[Any], result).rowcount == 1
 
 
@@ -161,6 +161,18 @@ def complete(principal: Principal, task_id: int, decision: str, opinion: str) ->
     return retrying(lambda: _complete_once(principal, task_id, decision, opinion))
 
 
+_TASKS = cast(Table, UserTask.__table__)
+# The completion's conditional UPDATE, built once with bound values (make bench); an unclaimed task is
+# claimed by the same statement, and its row count decides who completes it.
+_COMPLETE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id", type_=Integer()), _TASKS.c.status == OPEN,
+           or_(_TASKS.c.assignee.is_(None), _TASKS.c.assignee == bindparam("v_assignee")))
+    .values({name: bindparam(f"v_{name}", type_=_TASKS.c[name].type)
+             for name in ("status", "assignee", "assignee_name", "decision", "opinion", "completed_at")})
+)
+
+
 def _complete_once(principal: Principal, task_id: int, decision: str, opinion: str) -> dict[str, Any]:
     session = db.session()
     task = _task(task_id, fresh=True)
@@ -173,12 +185,7 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
     lock_instance(task.instance_id)
     completed = {"status": COMPLETED, "assignee": principal.login_name, "assignee_name": principal.display_name,
                  "decision": decision, "opinion": opinion, "completed_at": db.utcnow()}
-    won = _changed(
-        update(UserTask)
-        .where(UserTask.id == task_id, UserTask.status == OPEN,
-               or_(UserTask.assignee.is_(None), UserTask.assignee == principal.login_name))
-        .values(completed)
-    )
+    won = _changed(_COMPLETE, {"task_id": task_id, **{f"v_{k}": v for k, v in completed.items()}})
     if not won:
         session.rollback()
         _refuse(_task(task_id, fresh=True), principal)
