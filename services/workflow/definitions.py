@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -105,16 +105,18 @@ def deploy_defaults() -> list[ProcessDefinition]:
 
 
 def latest_definition(process_key: str) -> ProcessDefinition | None:
-    query = (
-        select(ProcessDefinition)
-        # The BPMN file is read only by the designer and the path viewer: loaded when touched, not with
-        # every business started (make bench).
-        .options(defer(ProcessDefinition.bpmn_xml))
-        .where(ProcessDefinition.process_key == process_key)
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
-    )
-    return db.session().scalar(query)
+    return db.session().scalar(_LATEST, {"process_key": process_key})
+
+
+# Built once (every business started asks it). The BPMN file is read only by the designer and the path
+# viewer: loaded when touched, not with every business started (make bench).
+_LATEST = (
+    select(ProcessDefinition)
+    .options(defer(ProcessDefinition.bpmn_xml))
+    .where(ProcessDefinition.process_key == bindparam("process_key"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
 
 
 def definition_for(process_key: str) -> ProcessDefinition:
