@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Integer, Table, bindparam, select, update
+from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import db, receipts
@@ -46,7 +46,10 @@ def emit(session: Session, type_: str, data: dict[str, Any], subject: str | None
     runtime = get_runtime()
     event = make_event(runtime.name, type_, data, subject)
     payload = json.dumps(event, ensure_ascii=False)
-    session.add(runtime.plumbing.outbox(event_id=event["id"], type=type_, payload=payload))
+    # A plain insert, built once per service: an ORM object per event cost the flush's bookkeeping in
+    # every transaction that emits (make bench). The rows are written in emitting order, so relayed so.
+    session.execute(_insert_statement(runtime.plumbing.outbox.__table__),
+                    {"event_id": event["id"], "type": type_, "payload": payload, "created_at": db.utcnow()})
     session.info[EMITTED] = True  # the consumer relays after its commit only when something was emitted
     return event
 
@@ -112,6 +115,13 @@ def _claim(session: Session, table: Any, ids: list[int]) -> set[int]:
         claimed.update(session.execute(_claim_statement(table), {
             "ids": ids[start:start + 500], "published_at": now, "check_at": check_at}).scalars())
     return claimed
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(table: Table) -> Any:
+    return insert(table).values(event_id=bindparam("event_id"), type=bindparam("type"),
+                                payload=bindparam("payload"),
+                                created_at=bindparam("created_at", type_=table.c.created_at.type))
 
 
 # The relay's two statements, built once per service with bound parameters: the inline relay runs
