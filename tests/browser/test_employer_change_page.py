@@ -5,43 +5,12 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.browser.login_support import B_PASSWORD, change_password, fill_login, login_employer
 from tests.integration.helpers import remember_password
-
-B_PASSWORD = "Hall2026br"
-
-
-def fill_login(page: Page, stack: Stack, login: str, password: str) -> None:
-    page.goto(stack.url("gateway") + "/login")
-    page.get_by_label("缴存单位账号").fill(login)
-    page.get_by_label("登录名称").fill(login)
-    page.get_by_label("登录密码").fill(password)
-    page.get_by_label("UKey密码").fill(demo.UKEY_PIN)
-    page.get_by_role("button", name="登录").click()
-
-
-def change_password(page: Page, password: str) -> None:
-    page.get_by_label("新密码", exact=True).fill(password)
-    page.get_by_label("确认新密码").fill(password)
-    page.get_by_role("button", name="确定").click()
-
-
-def login_employer(page: Page, stack: Stack) -> None:
-    """Log in to the first demo employer with the second account and the key that manages both,
-    whether or not that account's initial password was already changed."""
-    fill_login(page, stack, demo.SECOND_EMPLOYER_NO, B_PASSWORD)
-    choice = page.locator("#select-form")
-    expect(choice.or_(page.locator("[role=alert]:visible")).first).to_be_visible()
-    if not choice.count():
-        fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
-        change_password(page, B_PASSWORD)
-        remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)
-    page.get_by_label(re.compile(demo.EMPLOYER_NO)).check()
-    page.get_by_role("button", name="确定").click()
-    expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
 
 
 def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Browser, stack: Stack) -> None:

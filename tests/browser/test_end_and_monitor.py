@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.browser.login_support import login_employer
 from tests.browser.test_admin_console_page import login_center
-from tests.browser.test_employer_change_page import login_employer
 from tests.browser.test_returned_change import _reload_until
 from tests.integration.helpers import center_api, wait_for
 

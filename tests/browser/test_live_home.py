@@ -5,15 +5,14 @@ page's scripts), as audio itself cannot be heard here."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from playwright.sync_api import Browser, Page, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
-from tests.browser.test_employer_change_page import B_PASSWORD, change_password, fill_login
-from tests.integration.helpers import center_api, employer_api, open_task_for, remember_password, submit_change
+from tests.browser.login_support import sign_in
+from tests.integration.helpers import center_api, employer_api, open_task_for, submit_change
 
 # Counts the audible plays (the page primes the element with a muted play on the first click).
 SPY = """(() => {
@@ -30,15 +29,7 @@ def open_home(browser: Browser, stack: Stack, employer_no: str) -> Page:
     """Log in with the account that manages both demo employers and open the chosen one's home page."""
     page = browser.new_page()
     page.add_init_script(SPY)
-    fill_login(page, stack, demo.SECOND_EMPLOYER_NO, B_PASSWORD)
-    choice = page.locator("#select-form")
-    expect(choice.or_(page.locator("[role=alert]:visible")).first).to_be_visible()
-    if not choice.count():
-        fill_login(page, stack, demo.SECOND_EMPLOYER_NO, demo.INITIAL_PASSWORD)
-        change_password(page, B_PASSWORD)
-        remember_password(demo.SECOND_EMPLOYER_NO, B_PASSWORD)
-    page.get_by_label(re.compile(employer_no)).check()
-    page.get_by_role("button", name="确定").click()
+    sign_in(page, stack, employer_no)
     expect(page.locator(".tabs [data-box=message]")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("data-live-state", "open")
     page.evaluate("window.__same_page = true")  # gone if the page reloads

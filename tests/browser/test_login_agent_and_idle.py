@@ -16,7 +16,7 @@ from deploy import agent_wheel
 from deploy import demo_data as demo
 from deploy.stack import BIN, Stack, free_port
 
-from .test_employer_change_page import login_employer
+from .login_support import login_employer
 
 
 def test_the_login_page_finds_the_agent_and_its_ukey_or_says_how_to_start_it(browser: Browser, stack: Stack) -> None:

@@ -13,8 +13,8 @@ from deploy import demo_data as demo
 from deploy.stack import Stack
 
 from .conftest import check_a11y
+from .login_support import login_employer
 from .test_admin_console_page import login_center
-from .test_employer_change_page import login_employer
 
 AMOUNT = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d{2} 元$")
 

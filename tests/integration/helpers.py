@@ -137,6 +137,17 @@ def open_task_for(center: Api, request_id: int) -> dict[str, Any]:
     return wait_for(find, what=f"the center task of request {request_id}")
 
 
+def approve_change(stack: Stack, api: Api, changes: dict[str, str]) -> None:
+    """The employer submits a change and the center approves it: a message follows through the spine."""
+    submitted = submit_change(api, changes)
+    assert submitted.status_code == 201, submitted.text
+    center = center_api(stack)
+    task = open_task_for(center, submitted.json()["request"]["id"])
+    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
+                       json={"decision": "approve", "opinion": "同意"})
+    assert done.status_code == 200, done.text
+
+
 def profile_values(api: Api) -> dict[str, str]:
     return {f["name"]: f["value"] for f in api.get("employer", f"/employers/{EMPLOYER}")["fields"]}
 

@@ -14,7 +14,7 @@ import pytest
 from deploy import demo_data as demo
 from deploy.stack import Stack
 
-from .helpers import center_api, employer_api, open_task_for, submit_change, wait_for
+from .helpers import approve_change, center_api, employer_api, wait_for
 from .test_live_stream import Listener, gateway_cookie
 
 pytestmark = pytest.mark.integration
@@ -49,13 +49,7 @@ def test_an_approved_change_and_its_message_show_on_the_next_page_at_once(stack:
         wait_for(lambda: listener.notices, timeout=15, what="the stream's first notice (the last one kept)")
         seen = len(listener.notices)
         mobile = f"139{time.monotonic_ns() % 100_000_000:08d}"
-        submitted = submit_change(api, {"contact_mobile": mobile})
-        assert submitted.status_code == 201, submitted.text
-        center = center_api(stack)
-        task = open_task_for(center, submitted.json()["request"]["id"])
-        done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
-                           json={"decision": "approve", "opinion": "同意"})
-        assert done.status_code == 200, done.text
+        approve_change(stack, api, {"contact_mobile": mobile})
         # The notice of the message is what makes the open page fetch itself again (static/live.js).
         wait_for(lambda: any(n["counts"]["message"] > count for n in listener.notices[seen:]), timeout=60,
                  what="the notice of the approval's message")

@@ -18,7 +18,7 @@ from deploy import demo_data as demo
 from deploy.stack import Stack
 from gateway.session import EMPLOYER_KEY
 
-from .helpers import Api, center_api, employer_api, open_task_for, submit_change, wait_for
+from .helpers import Api, approve_change, employer_api, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -81,14 +81,7 @@ class Listener:
 
 
 def approve_a_change(stack: Stack, api: Api) -> None:
-    """The employer submits a change and the center approves it: a message follows through the spine."""
-    submitted = submit_change(api, {"address": f"太原市迎泽区实时推送路{time.monotonic_ns() % 100000}号"})
-    assert submitted.status_code == 201, submitted.text
-    center = center_api(stack)
-    task = open_task_for(center, submitted.json()["request"]["id"])
-    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
-                       json={"decision": "approve", "opinion": "同意"})
-    assert done.status_code == 200, done.text
+    approve_change(stack, api, {"address": f"太原市迎泽区实时推送路{time.monotonic_ns() % 100000}号"})
 
 
 @pytest.fixture
