@@ -8,14 +8,15 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from hall_common.permissions import ALL_PERMISSIONS
+from hall_common.permissions import ALL_CENTER_PERMISSIONS, ALL_PERMISSIONS
 
 INITIAL_PASSWORD = "111111"
 CENTER_LOGIN = "center01"
 CENTER_PASSWORD = "center123"
 CENTER_NAME = "中心审核员李明"
-# The center's admin: the admin console's configuration (center_admin) and every default group.
-CENTER_PERMISSIONS = ["center_admin"]
+# The center's admin: every center permission, through the 系统管理员 role, and every default group.
+CENTER_PERMISSIONS = list(ALL_CENTER_PERMISSIONS)
+CENTER_ROLE = ("admin", "系统管理员")
 CENTER_GROUPS = ["handler", "reviewer", "chief"]
 # A second center account, a plain reviewer (复核, no admin rights): the admin console's 用户组 page has
 # someone to add without ending the admin's own session, and the console's refusals have a user.
@@ -23,6 +24,11 @@ REVIEWER_LOGIN = "center02"
 REVIEWER_PASSWORD = "center123"
 REVIEWER_NAME = "中心复核员张华"
 REVIEWER_GROUPS = ["reviewer"]
+# A second administrator (系统管理员 too, no approval groups): the second person that confirms a UKey
+# issue or a password reset another administrator requested (dual control).
+ADMIN2_LOGIN = "center03"
+ADMIN2_PASSWORD = "center123"
+ADMIN2_NAME = "中心管理员王芳"
 RATIO = Decimal("0.12")
 # The demo UKey: a SoftHSM2 token the agent signs with; the center's CA certifies its key.
 UKEY_LABEL = "HALL-DEMO-UKEY"

@@ -26,30 +26,37 @@ def seed_auth() -> None:
                 password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=True,
                 permissions=demo.PERMISSIONS[employer["employer_no"]],
             ))
-    _center_account(demo.CENTER_LOGIN, demo.CENTER_NAME, demo.CENTER_PASSWORD, demo.CENTER_PERMISSIONS,
+    _admin_role()
+    _center_account(demo.CENTER_LOGIN, demo.CENTER_NAME, demo.CENTER_PASSWORD, [demo.CENTER_ROLE[0]],
                     demo.CENTER_GROUPS)
     _center_account(demo.REVIEWER_LOGIN, demo.REVIEWER_NAME, demo.REVIEWER_PASSWORD, [], demo.REVIEWER_GROUPS)
+    _center_account(demo.ADMIN2_LOGIN, demo.ADMIN2_NAME, demo.ADMIN2_PASSWORD, [demo.CENTER_ROLE[0]], [])
 
 
-def _center_account(login_name: str, name: str, password: str, permissions: list[str], groups: list[str]) -> None:
-    """A demo center account with its permissions and groups (the default groups come from the auth
-    migration). An account seeded before groups existed is given them once: after that, what the
-    admin console changed stays as it is."""
-    from services.auth.accounts import hash_password
-    from services.auth.models import CENTER, GroupMember, Operator
+def _admin_role() -> None:
+    from services.auth.models import CenterRole
 
     session = db.session()
-    operator = session.scalar(select(Operator).where(Operator.login_name == login_name))
-    if operator is None:
-        operator = Operator(login_name=login_name, role=CENTER, display_name=name,
-                            password_hash=hash_password(password), must_change_password=False, permissions=[])
-        session.add(operator)
+    code, name = demo.CENTER_ROLE
+    if session.get(CenterRole, code) is None:
+        session.add(CenterRole(code=code, name=name, permissions=list(demo.CENTER_PERMISSIONS)))
         session.flush()
-    elif operator.permissions or session.scalar(select(GroupMember).where(GroupMember.login_name == login_name)):
+
+
+def _center_account(login_name: str, name: str, password: str, roles: list[str], groups: list[str]) -> None:
+    """A demo center account with its roles and groups (the default groups come from the auth
+    migration), created once: after that, what the admin console changed stays as it is."""
+    from services.auth.accounts import hash_password
+    from services.auth.models import CENTER, CenterRoleMember, GroupMember, Operator
+
+    session = db.session()
+    if session.scalar(select(Operator).where(Operator.login_name == login_name)) is not None:
         return
-    operator.permissions = list(permissions)
-    for code in groups:
-        session.add(GroupMember(group_code=code, login_name=login_name))
+    session.add(Operator(login_name=login_name, role=CENTER, display_name=name, password_hash=hash_password(password),
+                         must_change_password=False, permissions=[]))
+    session.flush()
+    session.add_all([GroupMember(group_code=code, login_name=login_name) for code in groups])
+    session.add_all([CenterRoleMember(role_code=code, login_name=login_name) for code in roles])
 
 
 def seed_employer() -> None:

@@ -23,6 +23,8 @@ from . import (
     admin_monitor,
     admin_ops,
     admin_push,
+    admin_rights,
+    console,
     errors,
     filters,
     login,
@@ -145,7 +147,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_designer.bp)
     app.register_blueprint(admin_monitor.bp)
     app.register_blueprint(admin_push.bp)
+    app.register_blueprint(admin_rights.bp)
     register_context(app)
+    console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)
     errors.register(app)
     filters.register(app)

@@ -12,10 +12,10 @@ from hall_common.client import ServiceError
 from hall_common.settings import SERVICES
 
 from . import session as sessions
+from .console import console, console_open
 from .session import CENTER_KEY
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 ROWS_PER_PAGE = 50
 MAX_ROWS_PAGE = 100_000
 TASKS_PER_PAGE = 20
@@ -26,6 +26,7 @@ DECISION_DONE = {"approve": "审批完成", "reject": "已驳回", "return": "�
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@console_open
 def login() -> Any:
     login_name = ""
     if request.method == "POST":
@@ -44,6 +45,7 @@ def login() -> Any:
 
 
 @bp.route("/logout", methods=["POST"])
+@console_open
 def logout() -> Any:
     sessions.revoke(CENTER_KEY)  # the center token is refused by every service, as an employer's is
     flash("已退出系统", "success")
@@ -55,7 +57,7 @@ def page_arg() -> int:
 
 
 @bp.route("/")
-@login_required
+@console()
 def tasks() -> Any:
     tab = request.args.get("tab", "claim")
     if request.args.get("status") == "completed":  # the old address of 已审批
@@ -95,19 +97,19 @@ def _task_action(task_id: int, action: str, done: str) -> Any:
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
-@login_required
+@console()
 def claim(task_id: int) -> Any:
     return _task_action(task_id, "claim", "认领成功")
 
 
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
-@login_required
+@console()
 def release(task_id: int) -> Any:
     return _task_action(task_id, "release", "已释放该任务")
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
-@login_required
+@console()
 def task(task_id: int) -> Any:
     client = sessions.client("workflow", CENTER_KEY)
     opinion = ""

@@ -13,10 +13,10 @@ from hall_common.permissions import PERMISSIONS
 from hall_common.settings import get_settings
 
 from . import session as sessions
+from .console import console
 from .session import CENTER_KEY
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 
 
 def _auth() -> Any:
@@ -44,13 +44,13 @@ def _segment(value: str) -> str:
 
 
 @bp.route("/accounts")
-@login_required
+@console("account_admin")
 def accounts() -> Any:
     return render_template("admin/accounts.html", operators=_auth().get("/auth/operators"), permissions=PERMISSIONS)
 
 
 @bp.route("/accounts/<login_name>/permissions", methods=["POST"])
-@login_required
+@console("account_admin")
 def set_permissions(login_name: str) -> Any:
     chosen = [p for p in PERMISSIONS if request.form.get(p)]
     path = f"/auth/operators/{_segment(login_name)}/permissions"
@@ -60,7 +60,7 @@ def set_permissions(login_name: str) -> Any:
 
 
 @bp.route("/accounts/<login_name>/reset-password", methods=["POST"])
-@login_required
+@console("account_admin")
 def reset_password(login_name: str) -> Any:
     result = _flash_result(lambda: _auth().post(f"/auth/operators/{_segment(login_name)}/reset-password"))
     if result is not None:
@@ -69,7 +69,7 @@ def reset_password(login_name: str) -> Any:
 
 
 @bp.route("/ukeys")
-@login_required
+@console("ukey_admin")
 def ukeys() -> Any:
     return render_template(
         "admin/ukeys.html", ukeys=_auth().get("/auth/ukeys"), operators=_auth().get("/auth/operators"),
@@ -78,7 +78,7 @@ def ukeys() -> Any:
 
 
 @bp.route("/ukeys", methods=["POST"])
-@login_required
+@console("ukey_admin")
 def issue_ukey() -> Any:
     """Called by the page's script with the public key the agent generated on the token."""
     data = sessions.json_object()
@@ -90,7 +90,7 @@ def issue_ukey() -> Any:
 
 
 @bp.route("/ukeys/<int:ukey_id>/bindings", methods=["POST"])
-@login_required
+@console("ukey_admin")
 def bind(ukey_id: int) -> Any:
     login_name = request.form.get("login_name", "")
     _flash_result(lambda: _auth().post(f"/auth/ukeys/{ukey_id}/bindings", {"login_name": login_name}))
@@ -98,14 +98,14 @@ def bind(ukey_id: int) -> Any:
 
 
 @bp.route("/ukeys/<int:ukey_id>/bindings/<login_name>/delete", methods=["POST"])
-@login_required
+@console("ukey_admin")
 def unbind(ukey_id: int, login_name: str) -> Any:
     _flash_result(lambda: _auth().delete(f"/auth/ukeys/{ukey_id}/bindings/{_segment(login_name)}"))
     return redirect(url_for("accounts.ukeys"))
 
 
 @bp.route("/ukeys/<int:ukey_id>/revoke", methods=["POST"])
-@login_required
+@console("ukey_admin")
 def revoke(ukey_id: int) -> Any:
     _flash_result(lambda: _auth().post(f"/auth/ukeys/{ukey_id}/revoke"))
     return redirect(url_for("accounts.ukeys"))

@@ -1,28 +1,26 @@
 """The admin console's 用户组 page (center groups and their members, kept by the auth service) and its
 审计日志 page (the admin actions recorded by the auth and workflow services, newest first).
 
-Both are for center admins only (``center_admin``); the services check it again.
+用户组 needs the center permission 用户组, 审计日志 the permission 审计日志; the services check it again.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hall_common.client import ServiceError
-from hall_common.security import CENTER_ADMIN
 
 from . import session as sessions
+from .console import console
 from .session import CENTER_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 bp = Blueprint("groups", __name__, url_prefix="/admin")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 
 # The services whose admin actions the audit page merges, with the name the console shows.
 AUDIT_SERVICES = {"auth": "认证服务", "workflow": "流程服务"}
@@ -34,19 +32,9 @@ ACTION_NAMES = {
     "issue_ukey": "签发UKey", "bind_ukey": "绑定UKey", "unbind_ukey": "解除UKey绑定", "revoke_ukey": "注销UKey",
     "group_create": "新建用户组", "group_rename": "修改用户组名称", "group_members": "设置用户组成员",
     "group_delete": "删除用户组", "deploy_process": "部署流程", "reassign_task": "转办任务",
-    "terminate_instance": "终止流程",
+    "terminate_instance": "终止流程", "center_permissions": "设置中心权限", "role_create": "新建中心角色",
+    "role_update": "修改中心角色", "role_members": "设置中心角色成员", "role_delete": "删除中心角色",
 }
-
-
-def admin_required(view: F) -> F:
-    """A center user without center_admin gets the Chinese 403 page, not the page."""
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if CENTER_ADMIN not in sessions.principal(CENTER_KEY).get("perms", []):
-            return render_template("error.html", message="当前账号无权进行该操作"), 403
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _auth() -> Any:
@@ -57,10 +45,10 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _call(call: Callable[[], Any], success: str) -> bool:
+def auth_change(change: Callable[[], Any], success: str) -> bool:
     """Run a change at the auth service: its refusal is shown on the page, a 5xx is an error page."""
     try:
-        call()
+        change()
     except ServiceError as exc:
         if exc.status >= 500 or exc.status == 401:
             raise
@@ -71,54 +59,48 @@ def _call(call: Callable[[], Any], success: str) -> bool:
 
 
 @bp.route("/groups")
-@login_required
-@admin_required
+@console("group_admin")
 def groups() -> Any:
     return render_template("admin/groups.html", groups=_auth().get("/groups")["items"],
                            accounts=_auth().get("/center-accounts"), form=request.args)
 
 
 @bp.route("/groups", methods=["POST"])
-@login_required
-@admin_required
+@console("group_admin")
 def create() -> Any:
     code, name = request.form.get("code", "").strip(), request.form.get("name", "")
-    if _call(lambda: _auth().post("/groups", {"code": code, "name": name}), f"已新建用户组「{name.strip()}」"):
+    if auth_change(lambda: _auth().post("/groups", {"code": code, "name": name}), f"已新建用户组「{name.strip()}」"):
         return redirect(url_for("groups.groups"))
     return redirect(url_for("groups.groups", code=code, name=name))  # the refused input stays in the form
 
 
 @bp.route("/groups/<code>/rename", methods=["POST"])
-@login_required
-@admin_required
+@console("group_admin")
 def rename(code: str) -> Any:
     name = request.form.get("name", "")
-    _call(lambda: _auth().request("PUT", f"/groups/{_segment(code)}", json={"name": name}),
+    auth_change(lambda: _auth().request("PUT", f"/groups/{_segment(code)}", json={"name": name}),
           f"已将用户组 {code} 的名称改为「{name.strip()}」")
     return redirect(url_for("groups.groups"))
 
 
 @bp.route("/groups/<code>/members", methods=["POST"])
-@login_required
-@admin_required
+@console("group_admin")
 def members(code: str) -> Any:
     chosen = request.form.getlist("members")
-    _call(lambda: _auth().request("PUT", f"/groups/{_segment(code)}/members", json={"members": chosen}),
+    auth_change(lambda: _auth().request("PUT", f"/groups/{_segment(code)}/members", json={"members": chosen}),
           f"已保存用户组 {code} 的成员，成员变动的账号需重新登录")
     return redirect(url_for("groups.groups"))
 
 
 @bp.route("/groups/<code>/delete", methods=["POST"])
-@login_required
-@admin_required
+@console("group_admin")
 def delete(code: str) -> Any:
-    _call(lambda: _auth().delete(f"/groups/{_segment(code)}"), f"已删除用户组 {code}")
+    auth_change(lambda: _auth().delete(f"/groups/{_segment(code)}"), f"已删除用户组 {code}")
     return redirect(url_for("groups.groups"))
 
 
 @bp.route("/audit")
-@login_required
-@admin_required
+@console("audit")
 def audit() -> Any:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), AUDIT_MAX_PAGE)
     depth = page * AUDIT_PER_PAGE

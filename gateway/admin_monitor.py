@@ -9,15 +9,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hall_common.client import ServiceError
-from hall_common.security import CENTER_ADMIN
 
 from . import session as sessions
 from .admin import page_arg
-from .admin_designer import require_admin
+from .console import console
 from .session import CENTER_KEY
 
 bp = Blueprint("monitor", __name__, url_prefix="/admin/instances")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 PER_PAGE = 20
 STATUS_NAMES = {"running": "审批中", "returned": "已退回", "completed": "已办结", "ended": "单位已结束",
                 "terminated": "中心已终止"}
@@ -31,10 +29,6 @@ def _workflow() -> Any:
     return sessions.client("workflow", CENTER_KEY)
 
 
-def _is_admin() -> bool:
-    return CENTER_ADMIN in sessions.principal(CENTER_KEY).get("perms", [])
-
-
 def _refused(exc: ServiceError) -> None:
     """A refusal the user can act on is shown; an outage or an ended session is raised."""
     if exc.status >= 500 or exc.status == 401:
@@ -43,7 +37,7 @@ def _refused(exc: ServiceError) -> None:
 
 
 @bp.route("/")
-@login_required
+@console("process_monitor")
 def instances() -> Any:
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     params = {name: value for name, value in filters.items() if value}
@@ -72,23 +66,21 @@ def open_tasks(instance: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @bp.route("/<int:instance_id>")
-@login_required
+@console("process_monitor")
 def instance(instance_id: int) -> Any:
     path = _workflow().get(f"/instances/{instance_id}/path")
-    admin = _is_admin()
     live = path["instance"]["status"] in ("running", "returned")
-    tasks = open_tasks(path["instance"]) if admin and live else []
+    tasks = open_tasks(path["instance"]) if live else []
     accounts = sessions.client("auth", CENTER_KEY).get("/center-accounts") if tasks else []
     accounts = accounts["items"] if isinstance(accounts, dict) else accounts
     return render_template("admin/instance.html", path=path, instance=path["instance"], tasks=tasks,
-                           accounts=accounts, admin=admin, live=live, status_names=STATUS_NAMES,
+                           accounts=accounts, live=live, status_names=STATUS_NAMES,
                            outcome_names=OUTCOME_NAMES)
 
 
 @bp.route("/<int:instance_id>/reassign", methods=["POST"])
-@login_required
+@console("process_monitor")
 def reassign(instance_id: int) -> Any:
-    require_admin()
     login_name = request.form.get("login_name", "")
     task_id = request.form.get("task_id", type=int)
     accounts = sessions.client("auth", CENTER_KEY).get("/center-accounts")
@@ -108,9 +100,8 @@ def reassign(instance_id: int) -> Any:
 
 
 @bp.route("/<int:instance_id>/terminate", methods=["POST"])
-@login_required
+@console("process_monitor")
 def terminate(instance_id: int) -> Any:
-    require_admin()
     reason = request.form.get("reason", "").strip()
     if not reason:
         flash("请填写终止原因", "error")

@@ -11,10 +11,10 @@ from hall_common.client import ServiceError
 from hall_common.settings import SERVICES
 
 from . import session as sessions
+from .console import console
 from .session import CENTER_KEY
 
 bp = Blueprint("ops", __name__, url_prefix="/admin")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 
 SERVICE_NAMES = {
     "auth": "认证服务", "employer": "单位服务", "member": "缴存人服务",
@@ -26,7 +26,7 @@ PER_SERVICE = 100
 
 
 @bp.route("/dead-letters")
-@login_required
+@console("dead_letters")
 def dead_letters() -> Any:
     status = request.args.get("status", "open")
     if status not in FILTERS:
@@ -67,7 +67,7 @@ def _business(payload: str) -> str:
 
 
 @bp.route("/dead-letters/<service>/<int:dead_letter_id>/retry", methods=["POST"])
-@login_required
+@console("dead_letters")
 def retry(service: str, dead_letter_id: int) -> Any:
     if service not in SERVICES:
         abort(404)

@@ -12,10 +12,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from hall_common.client import ServiceError
 
 from . import session as sessions
+from .console import console
 from .session import CENTER_KEY
 
 bp = Blueprint("push", __name__, url_prefix="/admin")
-login_required = sessions.login_required(CENTER_KEY, "admin.login")
 
 TARGETS = {"one": "单个单位", "list": "单位列表", "all": "全部单位"}
 CHANNELS = ("网上服务大厅", "短信", "微信", "柜面")
@@ -36,7 +36,7 @@ def _numbers(text: str) -> list[str]:
 
 
 @bp.route("/push", methods=["GET", "POST"])
-@login_required
+@console("push")
 def push() -> Any:
     notify = sessions.client("notify", CENTER_KEY)
     form: dict[str, str] = {"target": "one", "channel": CHANNELS[0], "employer_nos": "", "title": "", "content": "",

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from . import db, guards, schemas, security  # schemas also sets Chinese messages and text rules for every service
+from .access import allow
 from .dead_letter_api import dead_letter_blueprint
 from .errors import HallApi, register_error_handlers
 from .runtime import EXTENSION_KEY, ServiceRuntime
@@ -59,6 +60,7 @@ def _health_blueprint(name: str) -> Blueprint:
     blp = Blueprint("health", __name__, description="Liveness and database reachability")
 
     @blp.route("/health")
+    @allow("public")
     @blp.response(200)
     def health() -> dict[str, str]:
         db.session().execute(text("SELECT 1"))

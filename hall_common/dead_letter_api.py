@@ -1,4 +1,4 @@
-"""The dead-letter routes every service gets from the app factory; center staff only."""
+"""The dead-letter routes every service gets from the app factory; center staff with 死信事件 only."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from . import dead_letters
+from .access import allow
 from .schemas import PageQuery
-from .security import require_center
+from .security import current_principal
 
 
 class DeadLetterQuery(PageQuery):
@@ -46,17 +47,18 @@ def dead_letter_blueprint() -> Blueprint:
     blp = Blueprint("dead_letters", __name__, description="Events this service gave up on, and their retry")
 
     @blp.route("/dead-letters")
+    @allow("center:dead_letters")
     @blp.arguments(DeadLetterQuery, location="query")
     @blp.response(200, DeadLetterPageSchema)
     def list_dead_letters(query: dict[str, Any]) -> dict[str, Any]:
-        require_center()
         items, total = dead_letters.list_dead_letters(query["status"], query["page"], query["per_page"])
         return {"items": items, "total": total}
 
     @blp.route("/dead-letters/<int:dead_letter_id>/retry", methods=["POST"])
+    @allow("center:dead_letters")
     @blp.response(200, RetryResultSchema)
     def retry(dead_letter_id: int) -> dict[str, Any]:
-        principal = require_center()
+        principal = current_principal()
         return {"message": "已重新投递", "item": dead_letters.retry(dead_letter_id, principal.display_name)}
 
     return blp

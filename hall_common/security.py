@@ -1,10 +1,11 @@
 """Session tokens: signed by the auth service (ES256), verified locally by every service.
 
 Each request's bearer token becomes ``g.principal``. Authentication comes before anything else:
-every route except the explicit public list answers 401 without a valid token, before it looks up any
-object, so an unknown id and an existing one look alike. Routes then state what they need with
-``require_employer(employer_no)`` or ``require_center()``; a token of employer A is refused on every
-route of employer B.
+every route not declared ``public`` answers 401 without a valid token, before it looks up any object,
+so an unknown id and an existing one look alike. Who may call a route is declared above it
+(``hall_common.access.allow``) and checked here, before the route runs; an employer route then checks
+the employer in its path with ``require_employer(employer_no)``: a token of employer A is refused on
+every route of employer B.
 
 Access tokens live minutes and carry their session's id (``sid``); a logout or a change of rights
 revokes the session (``auth.session_revoked``) and every service refuses its tokens from then on.
@@ -24,27 +25,12 @@ from flask import Flask, g, request
 from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select
 
-from . import db
+from . import access, db
 from .errors import BusinessError
 from .runtime import get_runtime
 
 ALGORITHM = "ES256"
 AUDIENCE = "employer-hall"
-
-# Endpoints answered without a token: liveness, the API description, the key that verifies tokens, and
-# the login steps (each carries its own proof: password and UKey, a single-use ticket, a refresh token).
-PUBLIC_ENDPOINTS = frozenset({
-    "health.health",
-    "api-docs.openapi_json",
-    "auth.public_key",
-    "auth.challenge",
-    "auth.login",
-    "auth.initial_password",
-    "auth.select",
-    "auth.center_login",
-    "auth.refresh",
-})
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -170,19 +156,23 @@ def verify_token(token: str, keys: KeyProvider) -> Principal:
 
 def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
     provider = keys or default_key_provider()
+    access.check_declared(app)
 
     @app.before_request
     def _load_principal() -> None:
         g.principal = None
+        words = access.declared(app, request.endpoint)
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             principal = verify_token(header[len("Bearer ") :], provider)
             if is_revoked(principal):
                 raise BusinessError("已退出登录，请重新登录", 401)
             g.principal = principal
-        elif request.endpoint not in PUBLIC_ENDPOINTS:
+        elif not access.is_public(words):
             # Default deny, unknown paths included: nothing about an object is told before the token.
             raise BusinessError("请先登录", 401)
+        if words is not None and g.principal is not None:
+            access.enforce(words, g.principal.role, g.principal.permissions)
 
 
 # (service, session id, token id) -> when the database last said "not revoked" (time.monotonic())
@@ -263,33 +253,4 @@ def require_own_employer(employer_no: str, permission: str | None = None) -> Pri
     return principal
 
 
-# A downstream system or a service's worker, acting with a center-issued service token (role "service",
-# services/auth/service_tokens.py): it may do exactly what its permissions name, nothing of an employer.
-SERVICE = "service"
-
-
-def require_center_or_service(permission: str) -> Principal:
-    """Center staff, or a service token that carries ``permission`` (e.g. ``push``)."""
-    principal = current_principal()
-    if principal.role == "center" or (principal.role == SERVICE and permission in principal.permissions):
-        return principal
-    raise BusinessError("当前账号无权进行该操作", 403)
-
-
-def require_center() -> Principal:
-    principal = current_principal()
-    if principal.role != "center":
-        raise BusinessError("仅中心人员可办理", 403)
-    return principal
-
-
-# The center permission for the admin console's configuration and repairs (designer, groups, process
-# monitor, reassign, terminate, audit); approving needs only membership of the task's group.
-CENTER_ADMIN = "center_admin"
-
-
-def require_center_admin() -> Principal:
-    principal = require_center()
-    if CENTER_ADMIN not in principal.permissions:
-        raise BusinessError("当前账号无权进行该操作", 403)
-    return principal
+SERVICE = access.SERVICE

@@ -137,13 +137,3 @@ def delete_group(actor: str, code: str) -> None:
     audit(actor, "group_delete", code, f"删除用户组「{name}」",
           before={"code": code, "name": name, "members": []})
     session.commit()
-
-
-def center_accounts() -> list[dict[str, Any]]:
-    session = db.session()
-    operators = list(session.scalars(select(Operator).where(Operator.role == CENTER).order_by(Operator.login_name)))
-    groups: dict[str, list[str]] = {}
-    for member in session.scalars(select(GroupMember).order_by(GroupMember.group_code)):
-        groups.setdefault(member.login_name, []).append(member.group_code)
-    return [{"login_name": o.login_name, "display_name": o.display_name, "groups": groups.get(o.login_name, [])}
-            for o in operators]

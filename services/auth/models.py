@@ -133,3 +133,21 @@ class HallSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the absolute lifetime
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
+class CenterRole(Base):
+    """A named set of center permissions (系统管理员, 流程管理员 ...) granted to center accounts at once."""
+
+    __tablename__ = "center_roles"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CenterRoleMember(Base):
+    """A center account holds a role: its tokens carry the role's permissions with its own grants."""
+
+    __tablename__ = "center_role_members"
+    role_code: Mapped[str] = mapped_column(ForeignKey("center_roles.code"), primary_key=True)
+    login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), primary_key=True, index=True)

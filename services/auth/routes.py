@@ -6,13 +6,13 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from hall_common.security import current_principal, require_center, require_center_admin
+from hall_common.access import allow
+from hall_common.security import current_principal
 
 from . import accounts, groups, services, ukeys
 from .keys import public_key_pem
 from .schemas import (
     BindingSchema,
-    CenterAccountSchema,
     CenterLoginSchema,
     ChallengeRequestSchema,
     ChallengeSchema,
@@ -44,12 +44,14 @@ blp = Blueprint("auth", __name__, description="Login, sessions, accounts and UKe
 
 
 @blp.route("/auth/public-key")
+@allow("public")
 @blp.response(200, PublicKeySchema)
 def public_key() -> dict[str, str]:
     return {"algorithm": "ES256", "public_key": public_key_pem()}
 
 
 @blp.route("/auth/challenge", methods=["POST"])
+@allow("public")
 @blp.arguments(ChallengeRequestSchema)
 @blp.response(200, ChallengeSchema)
 def challenge(body: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +59,7 @@ def challenge(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/login", methods=["POST"])
+@allow("public")
 @blp.arguments(EmployerLoginSchema)
 @blp.response(200, LoginStageSchema)
 def login(body: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +67,7 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/initial-password", methods=["POST"])
+@allow("public")
 @blp.arguments(InitialPasswordSchema)
 @blp.response(200, LoginStageSchema)
 def initial_password(body: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +75,7 @@ def initial_password(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/select", methods=["POST"])
+@allow("public")
 @blp.arguments(SelectSchema)
 @blp.response(200, SessionSchema)
 def select(body: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +83,7 @@ def select(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/center-login", methods=["POST"])
+@allow("public")
 @blp.arguments(CenterLoginSchema)
 @blp.response(200, SessionSchema)
 def center_login(body: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +91,7 @@ def center_login(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/refresh", methods=["POST"])
+@allow("public")
 @blp.arguments(RefreshRequestSchema)
 @blp.response(200, RefreshSchema)
 def refresh(body: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +99,7 @@ def refresh(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/logout", methods=["POST"])
+@allow("signed_in")
 @blp.response(200, MessageSchema)
 def logout() -> dict[str, str]:
     services.logout(current_principal())
@@ -99,6 +107,7 @@ def logout() -> dict[str, str]:
 
 
 @blp.route("/auth/password", methods=["POST"])
+@allow("signed_in")
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, MessageSchema)
 def change_password(body: dict[str, Any]) -> dict[str, str]:
@@ -107,6 +116,7 @@ def change_password(body: dict[str, Any]) -> dict[str, str]:
 
 
 @blp.route("/auth/sound", methods=["POST"])
+@allow("signed_in")
 @blp.arguments(SoundSchema)
 @blp.response(200, SoundSchema)
 def sound(body: dict[str, Any]) -> Any:
@@ -114,6 +124,7 @@ def sound(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/auth/large-text", methods=["POST"])
+@allow("signed_in")
 @blp.arguments(LargeTextSchema)
 @blp.response(200, LargeTextSchema)
 def large_text(body: dict[str, Any]) -> Any:
@@ -124,109 +135,113 @@ def large_text(body: dict[str, Any]) -> Any:
 # -- the center's administration ------------------------------------------------------------------
 
 @blp.route("/auth/operators")
+@allow("center:account_admin")
 @blp.response(200, OperatorSchema(many=True))
 def operators() -> Any:
-    require_center()
     return accounts.employer_accounts()
 
 
 @blp.route("/auth/operators/<login_name>/reset-password", methods=["POST"])
+@allow("center:account_admin")
 @blp.response(200, ResetSchema)
 def reset_password(login_name: str) -> dict[str, str]:
-    actor = require_center()
+    actor = current_principal()
     one_time = accounts.reset_password(actor.login_name, login_name)
     return {"message": "密码已重置，请将一次性密码交给单位经办人", "one_time_password": one_time}
 
 
 @blp.route("/auth/operators/<login_name>/permissions", methods=["PUT"])
+@allow("center:account_admin")
 @blp.arguments(PermissionsSchema)
 @blp.response(200, OperatorSchema)
 def set_permissions(body: dict[str, Any], login_name: str) -> Any:
-    actor = require_center()
+    actor = current_principal()
     return accounts.set_permissions(actor.login_name, login_name, body["permissions"])
 
 
 @blp.route("/auth/ukeys")
+@allow("center:ukey_admin")
 @blp.response(200, UKeySchema(many=True))
 def list_ukeys() -> Any:
-    require_center()
     return [_ukey_view(ukey, names) for ukey, names in ukeys.list_ukeys()]
 
 
 @blp.route("/auth/ukeys", methods=["POST"])
+@allow("center:ukey_admin")
 @blp.arguments(UKeyIssueSchema)
 @blp.response(201, UKeySchema)
 def issue_ukey(body: dict[str, Any]) -> Any:
-    actor = require_center()
+    actor = current_principal()
     ukey = ukeys.issue(actor.login_name, body["token_serial"], body["token_label"], body["public_key"],
                        body["login_names"])
     return _ukey_view(ukey, ukeys.bound_accounts(ukey))
 
 
 @blp.route("/auth/ukeys/<int:ukey_id>/bindings", methods=["POST"])
+@allow("center:ukey_admin")
 @blp.arguments(BindingSchema)
 @blp.response(200, MessageSchema)
 def bind(body: dict[str, Any], ukey_id: int) -> dict[str, str]:
-    ukeys.bind(require_center().login_name, ukey_id, body["login_name"])
+    ukeys.bind(current_principal().login_name, ukey_id, body["login_name"])
     return {"message": "绑定成功"}
 
 
 @blp.route("/auth/ukeys/<int:ukey_id>/bindings/<login_name>", methods=["DELETE"])
+@allow("center:ukey_admin")
 @blp.response(200, MessageSchema)
 def unbind(ukey_id: int, login_name: str) -> dict[str, str]:
-    ukeys.unbind(require_center().login_name, ukey_id, login_name)
+    ukeys.unbind(current_principal().login_name, ukey_id, login_name)
     return {"message": "已解除绑定"}
 
 
 @blp.route("/auth/ukeys/<int:ukey_id>/revoke", methods=["POST"])
+@allow("center:ukey_admin")
 @blp.response(200, MessageSchema)
 def revoke(ukey_id: int) -> dict[str, str]:
-    ukeys.revoke(require_center().login_name, ukey_id)
+    ukeys.revoke(current_principal().login_name, ukey_id)
     return {"message": "UKey证书已注销"}
 
 
 # -- center groups (the candidate groups of approval tasks) -----------------------------------------
 
 @blp.route("/groups")
+@allow("center")
 @blp.response(200, GroupListSchema)
 def list_groups() -> dict[str, Any]:
-    require_center()  # every center user: the inbox and the designer show group names
+    # every center user: the inbox and the designer show group names
     return {"items": groups.list_groups()}
 
 
 @blp.route("/groups", methods=["POST"])
+@allow("center:group_admin")
 @blp.arguments(GroupCreateSchema)
 @blp.response(201, GroupSchema)
 def create_group(body: dict[str, Any]) -> dict[str, Any]:
-    return groups.create_group(require_center_admin().login_name, body["code"], body["name"].strip())
+    return groups.create_group(current_principal().login_name, body["code"], body["name"].strip())
 
 
 @blp.route("/groups/<code>", methods=["PUT"])
+@allow("center:group_admin")
 @blp.arguments(GroupRenameSchema)
 @blp.response(200, GroupSchema)
 def rename_group(body: dict[str, Any], code: str) -> dict[str, Any]:
-    return groups.rename_group(require_center_admin().login_name, code, body["name"].strip())
+    return groups.rename_group(current_principal().login_name, code, body["name"].strip())
 
 
 @blp.route("/groups/<code>/members", methods=["PUT"])
+@allow("center:group_admin")
 @blp.arguments(GroupMembersSchema)
 @blp.response(200, GroupSchema)
 def set_group_members(body: dict[str, Any], code: str) -> dict[str, Any]:
-    return groups.set_members(require_center_admin().login_name, code, body["members"])
+    return groups.set_members(current_principal().login_name, code, body["members"])
 
 
 @blp.route("/groups/<code>", methods=["DELETE"])
+@allow("center:group_admin")
 @blp.response(200, MessageSchema)
 def delete_group(code: str) -> dict[str, str]:
-    groups.delete_group(require_center_admin().login_name, code)
+    groups.delete_group(current_principal().login_name, code)
     return {"message": "用户组已删除"}
-
-
-@blp.route("/center-accounts")
-@blp.response(200, CenterAccountSchema(many=True))
-def center_accounts() -> Any:
-    require_center_admin()
-    return groups.center_accounts()
 
 
 def _ukey_view(ukey: Any, login_names: list[str]) -> dict[str, Any]:

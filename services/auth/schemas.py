@@ -186,3 +186,42 @@ class CenterAccountSchema(Schema):
     login_name = fields.String()
     display_name = fields.String()
     groups = fields.List(fields.String())
+    roles = fields.List(fields.String())
+    permissions = fields.List(fields.String(), metadata={"description": "granted to the account itself"})
+    effective = fields.List(fields.String(), metadata={"description": "its own and its roles' permissions"})
+
+
+_permission_list = fields.List(fields.String(validate=validate.Length(max=30)), required=True,
+                               validate=validate.Length(max=50), error_messages={"required": "请选择权限"})
+
+
+class CenterPermissionsSchema(Schema):
+    permissions = _permission_list
+
+
+_role_name = [validate.Length(min=1, max=20, error="角色名称不能为空且不超过20个字符"),
+              validate.Regexp(r".*\S", error="角色名称不能为空")]
+
+
+class RoleCreateSchema(Schema):
+    code = fields.String(required=True, error_messages={"required": "请填写角色编码"}, validate=validate.Regexp(
+        GROUP_CODE, error="角色编码应为2至30位小写字母、数字或下划线，以字母开头"))
+    name = fields.String(required=True, validate=_role_name, error_messages={"required": "请填写角色名称"})
+    permissions = fields.List(fields.String(validate=validate.Length(max=30)), load_default=list,
+                              validate=validate.Length(max=50))
+
+
+class RoleUpdateSchema(Schema):
+    name = fields.String(required=True, validate=_role_name, error_messages={"required": "请填写角色名称"})
+    permissions = _permission_list
+
+
+class RoleSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    permissions = fields.List(fields.String())
+    members = fields.List(fields.String())
+
+
+class RoleListSchema(Schema):
+    items = fields.List(fields.Nested(RoleSchema))

@@ -6,8 +6,8 @@ The center issues one per system with this command, on the machine that holds th
 
 It prints an access token like an operator's (ES256, verified locally by every service) with role
 ``service``, the system's name as subject, exactly the permissions given and a long expiry. A service
-token is refused by every employer and center route (``require_employer`` / ``require_center``); only
-routes that name its permission accept it (``require_center_or_service``): a ``push`` token sends
+token is refused by every employer and center route; only routes that declare its permission accept it
+(``hall_common.access.allow("service:push")``): a ``push`` token sends
 messages but reads no inbox. A token is withdrawn by its expiry, or at once by rotating the signing
 key; each carries its own id (``jti``) so a revocation list can name it.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jwt
 
+from hall_common.permissions import SERVICE_PERMISSIONS
 from hall_common.security import ALGORITHM, AUDIENCE, SERVICE, Principal
 from hall_common.settings import get_settings
 
@@ -30,7 +31,7 @@ from .keys import private_key_pem
 
 # What a service token may be issued for: push messages (downstream systems), page the employer list
 # (the notify worker's broadcast).
-PERMISSIONS = ("push", "employer_list")
+PERMISSIONS = tuple(SERVICE_PERMISSIONS)
 MAX_DAYS = 3 * 365
 
 

@@ -27,6 +27,7 @@ from hall_common.runtime import get_runtime
 from hall_common.security import ALGORITHM, AUDIENCE, Principal
 from hall_common.settings import get_settings
 
+from . import grants
 from .keys import private_key_pem, public_key_pem
 from .models import CENTER, GroupMember, HallSession, LoginTicket, Operator
 
@@ -127,13 +128,15 @@ def issue_token(principal: Principal, session_id: str | None = None) -> tuple[st
 def principal_of(operator: Operator) -> Principal:
     """The token's claims as the account stands now (a renewal picks up changed permissions and groups)."""
     groups: frozenset[str] = frozenset()
+    permissions = frozenset(operator.permissions or ())
     if operator.role == CENTER:
         groups = frozenset(db.session().scalars(
             select(GroupMember.group_code).where(GroupMember.login_name == operator.login_name)))
+        permissions = grants.effective(operator)
     return Principal(
         login_name=operator.login_name, role=operator.role, display_name=operator.display_name,
         employer_no=operator.employer_no, employer_name=operator.employer_name,
-        permissions=frozenset(operator.permissions or ()), groups=groups,
+        permissions=permissions, groups=groups,
     )
 
 

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from hall_common import db
-from hall_common.security import require_center_or_service
+from hall_common.access import allow
 
 from .models import Employer
 
@@ -49,8 +49,8 @@ def page(after: str, limit: int, only: list[str]) -> dict[str, Any]:
 
 
 @blp.route("/employers")
+@allow("center", "service:employer_list")
 @blp.arguments(DirectoryQuery, location="query")
 @blp.response(200, DirectoryPageSchema)
 def directory(query: dict[str, Any]) -> dict[str, Any]:
-    require_center_or_service("employer_list")
     return page(query["after"], query["limit"], query["employer_no"])

@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from hall_common.access import allow
 from hall_common.security import require_employer, require_own_employer
 
 from . import returns, services
@@ -24,6 +25,7 @@ businesses_blp = services.BUSINESSES.blueprint()
 
 
 @blp.route("/employers/<employer_no>")
+@allow("employer", "center")
 @blp.response(200, ProfileSchema)
 def get_profile(employer_no: str) -> dict[str, Any]:
     require_employer(employer_no)  # the home page shows it to every account of the employer
@@ -31,6 +33,7 @@ def get_profile(employer_no: str) -> dict[str, Any]:
 
 
 @blp.route("/employers/<employer_no>/change-requests", methods=["POST"])
+@allow("employer")
 @blp.arguments(ChangeSubmitSchema)
 @blp.response(201, SubmittedSchema)
 def submit_change(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
@@ -40,6 +43,7 @@ def submit_change(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
 
 
 @blp.route("/employers/<employer_no>/change-requests")
+@allow("employer", "center")
 @blp.response(200, ChangeRequestSchema(many=True))
 def list_change_requests(employer_no: str) -> Any:
     require_employer(employer_no, PERMISSION)
@@ -47,6 +51,7 @@ def list_change_requests(employer_no: str) -> Any:
 
 
 @blp.route("/employers/<employer_no>/change-requests/current")
+@allow("employer", "center")
 @blp.response(200, CurrentRequestSchema)
 def current_change_request(employer_no: str) -> dict[str, Any]:
     """The pending request (in approval, or returned with the reviewer's opinion), or null."""
@@ -55,6 +60,7 @@ def current_change_request(employer_no: str) -> dict[str, Any]:
 
 
 @blp.route("/employers/<employer_no>/change-requests/<int:request_id>", methods=["PUT"])
+@allow("employer")
 @blp.arguments(ChangeSubmitSchema)
 @blp.response(200, SubmittedSchema)
 def resubmit_change(body: dict[str, Any], employer_no: str, request_id: int) -> dict[str, Any]:
@@ -65,6 +71,7 @@ def resubmit_change(body: dict[str, Any], employer_no: str, request_id: int) -> 
 
 
 @blp.route("/employers/<employer_no>/change-history")
+@allow("employer", "center")
 @blp.arguments(HistoryQuerySchema, location="query")
 @blp.response(200, HistorySchema(many=True))
 def change_history(query: dict[str, Any], employer_no: str) -> Any:

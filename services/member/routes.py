@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from hall_common.access import allow
 from hall_common.security import require_employer
 
 from . import services
@@ -13,6 +14,7 @@ blp = Blueprint("member", __name__, description="Members (缴存人)")
 
 
 @blp.route("/employers/<employer_no>/members")
+@allow("employer", "center")
 @blp.arguments(MemberQuery, location="query")
 @blp.response(200, MemberPageSchema)
 def list_members(query: dict[str, Any], employer_no: str) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from hall_common.access import allow
 from hall_common.schemas import PageQuery
-from hall_common.security import require_center, require_center_or_service, require_employer, require_own_employer
+from hall_common.security import current_principal, require_employer, require_own_employer
 
 from . import push, services
 from .filters import Filters
@@ -26,6 +27,7 @@ blp = Blueprint("notify", __name__, description="The employer's five inboxes")
 
 
 @blp.route("/employers/<employer_no>/inbox/<box>")
+@allow("employer", "center")
 @blp.arguments(InboxQuery, location="query")
 @blp.response(200, InboxPageSchema)
 def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any]:
@@ -36,6 +38,7 @@ def list_box(query: dict[str, Any], employer_no: str, box: str) -> dict[str, Any
 
 
 @blp.route("/employers/<employer_no>/inbox-counts")
+@allow("employer", "center")
 @blp.arguments(InitiatorQuery, location="query")
 @blp.response(200, CountsSchema)
 def counts(query: dict[str, Any], employer_no: str) -> dict[str, int]:
@@ -44,6 +47,7 @@ def counts(query: dict[str, Any], employer_no: str) -> dict[str, int]:
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>")
+@allow("employer", "center")
 @blp.response(200, InboxItemSchema)
 def get_item(employer_no: str, item_id: int) -> Any:
     require_employer(employer_no)
@@ -51,6 +55,7 @@ def get_item(employer_no: str, item_id: int) -> Any:
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>/read", methods=["POST"])
+@allow("employer")
 @blp.response(200, ResultSchema)
 def mark_read(employer_no: str, item_id: int) -> dict[str, Any]:
     # Center staff may read an inbox for support, but its state is the employer's own.
@@ -59,6 +64,7 @@ def mark_read(employer_no: str, item_id: int) -> dict[str, Any]:
 
 
 @blp.route("/employers/<employer_no>/inbox-items/<int:item_id>", methods=["DELETE"])
+@allow("employer")
 @blp.response(200, ResultSchema)
 def delete(employer_no: str, item_id: int) -> dict[str, Any]:
     require_own_employer(employer_no)
@@ -69,6 +75,7 @@ def delete(employer_no: str, item_id: int) -> dict[str, Any]:
 # -- pushes ---------------------------------------------------------------------------------------
 
 @blp.route("/pushes", methods=["POST"])
+@allow("center:push", "service:push")
 @blp.arguments(PushSchema)
 @blp.response(202, PushResultSchema)
 @blp.alt_response(200, schema=PushResultSchema, description="a retry of an earlier request (same client_key)")
@@ -76,7 +83,7 @@ def send_push(body: dict[str, Any]) -> Any:
     """Push a message to one employer, a list or every employer. Center staff, or a downstream system
     with a service token carrying ``push``. A broadcast is stored in the background (status
     ``storing``, then ``done``); a retried request with the same ``client_key`` stores nothing again."""
-    principal = require_center_or_service("push")
+    principal = current_principal()
     found, created = push.create(principal, body)
     message = ("已受理，正在推送" if found.status == "storing" else f"已推送至{found.stored}个单位") if created \
         else "该推送已受理，未重复推送"
@@ -84,16 +91,16 @@ def send_push(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/pushes")
+@allow("center:push")
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, PushPageSchema)
 def list_pushes(query: dict[str, Any]) -> dict[str, Any]:
-    require_center()  # a push token sends, it reads nothing
     items, total = push.list_pushes(query["page"], query["per_page"])
     return {"items": items, "total": total}
 
 
 @blp.route("/pushes/<int:push_id>")
+@allow("center:push")
 @blp.response(200, PushOutSchema)
 def get_push(push_id: int) -> Any:
-    require_center()
     return push.get_push(push_id)

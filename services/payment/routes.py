@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from hall_common.access import allow
 from hall_common.security import require_employer
 
 from . import services
@@ -13,6 +14,7 @@ blp = Blueprint("payment", __name__, description="Employer and member accounts")
 
 
 @blp.route("/employers/<employer_no>/account")
+@allow("employer", "center")
 @blp.response(200, AccountSummarySchema)
 def account(employer_no: str) -> dict[str, Any]:
     require_employer(employer_no)

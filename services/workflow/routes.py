@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 
+from hall_common.access import allow
 from hall_common.errors import BusinessError
-from hall_common.security import current_principal, require_center, require_center_admin, require_employer
+from hall_common.security import current_principal, require_employer
 
 from . import definitions, instances, paths, usertasks
 from .schemas import (
@@ -34,122 +34,111 @@ from .store import INSTANCE_MISSING
 
 blp = Blueprint("workflow", __name__, description="Approval processes and the center's tasks")
 
-# Who may call a route is decided before its body is read: a caller without the right gets 403,
-# not a 422 about a body they had no business sending. (Each route checks again, as it always did.)
-CENTER_ADMIN_ONLY = frozenset({"validate_definition", "deploy_definition", "reassign_task", "terminate_instance"})
-CENTER_ONLY = frozenset({"list_definitions", "list_versions", "get_version", "list_tasks", "get_task", "claim_task",
-                         "release_task", "complete_task", "list_instances"})
-
-
-@blp.before_request
-def _caller_first() -> None:
-    endpoint = (request.endpoint or "").rpartition(".")[2]
-    if endpoint in CENTER_ADMIN_ONLY:
-        require_center_admin()
-    elif endpoint in CENTER_ONLY:
-        require_center()
-    elif endpoint == "end_instance" and current_principal().role == "center":
-        raise BusinessError(instances.EMPLOYER_ONLY, 403)
-
-
 # -- definitions -----------------------------------------------------------------------------------
 
 @blp.route("/definitions")
+@allow("center")
 @blp.response(200, DefinitionListSchema)
 def list_definitions() -> dict[str, Any]:
-    require_center()
     return {"items": definitions.newest_per_key()}
 
 
 @blp.route("/definitions/<process_key>/versions")
+@allow("center:process_design", "center:process_monitor")
 @blp.response(200, DefinitionListSchema)
 def list_versions(process_key: str) -> dict[str, Any]:
-    require_center()
     return {"items": definitions.versions(process_key)}
 
 
 @blp.route("/definitions/<process_key>/versions/<int:number>")
+@allow("center:process_design", "center:process_monitor")
 @blp.response(200, DefinitionDetailSchema)
 def get_version(process_key: str, number: int) -> Any:
-    require_center()
     return definitions.version(process_key, number)
 
 
 @blp.route("/definitions/<process_key>/validate", methods=["POST"])
+@allow("center:process_design")
 @blp.arguments(BpmnSchema)
 @blp.response(200, ValidatedSchema)
 def validate_definition(body: dict[str, Any], process_key: str) -> dict[str, Any]:
-    require_center_admin()
     parsed = definitions.check(process_key, body["bpmn_xml"])
     return {"message": "校验通过", "name": parsed.name}
 
 
 @blp.route("/definitions/<process_key>/deploy", methods=["POST"])
+@allow("center:process_design")
 @blp.arguments(DeploySchema)
 @blp.response(201, DefinitionSchema)
 def deploy_definition(body: dict[str, Any], process_key: str) -> Any:
-    principal = require_center_admin()
+    principal = current_principal()
     return definitions.deploy(principal, process_key, body["bpmn_xml"], body["note"])
 
 
 # -- the center's tasks ----------------------------------------------------------------------------
 
 @blp.route("/tasks")
+@allow("center")
 @blp.arguments(TaskListQuery, location="query")
 @blp.response(200, TaskPageSchema)
 def list_tasks(query: dict[str, Any]) -> dict[str, Any]:
-    principal = require_center()
+    principal = current_principal()
     items, total = usertasks.list_tasks(principal, query)
     return {"items": items, "total": total}
 
 
 @blp.route("/tasks/<int:task_id>")
+@allow("center")
 @blp.response(200, TaskViewSchema)
 def get_task(task_id: int) -> dict[str, Any]:
-    require_center()
     return usertasks.get_task(task_id)
 
 
 @blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@allow("center")
 @blp.response(200, TaskViewSchema)
 def claim_task(task_id: int) -> dict[str, Any]:
-    return usertasks.claim(require_center(), task_id)
+    return usertasks.claim(current_principal(), task_id)
 
 
 @blp.route("/tasks/<int:task_id>/release", methods=["POST"])
+@allow("center")
 @blp.response(200, TaskViewSchema)
 def release_task(task_id: int) -> dict[str, Any]:
-    return usertasks.release(require_center(), task_id)
+    return usertasks.release(current_principal(), task_id)
 
 
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@allow("center")
 @blp.arguments(CompleteSchema)
 @blp.response(200, TaskViewSchema)
 def complete_task(body: dict[str, Any], task_id: int) -> dict[str, Any]:
-    principal = require_center()
+    principal = current_principal()
     return usertasks.complete(principal, task_id, body["decision"], body["opinion"])
 
 
 @blp.route("/tasks/<int:task_id>/reassign", methods=["POST"])
+@allow("center:process_monitor")
 @blp.arguments(ReassignSchema)
 @blp.response(200, TaskViewSchema)
 def reassign_task(body: dict[str, Any], task_id: int) -> dict[str, Any]:
-    principal = require_center_admin()
+    principal = current_principal()
     return usertasks.reassign(principal, task_id, body["login_name"].strip(), body["display_name"].strip())
 
 
 # -- instances -------------------------------------------------------------------------------------
 
 @blp.route("/instances")
+@allow("center:process_monitor")
 @blp.arguments(InstanceListQuery, location="query")
 @blp.response(200, InstancePageSchema)
 def list_instances(query: dict[str, Any]) -> dict[str, Any]:
-    require_center()
     items, total = instances.list_instances(query)
     return {"items": items, "total": total}
 
 
 @blp.route("/instances/<int:instance_id>/path")
+@allow("employer", "center")
 @blp.response(200, PathSchema)
 def instance_path(instance_id: int) -> dict[str, Any]:
     # Center staff, or the owning employer (another employer gets 404 inside).
@@ -157,6 +146,7 @@ def instance_path(instance_id: int) -> dict[str, Any]:
 
 
 @blp.route("/businesses/<business_type>/<business_id>/instance")
+@allow("employer", "center")
 @blp.response(200, InstanceSchema)
 def business_instance(business_type: str, business_id: str) -> Any:
     instance = instances.by_business(business_type, business_id)
@@ -165,6 +155,7 @@ def business_instance(business_type: str, business_id: str) -> Any:
 
 
 @blp.route("/instances/<int:instance_id>/end", methods=["POST"])
+@allow("employer")
 @blp.arguments(ReasonSchema)
 @blp.response(200, InstanceSchema)
 def end_instance(body: dict[str, Any], instance_id: int) -> Any:
@@ -172,10 +163,11 @@ def end_instance(body: dict[str, Any], instance_id: int) -> Any:
 
 
 @blp.route("/instances/<int:instance_id>/terminate", methods=["POST"])
+@allow("center:process_monitor")
 @blp.arguments(RequiredReasonSchema)
 @blp.response(200, InstanceSchema)
 def terminate_instance(body: dict[str, Any], instance_id: int) -> Any:
-    principal = require_center_admin()
+    principal = current_principal()
     reason = body["reason"].strip()
     if not reason:
         raise BusinessError("请填写终止原因", 422, {"json": {"reason": ["请填写终止原因"]}})

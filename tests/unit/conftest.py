@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from deploy import seed as demo_seed
 from hall_common import db, migrate
 from hall_common.celery_app import reset_celery
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.security import KeyProvider, Principal
 from hall_common.settings import reset_settings
 
@@ -71,8 +72,9 @@ def make_app(service: str, seed: bool = True) -> Flask:
     return app
 
 
-# The test center user is the demo admin: center_admin and every default group (deploy/demo_data.py).
-CENTER_PERMISSIONS = ("approve", "center_admin")
+# The test center user is the demo admin: every center permission and every default group
+# (deploy/demo_data.py).
+CENTER_PERMISSIONS = tuple(ALL_CENTER_PERMISSIONS)
 CENTER_GROUPS = ("handler", "reviewer", "chief")
 
 

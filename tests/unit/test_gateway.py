@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway import create_app
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.settings import reset_settings
 
 
@@ -16,7 +17,8 @@ def center_client(app: Flask) -> FlaskClient:
     """A client of the gateway with a center user's session (the services behind it are faked)."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session["center_session"] = {"token": "t", "principal": {"name": "中心审核员李明"}, "last_active": time.time()}
+        session["center_session"] = {"token": "t", "last_active": time.time(),
+                                     "principal": {"name": "中心审核员李明", "perms": ALL_CENTER_PERMISSIONS}}
     return client
 
 

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from gateway import create_app
 from hall_common.client import ServiceClient, ServiceError
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 
 
 def _center(perms: list[str]) -> FlaskClient:
@@ -26,7 +27,7 @@ def _record(id_: int, at: str, action: str, target: str) -> dict[str, Any]:
             "after": {"code": target}, "at": at}
 
 
-def test_a_center_user_without_center_admin_gets_the_chinese_403_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_center_user_without_the_page_permission_gets_the_chinese_403_page(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
     monkeypatch.setattr(ServiceClient, "request", lambda self, method, path, **kwargs: asked.append(path))
     client = _center(["approve"])
@@ -51,7 +52,7 @@ def test_the_audit_page_merges_both_services_newest_first(monkeypatch: pytest.Mo
         return {"items": items, "total": len(items)}
 
     monkeypatch.setattr(ServiceClient, "get", fake_get)
-    page = _center(["center_admin"]).get("/admin/audit").get_data(as_text=True)
+    page = _center(ALL_CENTER_PERMISSIONS).get("/admin/audit").get_data(as_text=True)
     order = [page.index(text) for text in ("设置用户组成员", "部署流程", "新建用户组")]
     assert order == sorted(order)
     assert "流程服务" in page and "认证服务" in page
@@ -66,7 +67,7 @@ def test_the_audit_page_shows_auth_records_and_a_note_while_workflow_has_none(mo
         return {"items": [_record(1, "2026-11-28T10:01:00+00:00", "group_create", "audit_team")], "total": 1}
 
     monkeypatch.setattr(ServiceClient, "get", fake_get)
-    response = _center(["center_admin"]).get("/admin/audit")
+    response = _center(ALL_CENTER_PERMISSIONS).get("/admin/audit")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "新建用户组" in page and "audit_team" in page

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from gateway import create_app
 from hall_common.client import ServiceClient, ServiceError
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 
 Answer = Callable[[str, str, Any], Any]
 
@@ -47,7 +48,7 @@ def test_a_refused_deploy_answers_the_message_and_the_element_at_fault(monkeypat
                            {"json": {"bpmn_xml": ["..."]}, "element": "Task_1"})
 
     client = _client(monkeypatch, answer, calls)
-    _center(client, ["center_admin"])
+    _center(client, ALL_CENTER_PERMISSIONS)
     missing_note = client.post("/admin/definitions/member_seal/deploy", json={"bpmn_xml": "<x/>", "note": " "})
     assert missing_note.status_code == 422
     assert missing_note.get_json()["message"] == "请填写部署说明"
@@ -72,7 +73,7 @@ def test_the_designer_is_for_center_admins_only(monkeypatch: pytest.MonkeyPatch)
 def test_terminate_needs_a_reason_before_the_service_is_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str, str, Any]] = []
     client = _client(monkeypatch, lambda *a: {}, calls)
-    _center(client, ["center_admin"])
+    _center(client, ALL_CENTER_PERMISSIONS)
     response = client.post("/admin/instances/3/terminate", data={"reason": "  "})
     assert response.status_code == 302
     assert calls == []

@@ -18,6 +18,7 @@ from gateway import create_app
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.consumer import consume
 from hall_common.events import make_event
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from services.notify import push
 
 from .conftest import OTHER_EMPLOYER_NO, make_app, token_for
@@ -79,7 +80,8 @@ def center() -> FlaskClient:
     client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
     with client.session_transaction() as session:
         session["center_session"] = {"token": token_for("center", None), "expires_at": time.time() + 3600,
-                                     "last_active": time.time(), "principal": {"name": "中心审核员李明", "perms": []}}
+                                     "last_active": time.time(),
+                                     "principal": {"name": "中心审核员李明", "perms": ALL_CENTER_PERMISSIONS}}
     return client
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from deploy import demo_data as demo
 from hall_common import db
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.security import KeyProvider, verify_token
 from services.auth.keys import public_key_pem
 from services.auth.models import Base, GroupMember
@@ -60,15 +61,15 @@ def test_center_users_see_the_default_groups_and_the_demo_admin_carries_them(
 
     admin = _center_login(client, ADMIN)
     assert admin["principal"]["grp"] == ["chief", "handler", "reviewer"]
-    assert "center_admin" in admin["principal"]["perms"]
+    assert admin["principal"]["perms"] == sorted(ALL_CENTER_PERMISSIONS)  # through the 系统管理员 role
     principal = verify_token(admin["token"], KeyProvider(public_key_pem()))
     assert principal.groups == {"chief", "handler", "reviewer"}
     reviewer = _center_login(client, REVIEWER)
     assert reviewer["principal"]["grp"] == ["reviewer"]
-    assert "center_admin" not in reviewer["principal"]["perms"]
+    assert reviewer["principal"]["perms"] == []  # approves only
 
 
-def test_only_a_center_admin_changes_groups_or_reads_accounts_and_audit(
+def test_only_the_holders_of_the_rights_change_groups_or_read_accounts_and_audit(
     client: FlaskClient, center_headers: dict[str, str], employer_headers: dict[str, str]
 ) -> None:
     reviewer = _reviewer_headers()
@@ -88,9 +89,14 @@ def test_only_a_center_admin_changes_groups_or_reads_accounts_and_audit(
         "经办", "复核", "负责人"]  # nothing changed
 
     accounts = client.get("/center-accounts", headers=center_headers).get_json()
+    everything = list(ALL_CENTER_PERMISSIONS)
     assert accounts == [
-        {"login_name": ADMIN, "display_name": demo.CENTER_NAME, "groups": ["chief", "handler", "reviewer"]},
-        {"login_name": REVIEWER, "display_name": demo.REVIEWER_NAME, "groups": ["reviewer"]},
+        {"login_name": ADMIN, "display_name": demo.CENTER_NAME, "groups": ["chief", "handler", "reviewer"],
+         "roles": ["admin"], "permissions": [], "effective": everything},
+        {"login_name": REVIEWER, "display_name": demo.REVIEWER_NAME, "groups": ["reviewer"], "roles": [],
+         "permissions": [], "effective": []},
+        {"login_name": demo.ADMIN2_LOGIN, "display_name": demo.ADMIN2_NAME, "groups": [], "roles": ["admin"],
+         "permissions": [], "effective": everything},
     ]
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
+from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.security import Principal
 from services.workflow import definitions
 
@@ -63,7 +64,7 @@ def center(login: str = "center01", name: str = "中心审核员李明", groups:
 
     return auth(issue_token(Principal(
         login_name=login, role="center", display_name=name,
-        permissions=frozenset(("approve", "center_admin") if admin else ("approve",)),
+        permissions=frozenset(ALL_CENTER_PERMISSIONS if admin else ()),
         groups=frozenset(CENTER_GROUPS if groups is None else groups),
     )))
 

@@ -90,7 +90,7 @@ def test_only_the_candidate_group_claims_or_completes_and_only_the_assignee_rele
 
 def test_the_center_may_not_end_an_employers_process(app: Flask, started: dict[str, int]) -> None:
     assert call(app, "POST", f"/instances/{started['instance']}/end", center(), {"reason": "x" * 600}) == (
-        403, "结束流程只能由单位经办人办理")
+        403, "该业务只能由单位经办人办理")
 
 
 def test_an_operator_without_the_business_permission_may_not_end_it(app: Flask, started: dict[str, int]) -> None:
