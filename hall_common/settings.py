@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     challenge_limit_per_address: str = "30 per minute"
     challenge_limit_per_account: str = "10 per minute"
     rate_limit_storage_uri: str = ""
+    # Pushes (POST /pushes on notify) per sender, counted like the login limits; and how many broadcasts
+    # (target all) one sender may start per day (the hall's local date), counted exactly in notify's database.
+    push_limit_per_sender: str = "60 per minute"
+    push_broadcast_daily_quota: int = Field(5, ge=1, le=1000)
     trusted_proxies: str = "127.0.0.1,::1"
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
@@ -138,7 +142,7 @@ class Settings(BaseSettings):
             raise ValueError("service URLs must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("challenge_limit_per_address", "challenge_limit_per_account")
+    @field_validator("challenge_limit_per_address", "challenge_limit_per_account", "push_limit_per_sender")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse_many

@@ -21,9 +21,10 @@ from typing import Any
 from limits.storage import MemoryStorage, storage_from_string
 
 from hall_common.errors import BusinessError
+from hall_common.ratelimit import storage_uri
 from hall_common.settings import get_settings
 
-from . import accounts, ratelimit
+from . import accounts
 
 log = logging.getLogger(__name__)
 # An existing account's failures last until a success or a lock; a day is as long as anyone watches.
@@ -33,7 +34,7 @@ _memory = MemoryStorage()
 
 @lru_cache(maxsize=1)
 def _storage() -> Any:
-    uri = ratelimit.storage_uri()
+    uri = storage_uri()
     options: dict[str, float] = {}
     if uri.startswith(("redis://", "rediss://", "redis+unix://")):
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}

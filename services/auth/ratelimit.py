@@ -2,18 +2,17 @@
 address and per account.
 
 Each challenge stores a row, and a flood of them was the cheapest attack on the hall. The counters
-live in Redis, so every gunicorn process of the auth service shares them; while Redis is down each
-process counts in its own memory instead, so an outage never stops the logins.
+live in Redis and fall back to each process's memory while it is down (hall_common.ratelimit).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask import Flask, request
+from flask_limiter import Limiter
 
-from hall_common.errors import error_body
+from hall_common.ratelimit import limiter_for
 from hall_common.settings import get_settings
 
 MESSAGE = "登录请求过于频繁，请稍后再试"
@@ -38,39 +37,11 @@ def account() -> str:
     return f"account:{name.strip().casefold()}" if isinstance(name, str) and name.strip() else ""
 
 
-def storage_uri() -> str:
-    """The Redis of HALL_REDIS_URL in the notation of the `limits` package, unless set on its own."""
-    settings = get_settings()
-    if settings.rate_limit_storage_uri:
-        return settings.rate_limit_storage_uri
-    url = settings.redis_url
-    for ours, theirs in (("redis+socket://", "redis+unix://"), ("sentinel://", "redis+sentinel://")):
-        if url.startswith(ours):
-            return theirs + url[len(ours):]
-    return url
-
-
 def init_app(app: Flask) -> Limiter:
-    uri = app.config.get("RATELIMIT_STORAGE_URI") or storage_uri()
-    # Short socket timeouts: an unreachable Redis must cost a login milliseconds, not the default wait.
-    options: dict[str, str | int] = {}
-    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
-        options = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    limiter = Limiter(
-        client_address, storage_uri=uri, storage_options=options, in_memory_fallback_enabled=True,
-        headers_enabled=True, key_prefix="hall-auth",
-    )
-    limiter.init_app(app)
+    limiter = limiter_for(app, client_address, "hall-auth", MESSAGE)
     for endpoint in LIMITED_ENDPOINTS:
         view: Any = app.view_functions[endpoint]
         view = limiter.limit(lambda: get_settings().challenge_limit_per_account, key_func=account)(view)
         view = limiter.limit(lambda: get_settings().challenge_limit_per_address, key_func=client_address)(view)
         app.view_functions[endpoint] = view
-    app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter
-
-
-def _too_many(error: RateLimitExceeded) -> Response:
-    response = jsonify(error_body(429, "Too Many Requests", MESSAGE))
-    response.status_code = 429
-    return response

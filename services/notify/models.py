@@ -67,6 +67,9 @@ class Push(Base):
     sender_role: Mapped[str] = mapped_column(String(20))
     # The sender's key for this request: a retried request with the same key is the same push.
     client_key: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the normalised request (push_rules.digest): a retry with the same key must match it.
+    # None for pushes stored before it was kept (compared by their fields instead).
+    request_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     target: Mapped[str] = mapped_column(String(10))  # one | list | all
     channel: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(100))
@@ -81,6 +84,17 @@ class Push(Base):
         Index("ux_pushes_sender_key", "sender_role", "sender", "client_key", unique=True),
         Index("ix_pushes_status", "status", "updated_at"),
     )
+
+
+class PushQuota(Base):
+    """How many broadcasts one sender has started on one day (the hall's local date): raised by a
+    conditional update in the broadcast's own transaction, so concurrent requests count exactly."""
+
+    __tablename__ = "push_quotas"
+    sender_role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 RUNNING, RETURNED, COMPLETED, ENDED, TERMINATED = "running", "returned", "completed", "ended", "terminated"

