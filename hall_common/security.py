@@ -166,7 +166,8 @@ def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
         if header.startswith("Bearer "):
             principal = verify_token(header[len("Bearer ") :], provider)
             if is_revoked(principal):
-                raise BusinessError("已退出登录，请重新登录", 401)
+                raise BusinessError("服务令牌已撤销，请联系中心重新签发" if principal.role == access.SERVICE
+                                    else "已退出登录，请重新登录", 401)
             g.principal = principal
         elif not access.is_public(words):
             # Default deny, unknown paths included: nothing about an object is told before the token.

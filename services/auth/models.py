@@ -135,6 +135,22 @@ class HallSession(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
 
 
+class ServiceToken(Base):
+    """A service token as issued (its id is the token's ``jti``; the token itself is never kept): listed
+    in the console and withdrawn one by one (token_registry)."""
+
+    __tablename__ = "service_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # A center login name, or "cli" / "deploy" for the command and deploy.prepare.
+    issued_by: Mapped[str] = mapped_column(String(50))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
 class CenterRole(Base):
     """A named set of center permissions (系统管理员, 流程管理员 ...) granted to center accounts at once."""
 

@@ -191,17 +191,22 @@ def refresh(refresh_token: str) -> dict[str, Any]:
     return {"token": token, "expires_at": expires_at, "principal": principal.claims()}
 
 
-def _revoked_event(session_id: str, login_name: str, until: datetime) -> None:
-    """Refuse the id here at once (this service cannot wait for Redis) and tell every service."""
+def record_revocation(token_id: str, login_name: str, until: datetime) -> None:
+    """Refuse the id (a session's or a single token's) here at once (this service cannot wait for
+    Redis) and tell every service, which keeps it until ``until``. Part of the caller's transaction."""
     session = db.session()
     model = get_runtime().plumbing.revoked
-    if session.get(model, session_id) is None:
-        session.add(model(token_id=session_id, expires_at=until))
+    if session.get(model, token_id) is None:
+        session.add(model(token_id=token_id, expires_at=until))
     emit(session, "auth.session_revoked",
-         {"token_id": session_id, "login_name": login_name, "expires_at": until.isoformat()})
+         {"token_id": token_id, "login_name": login_name, "expires_at": until.isoformat()})
+
+
+def _revoked_event(session_id: str, login_name: str, until: datetime) -> None:
+    record_revocation(session_id, login_name, until)
     # The gateway's own check (it may answer a page from its cache without a service): once committed,
     # kept as long as any cookie of the session could still be valid.
-    changes.announce(session, live.REVOKED_CHANNEL, session_id,
+    changes.announce(db.session(), live.REVOKED_CHANNEL, session_id,
                      keep=(live.revoked_key(session_id), get_settings().session_absolute_seconds))
 
 

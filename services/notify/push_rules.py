@@ -84,6 +84,6 @@ def _sender_key() -> str:
 def init_rate_limit(app: Flask) -> None:
     """POST /pushes counted per sender (every request, retries too: the limit bounds load, not messages)."""
     limiter = limiter_for(app, _sender_key, "hall-notify", TOO_MANY)
-    view = app.view_functions[LIMITED_ENDPOINT]
-    app.view_functions[LIMITED_ENDPOINT] = limiter.limit(lambda: get_settings().push_limit_per_sender,
-                                                         key_func=_sender_key)(view)
+    view: Any = app.view_functions[LIMITED_ENDPOINT]
+    view = limiter.limit(lambda: get_settings().push_limit_per_sender, key_func=_sender_key)(view)
+    app.view_functions[LIMITED_ENDPOINT] = view

@@ -13,10 +13,13 @@ from hall_common.security import KeyProvider, verify_token
 from .conftest import EMPLOYER_NO, auth, make_app, token_for
 
 
-def test_an_issued_service_token_carries_exactly_its_permissions() -> None:
+def test_an_issued_service_token_carries_exactly_its_permissions_and_is_recorded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from services.auth.keys import public_key_pem
     from services.auth.service_tokens import issue, main
 
+    make_app("auth")  # the auth database the command records into (it runs on the auth machine)
     token = issue("core-accounting", ["push"], 30)
     principal = verify_token(token, KeyProvider(public_key_pem()))
     assert (principal.role, principal.login_name, principal.permissions) == ("service", "core-accounting",
@@ -33,18 +36,42 @@ def test_an_issued_service_token_carries_exactly_its_permissions() -> None:
         with pytest.raises(ValueError, match="name"):
             issue(name, ["push"], 30)
     assert issue("c" * 50, ["push"], 30)
+    capsys.readouterr()
+    # Every issued token is recorded (never the token itself): the command lists them by id.
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert principal.token_id in listed and "core-accounting  push" in listed and listed.count("active") == 2
+    assert token not in listed
 
 
-def test_the_own_token_file_is_written_once_and_renewed_near_its_expiry() -> None:
+def test_the_own_token_file_is_written_once_recorded_and_renewed_near_its_expiry_or_when_withdrawn() -> None:
     from hall_common.service_tokens import own_token
+    from services.auth import token_registry
     from services.auth.service_tokens import ensure_own_token, token_path
 
+    auth = make_app("auth")
     assert ensure_own_token("notify", ["employer_list"]) is True
     first = own_token("notify")
-    assert jwt.decode(first, options={"verify_signature": False})["perms"] == ["employer_list"]
+    claims = jwt.decode(first, options={"verify_signature": False})
+    assert claims["perms"] == ["employer_list"]
+    with auth.app_context():
+        row = token_registry.find(claims["jti"])
+        assert row is not None and (row.name, row.issued_by) == ("notify", "deploy")
     assert ensure_own_token("notify", ["employer_list"]) is False
     assert ensure_own_token("notify", ["employer_list"], renew_within_days=400) is True
     assert own_token("notify") != first
+    # A withdrawn own token is replaced at the next deploy.prepare.
+    second = jwt.decode(own_token("notify"), options={"verify_signature": False})["jti"]
+    with auth.app_context():
+        token_registry.withdraw("center01", second)
+    assert ensure_own_token("notify", ["employer_list"]) is True
+    # A file written before tokens were recorded is recorded (so it can be withdrawn), not replaced.
+    with auth.app_context():
+        legacy, legacy_claims = token_registry.sign("notify", ["employer_list"], 365)
+    token_path("notify").write_text(legacy)
+    assert ensure_own_token("notify", ["employer_list"]) is False
+    with auth.app_context():
+        assert token_registry.find(legacy_claims["jti"]) is not None
     token_path("notify").unlink()
     with pytest.raises(Exception, match="服务凭证未配置"):
         own_token("notify")
