@@ -24,6 +24,7 @@ from . import (
     admin_ops,
     admin_push,
     admin_rights,
+    admin_tokens,
     console,
     errors,
     filters,
@@ -148,6 +149,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_monitor.bp)
     app.register_blueprint(admin_push.bp)
     app.register_blueprint(admin_rights.bp)
+    app.register_blueprint(admin_tokens.bp)
     register_context(app)
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)

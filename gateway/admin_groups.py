@@ -34,6 +34,7 @@ ACTION_NAMES = {
     "group_delete": "删除用户组", "deploy_process": "部署流程", "reassign_task": "转办任务",
     "terminate_instance": "终止流程", "center_permissions": "设置中心权限", "role_create": "新建中心角色",
     "role_update": "修改中心角色", "role_members": "设置中心角色成员", "role_delete": "删除中心角色",
+    "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
 }
 
 

@@ -73,7 +73,7 @@ def record(claims: dict[str, Any], issued_by: str) -> ServiceToken:
                        issued_at=_moment(claims["iat"]), expires_at=_moment(claims["exp"]),
                        issued_by=issued_by[:50])
     session.add(row)
-    audit.record(session, AuditRecord, issued_by, "service_token.issue", row.name, detail=row.id,
+    audit.record(session, AuditRecord, issued_by, "service_token_issue", row.name, detail=row.id,
                  after=view(row))
     return row
 
@@ -128,7 +128,7 @@ def withdraw(actor: str, token_id: str) -> dict[str, Any]:
     session.refresh(row)
     # Kept by every service until the token's own expiry: after that its signature check refuses it.
     record_revocation(row.id, row.name, row.expires_at)
-    audit.record(session, AuditRecord, actor, "service_token.withdraw", row.name, detail=row.id,
+    audit.record(session, AuditRecord, actor, "service_token_withdraw", row.name, detail=row.id,
                  before=before, after=view(row))
     commit_and_relay(session)
     return view(row)

@@ -77,8 +77,10 @@ def test_a_broadcast_reaches_every_employer_once_without_blocking(stack: Stack) 
     time.sleep(1)
     assert len([m for m in messages(employer) if m["title"] == "系统升级通知"]) == 1
 
-    # The push token pushes; it reads no inbox, no push list and no employer directory.
-    for service, path in (("notify", f"/employers/{EMPLOYER}/inbox/message"), ("notify", "/pushes"),
+    # The push token pushes and reads its own pushes' status; it reads no inbox and no employer directory.
+    state = httpx.get(stack.url("notify") + f"/pushes/{push_id}", headers=headers, timeout=10)
+    assert state.status_code == 200 and (state.json()["status"], state.json()["stored"]) == ("done", total)
+    for service, path in (("notify", f"/employers/{EMPLOYER}/inbox/message"),
                           ("employer", "/employers"), ("employer", f"/employers/{EMPLOYER}")):
         refused = httpx.get(stack.url(service) + path, headers=headers, timeout=10)
         assert refused.status_code == 403, (path, refused.text)

@@ -58,7 +58,7 @@ def test_the_center_issues_lists_and_withdraws_a_token(auth_app: Flask) -> None:
     assert missing.status_code == 404 and missing.get_json()["message"] == "服务令牌不存在"
     actions = [r["action"] for r in client.get("/audit-records", headers=auth(token_for("center", None)))
                .get_json()["items"]]
-    assert actions[:2] == ["service_token.withdraw", "service_token.issue"]
+    assert actions[:2] == ["service_token_withdraw", "service_token_issue"]
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
