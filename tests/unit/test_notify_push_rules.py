@@ -143,13 +143,19 @@ def test_broadcasts_are_counted_against_a_daily_quota_per_sender(monkeypatch: py
         "all-0000", "all-0001", "all-0002"]  # the refused one was not stored
 
 
-def test_the_daily_quota_is_exact_under_simultaneous_broadcasts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ten broadcasts of one sender at once with a quota of three: exactly three are accepted and stored."""
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_daily_quota_is_exact_under_simultaneous_broadcasts(
+        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, database: str) -> None:
+    """Ten broadcasts of one sender at once with a quota of three: exactly three are accepted and stored
+    (on PostgreSQL too, where the transactions really run side by side)."""
+    if database == "postgresql":
+        monkeypatch.setenv("HALL_NOTIFY_DATABASE_URL", request.getfixturevalue("postgres_url"))
     monkeypatch.setenv("HALL_PUSH_BROADCAST_DAILY_QUOTA", "3")
     reset_settings()
     monkeypatch.setattr(push, "directory", fake_directory)
     monkeypatch.setattr(push, "schedule", lambda push_id, cursor: None)
     app = make_app("notify")
+    assert app.config["DATABASE_URL"].startswith(database)
     headers = downstream()
 
     def send(i: int) -> int:
