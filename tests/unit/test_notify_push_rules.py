@@ -13,7 +13,10 @@ from services.notify import push, push_rules
 
 from ..threads import at_once
 from .conftest import auth, make_app, token_for
+from .homecache_support import RedisServer, redis_server
 from .push_support import DIRECTORY, A, B, body, fake_directory, inbox
+
+__all__ = ["redis_server"]  # a fixture used below
 
 
 def downstream(name: str = "core-accounting") -> dict[str, str]:
@@ -120,6 +123,17 @@ def test_the_rate_limit_holds_under_simultaneous_requests(monkeypatch: pytest.Mo
 
     statuses = at_once([lambda i=i: send(i) for i in range(10)])  # type: ignore[misc]
     assert sorted(statuses) == [202] * 4 + [429] * 6
+
+
+def test_the_rate_limit_is_shared_by_every_notify_process_through_redis(
+        monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> None:
+    monkeypatch.setenv("HALL_PUSH_LIMIT_PER_SENDER", "4 per minute")
+    reset_settings()
+    monkeypatch.setattr(push, "directory", fake_directory)
+    first, second = make_app("notify").test_client(), make_app("notify", seed=False).test_client()  # two processes
+    answers = [client.post("/pushes", json=body(client_key=f"req-{i:04d}"), headers=downstream()).status_code
+               for i, client in enumerate((first, second, first, second, first, second))]
+    assert answers == [202] * 4 + [429] * 2
 
 
 def test_broadcasts_are_counted_against_a_daily_quota_per_sender(monkeypatch: pytest.MonkeyPatch) -> None:
