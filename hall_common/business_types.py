@@ -26,7 +26,8 @@ APPROVED, REJECTED, RETURNED, ENDED = "approved", "rejected", "returned", "ended
 DEFAULT_MESSAGES: Mapping[str, str] = {
     APPROVED: "尊敬的{employer_name}，您已完成办理{title}（{reference}）！",
     REJECTED: "尊敬的{employer_name}，您提交的{title}业务（{reference}）未通过中心审核。审批意见：{opinion}",
-    RETURNED: "尊敬的{employer_name}，您提交的{title}业务（{reference}）被退回，退回意见：{opinion}。请修改后重新提交或结束流程",
+    RETURNED: ("尊敬的{employer_name}，您提交的{title}业务（{reference}）被退回，退回意见：{opinion}。"
+               "请修改后重新提交或结束流程"),
     ENDED: "尊敬的{employer_name}，您的{title}业务（{reference}）{ended}。原因：{reason}",
 }
 ENDED_BY = {"employer": "已结束流程", "center": "已被中心终止"}

@@ -258,6 +258,8 @@ def _decided(request: ChangeRequest, employer: Employer, changes: list[dict[str,
         "business_id": str(request.id),
         "title": BUSINESS_TITLE,
         "changes": changes,
+        # What the message's reference names (the catalog's summary_label: 变更项).
+        "summary": "、".join(row["label"] for row in changes)[:200],
         "operator": request.operator,
         "approver": request.approver,
         "opinion": request.opinion,
