@@ -18,7 +18,7 @@ from services.workflow import definitions
 from services.workflow.definitions import PROCESS_DIR
 
 from ..conftest import auth, make_app, token_for
-from .conftest import EMPLOYER_NO, center, complete, event, events_of, post, the_task
+from .conftest import EMPLOYER_NO, bpmn, center, complete, event, events_of, post, the_task
 
 BASE = f"/employers/{EMPLOYER_NO}"
 # Confirmed without approval by default: the center adds a review in the designer to return one.
@@ -143,3 +143,24 @@ def test_a_default_business_type_is_returned_resubmitted_and_ended_from_the_empl
 def tasks_left(app: Flask) -> list[Any]:
     response = app.test_client().get("/tasks", headers=center())
     return list(response.get_json()["items"])
+
+
+def test_the_permission_travels_with_a_type_this_process_never_declared(app: Flask) -> None:
+    """An owner in another process registered the type: the workflow knows its permission only from the
+    submission, stores it on the instance and puts it on every event, and ends by it."""
+    key = "declared_elsewhere"
+    assert business_types.get(key) is None
+    with app.app_context():
+        definitions.install(key, bpmn("employer_change.bpmn").replace('"employer_change"', f'"{key}"'))
+        db.session().commit()
+        sent = event("business.submitted", "5", key)
+        sent["data"].update(title="别处的业务", permission="seal")
+        assert consume(sent) == "processed"
+    task = the_task(app, "5")
+    assert task["instance"]["permission"] == "seal"
+    assert complete(app, task["task"]["id"], "return", "补充").status_code == 200
+    assert {e["data"]["permission"] for e in events_of(app, "process.started", "task.created", "process.returned")} \
+        == {"seal"}
+    url = f"/instances/{task['instance']['id']}/end"
+    assert post(app, url, auth(token_for(perms=("employer_change",))), {}).status_code == 403
+    assert post(app, url, auth(token_for(perms=("seal",))), {}).status_code == 200
