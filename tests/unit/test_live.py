@@ -19,7 +19,7 @@ from gateway.session import EMPLOYER_KEY, stream_employer
 from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
-from services.notify import live, services
+from services.notify import live, messages, services
 
 from .conftest import make_app
 
@@ -80,7 +80,7 @@ def test_a_rolled_back_change_is_not_announced(published: list[dict[str, Any]]) 
     app = make_app("notify")
     with app.app_context():
         session = db.session()
-        services.add_message({"id": "e1", "type": "employer.info_changed", "data": DATA})
+        messages.add_message({"id": "e1", "type": "employer.info_changed", "data": DATA})
         session.rollback()
         session.commit()  # a later, empty commit announces nothing either
     assert published == []
