@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from hall_common import changes as notices
 from hall_common import db
 from hall_common.business import integer_id
 from hall_common.errors import BusinessError
@@ -56,7 +55,6 @@ def resubmit_change(
     if cast(CursorResult[Any], moved).rowcount != 1:  # another click resubmitted (or it ended) meanwhile
         session.rollback()
         raise BusinessError(NOT_RETURNED_MESSAGE, 409)
-    notices.mark(session, notices.PROFILE, employer_no)  # the profile's pending request: the ORM did not see it
     # The summary is computed from the corrected rows: reload what the update wrote.
     request = session.get(ChangeRequest, request_id, populate_existing=True)
     assert request is not None
