@@ -9,8 +9,9 @@ nowhere else, see every write to such a table, so no service code announces anyt
   which the ORM never sees as objects) marks the employers of exactly the rows it wrote. An UPDATE or
   DELETE is run with ``return_defaults`` of the employer column (RETURNING on SQLite and PostgreSQL;
   the caller's row count stays what it was); an INSERT's employers are in its values. Where neither
-  tells (an executemany UPDATE without the employer column, a statement that has its own RETURNING,
-  an INSERT ... SELECT), the notice names every employer (``EVERY``): more is dropped, nothing missed.
+  tells (an executemany UPDATE or DELETE, a statement that has its own RETURNING, an UPDATE that moves
+  rows to another employer, an INSERT ... SELECT), the notice names every employer (``EVERY``): more
+  is dropped, nothing missed.
 
 Once the session commits, a notice is published on ``hall:changed:<topic>:<employer_no>``; a rollback
 publishes nothing. A statement run on a bare connection (``session.connection().execute``) passes no
@@ -113,10 +114,10 @@ def _mark_statement(state: ORMExecuteState) -> Result[Any] | None:
         _mark(state.session, topic, _inserted(statement, rows, name))
         return None
     if state.is_executemany or statement._returning:
-        # The rows it writes are not returned: the employers named in its parameters, else every one.
-        named = [row.get(name) for row in rows]
-        _mark(state.session, topic, named if all(named) else (EVERY,))
+        _mark(state.session, topic, (EVERY,))  # the rows it writes cannot be returned to this hook
         return None
+    if any(getattr(key, "key", key) == name for key in getattr(statement, "_values", None) or {}):
+        _mark(state.session, topic, (EVERY,))  # RETURNING tells where its rows went, not where they were
     result = state.invoke_statement(statement=statement.return_defaults(column))
     _mark(state.session, topic, (getattr(row, name) for row in result.returned_defaults_rows or ()))  # type: ignore[attr-defined]
     return result

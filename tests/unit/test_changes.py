@@ -151,3 +151,12 @@ def test_a_write_whose_rows_are_not_known_announces_every_employer(session: Sess
     assert returned.scalar_one() == 1  # the caller's own RETURNING stays as it wrote it
     session.commit()
     assert published.employers() == {changes.EVERY}
+    many = session.execute(update(TABLE).where(TABLE.c.id == bindparam("row_id")).values(status="m"),
+                           [{"row_id": 1}, {"row_id": 2}])
+    assert many.rowcount == 2  # type: ignore[attr-defined]
+    session.commit()
+    assert published.employers() == {changes.EVERY}
+    moved = session.execute(update(Row).where(Row.id == 4).values(employer_no="E9"))  # E4's row is E9's now
+    assert moved.rowcount == 1  # type: ignore[attr-defined]
+    session.commit()
+    assert published.employers() == {changes.EVERY}
