@@ -47,6 +47,7 @@ def resubmit_change(
         principal, BUSINESS_TYPE, str(request_id), lambda business_id, operator: reopen(business_id, operator, rows),
         missing=MISSING_MESSAGE, not_returned=NOT_RETURNED_MESSAGE, employer_name=employer.name,
     )
-    request = session.get(ChangeRequest, request_id)
+    # The summary was computed from the corrected rows: reload what the update wrote.
+    request = session.get(ChangeRequest, request_id, populate_existing=True)
     assert request is not None
     return request

@@ -45,7 +45,7 @@ BUSINESS_TYPE = "employer_change"
 BUSINESS_TITLE = business_types.resolve(BUSINESS_TYPE).title  # declared once, in the catalog
 DUPLICATE_MESSAGE = "存在未审批完成的单位信息变更业务"
 # The profile (its fields and its pending request) is cached by the gateway's home page: every change of
-# either row tells it after the commit (a Core update calls notices.mark itself, see _transition).
+# either row tells it after the commit, whether written through the ORM or by a statement (_transition).
 notices.watch(Employer, notices.PROFILE)
 notices.watch(ChangeRequest, notices.PROFILE)
 
@@ -196,7 +196,6 @@ def _transition(outcome: Outcome, from_states: tuple[str, ...], **values: Any) -
         raise LookupError(f"change request {request_id} does not exist")
     if cast(CursorResult[Any], moved).rowcount != 1:
         return None
-    notices.mark(session, notices.PROFILE, request.employer_no)  # the ORM did not see the update
     return request
 
 
@@ -286,9 +285,7 @@ def reopen(business_id: str, operator: str, rows: list[dict[str, str]] | None = 
                             .values(**values).execution_options(synchronize_session=False))
     if cast(CursorResult[Any], moved).rowcount != 1:  # another click resubmitted (or it ended) meanwhile
         return False
-    request = session.get(ChangeRequest, request_id, populate_existing=True)  # the summary reads the new rows
-    assert request is not None
-    notices.mark(session, notices.PROFILE, request.employer_no)  # the ORM did not see the update
+    session.get(ChangeRequest, request_id, populate_existing=True)  # the summary reads the new rows
     return True
 
 
