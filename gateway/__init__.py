@@ -29,6 +29,7 @@ from . import (
     errors,
     filters,
     login,
+    processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     views,
 )
 from .session import register_context

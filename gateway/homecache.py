@@ -7,7 +7,7 @@ stream.py) on the event loop, while pages read and fill the cache from a2wsgi's 
 
 - notify announces every inbox change, the employer service every profile change and payment every
   account change, after commit (hall_common/changes.py); each drops that employer's entries of that
-  topic.
+  topic (a write whose employers are not known drops the topic of every employer).
 - The cache serves only while the subscription is up: the Hub calls ``online`` once Redis confirmed
   every subscription and ``offline`` as soon as it is lost; both drop everything, so a notice missed
   while disconnected cannot leave a stale entry.
@@ -16,7 +16,8 @@ stream.py) on the event loop, while pages read and fill the cache from a2wsgi's 
   answer is kept only if no notice for that employer and topic came after the ticket.
 - A safety TTL (``TTL_SECONDS``) bounds what a lost notice can cost: publishing is best effort (a
   service that cannot reach Redis after its commit logs and goes on) and a half-open connection is
-  not seen at once.
+  not seen at once. It counts from the moment the data was read (before the service calls), so a
+  slow answer is not kept longer for having been slow.
 - Keys carry the session's employer number (and the operator's login for the inbox, whose 我发起的 and
   its count are the operator's own): one employer's entries never answer another.
 
@@ -38,7 +39,7 @@ from typing import Any
 from redis import Redis
 
 from hall_common import live
-from hall_common.changes import ACCOUNT, PROFILE
+from hall_common.changes import ACCOUNT, EVERY, PROFILE
 from hall_common.client import gather
 from hall_common.settings import get_settings
 
@@ -92,7 +93,8 @@ class HomeCache:
         return self._serving
 
     def invalidate(self, group: str, topic: str) -> None:
-        """A notice: drop the group's entries of this topic, and refuse fills that began before it."""
+        """A notice: drop the group's entries of this topic (every group's for ``EVERY``), and refuse
+        fills that began before it."""
         with self._lock:
             self._seq += 1
             self._dropped[(group, topic)] = self._seq
@@ -100,8 +102,7 @@ class HomeCache:
             while len(self._dropped) > MAX_DROPPED:
                 _, seq = self._dropped.popitem(last=False)
                 self._floor = max(self._floor, seq)
-            entries = self._groups.get(group)
-            if entries:
+            for entries in self._groups.values() if group == EVERY else (self._groups.get(group) or {},):
                 for key in [k for k in entries if k[0] == topic]:
                     del entries[key]
 
@@ -127,10 +128,13 @@ class HomeCache:
             self._groups.move_to_end(group)
             return found[0]
 
-    def put(self, group: str, key: tuple[Any, ...], value: Any, ticket: int) -> bool:
-        """Keep a fill's answer unless a notice for it (or a subscription change) came after its ticket."""
+    def put(self, group: str, key: tuple[Any, ...], value: Any, ticket: int, read_at: float | None = None) -> bool:
+        """Keep a fill's answer unless a notice for it (or a subscription change) came after its ticket.
+        It expires ``ttl`` after ``read_at`` (``time.monotonic()`` taken before the services were
+        asked; now if not given): the bound is on how old the data is, not on how long it was kept."""
         with self._lock:
-            if not self._serving or self._dropped.get((group, key[0]), self._floor) > ticket:
+            if not self._serving or max(self._dropped.get((group, key[0]), self._floor),
+                                        self._dropped.get((EVERY, key[0]), 0)) > ticket:
                 return False
             if group not in self._groups:
                 self._groups[group] = {}
@@ -138,7 +142,7 @@ class HomeCache:
                     self._groups.popitem(last=False)
             else:
                 self._groups.move_to_end(group)
-            self._groups[group][key] = (value, time.monotonic() + self.ttl)
+            self._groups[group][key] = (value, (time.monotonic() if read_at is None else read_at) + self.ttl)
             return True
 
     def noticed(self, group: str, topic: str) -> int:
@@ -175,6 +179,7 @@ def _session_state(cache: HomeCache, session_id: str, ticket: int) -> bool | Non
     group = SESSION + ":" + session_id
     if cache.get(group, (SESSION,)) is not None:
         return True
+    read_at = time.monotonic()
     try:
         revoked = _redis().exists(live.revoked_key(session_id))
     except Exception:
@@ -182,7 +187,7 @@ def _session_state(cache: HomeCache, session_id: str, ticket: int) -> bool | Non
         return None
     if revoked:
         raise Revoked()
-    cache.put(group, (SESSION,), True, ticket)
+    cache.put(group, (SESSION,), True, ticket, read_at)
     return True
 
 
@@ -199,7 +204,8 @@ def home_blocks(employer_no: str, session_id: str, login: str, box: str,
     found = [cache.get(employer_no, key) for key in keys]
     missing = [i for i, value in enumerate(found) if value is None]
     if missing:
+        read_at = time.monotonic()  # a slow service must not make what it answered live longer
         for i, value in zip(missing, gather(*(fetch[i] for i in missing)), strict=True):
-            cache.put(employer_no, keys[i], value, ticket)
+            cache.put(employer_no, keys[i], value, ticket, read_at)
             found[i] = value
     return found

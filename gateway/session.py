@@ -35,6 +35,7 @@ RENEW_MARGIN = 10
 LIVE_HEADER = "X-Hall-Live"
 IDLE_MESSAGE = "长时间未操作，已自动退出，请重新登录"
 LIVE_ID = "live_id"
+STARTED_AT = "started_at"
 
 
 def start(key: str, login: dict[str, Any]) -> None:
@@ -43,6 +44,8 @@ def start(key: str, login: dict[str, Any]) -> None:
                     "expires_at": login.get("expires_at", 0), "principal": login["principal"],
                     "sound_enabled": login.get("sound_enabled", True),
                     "large_text": bool(login.get("large_text", False)), "last_active": time.time(),
+                    # The session's absolute limit counts from here (the live stream ends at it too).
+                    STARTED_AT: time.time(),
                     # Names this session to the live streams (gateway/stream.py), which end with it.
                     LIVE_ID: secrets.token_urlsafe(16)}
 
@@ -157,19 +160,25 @@ def _idle(value: dict[str, Any]) -> float:
 
 def stream_employer(app: Flask, cookie_header: str) -> tuple[str, float, str, str] | None:
     """For the live stream, served beside this app (gateway/stream.py): the employer number of the
-    signed-in employer session the request's Cookie header carries, when that session would go
-    idle, the session's live id and its id at the auth service (the stream also ends when the session
-    ends at either). The cookie is
+    signed-in employer session the request's Cookie header carries, when the stream must end (the
+    session's idle limit or its absolute limit, whichever comes first), the session's live id and its
+    id at the auth service (the stream also ends when the session ends at either). The cookie is
     opened by this app's own session interface, so it is checked exactly as every page checks it
-    (signature, age); None without an employer session or past its idle limit."""
+    (signature, age); None without an employer session, past either limit, or from before sessions
+    recorded their start (its absolute limit is not known)."""
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "gateway", "SERVER_PORT": "80",
                "wsgi.url_scheme": "http", "HTTP_COOKIE": cookie_header}
     stored = app.session_interface.open_session(app, app.request_class(environ))
     value = stored.get(EMPLOYER_KEY) if stored is not None else None
-    if not isinstance(value, dict) or _idle(value) > get_settings().session_idle_seconds:
+    if not isinstance(value, dict) or not isinstance(value.get(STARTED_AT), int | float):
         return None
-    return (str(value["principal"]["emp"]), float(value["last_active"]) + get_settings().session_idle_seconds,
-            str(value.get(LIVE_ID) or ""), token_session_id(str(value.get("token", ""))))
+    settings = get_settings()
+    ends_at = min(float(value.get("last_active", 0)) + settings.session_idle_seconds,
+                  float(value[STARTED_AT]) + settings.session_absolute_seconds)
+    if ends_at <= time.time():
+        return None
+    return (str(value["principal"]["emp"]), ends_at, str(value.get(LIVE_ID) or ""),
+            token_session_id(str(value.get("token", ""))))
 
 
 def touch(key: str) -> None:

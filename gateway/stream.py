@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from flask import Flask
 from redis import asyncio as aioredis
@@ -76,6 +77,11 @@ class Hub:
                 self.sessions.setdefault(name, set()).add(queue)
         return queue
 
+    def open_streams(self, live_id: str, session_id: str) -> int:
+        """The streams open in this process for one session, by either of its names."""
+        return max(len(self.sessions.get(live_id, ())) if live_id else 0,
+                   len(self.sessions.get(SID + session_id, ())) if session_id else 0)
+
     def close(self, employer_no: str, queue: asyncio.Queue[bytes], live_id: str = "", session_id: str = "") -> None:
         for registry, key in ((self.streams, employer_no), (self.sessions, live_id),
                               (self.sessions, SID + session_id if session_id else "")):
@@ -98,7 +104,7 @@ class Hub:
 
     async def ended(self, live_id: str, session_id: str = "") -> bool:
         """Whether the session ended (logout and the like, at the gateway or at the auth service). Redis
-        down: not known, so not refused; the stream still ends at the session's idle limit."""
+        down: not known, so not refused; the stream still ends at the session's idle or absolute limit."""
         keys = [key for key in (live_id and names.ended_key(live_id),
                                 session_id and names.revoked_key(session_id)) if key]
         if not keys:
@@ -201,28 +207,49 @@ def frame(data: bytes) -> bytes:
     return b"event: inbox\ndata: " + data.replace(b"\n", b"") + b"\n\n"
 
 
+class _Stream(StreamingResponse):
+    """Gives its place back when the response ends however it ends: a client gone before the first
+    byte never starts the generator, whose own ``finally`` would not run then."""
+
+    def __init__(self, events: AsyncIterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(events, media_type="text/event-stream", headers={
+            "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def endpoint(app: Flask, hub: Hub) -> Callable[[Request], Awaitable[Response]]:
     async def stream(request: Request) -> Response:
         who = stream_employer(app, request.headers.get("cookie", ""))
         if who is None:
             return JSONResponse({"message": "请先登录"}, status_code=401)
-        employer_no, idle_at, live_id, session_id = who
+        employer_no, ends_at, live_id, session_id = who
         if await hub.ended(live_id, session_id):  # a copy of the cookie of a session that logged out
             return JSONResponse({"message": "已退出登录，请重新登录"}, status_code=401)
-        if live_id and len(hub.sessions.get(live_id, ())) >= SESSION_STREAMS:
+        # Counted and taken with no await between: every open of the process runs on this one event
+        # loop, so of simultaneous opens exactly SESSION_STREAMS get a place (the count once sat here
+        # and the place was taken only when the response began, so any number passed together).
+        if hub.open_streams(live_id, session_id) >= SESSION_STREAMS:
             return JSONResponse({"message": "打开的页面过多，请关闭部分页面后重试"}, status_code=429)
-        events = _events(hub, employer_no, idle_at, live_id, session_id)
-        return StreamingResponse(events, media_type="text/event-stream", headers={
-            "Cache-Control": "no-store", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
+        queue = hub.open(employer_no, live_id, session_id)
+        return _Stream(_events(hub, employer_no, ends_at, live_id, session_id, queue),
+                       lambda: hub.close(employer_no, queue, live_id, session_id))
 
     return stream
 
 
-async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "",
-                  session_id: str = "") -> AsyncIterator[bytes]:
-    """Until the session the cookie showed would be idle, or ends (logout); then the stream ends and the
-    browser comes back with its current cookie (its pages and 继续办理 move the idle clock) or is refused."""
-    queue = hub.open(employer_no, live_id, session_id)  # before reading the last notice: nothing falls between
+async def _events(hub: Hub, employer_no: str, ends_at: float, live_id: str = "", session_id: str = "",
+                  queue: asyncio.Queue[bytes] | None = None) -> AsyncIterator[bytes]:
+    """Until the session the cookie showed would be idle or reach its absolute limit, or ends (logout);
+    then the stream ends and the browser comes back with its current cookie (its pages and 继续办理
+    move the idle clock) or is refused. ``queue``: the place the endpoint took, else one taken here."""
+    if queue is None:
+        queue = hub.open(employer_no, live_id, session_id)  # before reading the last notice: nothing falls between
     try:
         if await hub.ended(live_id, session_id):  # ended between the check at the door and the registration
             return
@@ -230,7 +257,7 @@ async def _events(hub: Hub, employer_no: str, idle_at: float, live_id: str = "",
         last = await hub.last(employer_no)
         if last is not None:
             yield frame(last)
-        while (left := idle_at - time.time()) > 0:
+        while (left := ends_at - time.time()) > 0:
             try:
                 data = await asyncio.wait_for(queue.get(), timeout=min(HEARTBEAT_SECONDS, left))
             except TimeoutError:

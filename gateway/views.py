@@ -17,6 +17,7 @@ from flask import (
 )
 from werkzeug.exceptions import NotFound
 
+from hall_common import business_types
 from hall_common.client import ServiceError, gather
 from hall_common.permissions import PERMISSIONS
 
@@ -32,8 +33,12 @@ HOME_ITEMS = 5
 LIST_PER_PAGE = 10
 MAX_PAGE = 1_000_000
 FILTER_NAMES = {"start_date": "开始日期", "end_date": "结束日期", "business_type": "业务名称", "page": "页码"}
-# module permission -> the page that serves it (None: not built yet)
-MODULE_PAGES: dict[str, str | None] = {"employer_info": "hall.employer_info", "employer_change": "hall.employer_change"}
+# module permission -> the page that serves it (None: not built yet): 单位基本信息, and each business
+# type's own page as the catalog declares it.
+MODULE_PAGES: dict[str, str | None] = {
+    "employer_info": "hall.employer_info",
+    **{info.permission: info.page for info in business_types.DEFAULTS if info.permission and info.page},
+}
 # The employer's registered values the home page's 单位基本信息 shows (beyond its name and number).
 SUMMARY_FIELDS = ("credit_code", "status", "open_date", "employer_ratio", "personal_ratio")
 # ... and its 经办人 as registered (the logged-in operator is shown beside them).
@@ -76,7 +81,7 @@ def home() -> Any:
         raise ServiceError("gateway", 401, "已退出登录，请重新登录") from None
     return render_template(
         "home.html", profile=profile, account=account, counts=inbox["counts"], inbox=inbox, box=box, boxes=BOXES,
-        modules=home_modules(), module_pages=MODULE_PAGES, facts=_profile_facts(profile),
+        modules=home_modules(), business_pages=business_pages(), facts=_profile_facts(profile),
     )
 
 
@@ -207,42 +212,6 @@ def end_change(request_id: int) -> Any:
     return redirect(url_for("hall.employer_change"))
 
 
-@bp.route("/processes/<int:instance_id>")
-@login_required
-def process(instance_id: int) -> Any:
-    """Any business's approval path as the employer sees it (from the 待办, 已办 and 我发起的 boxes);
-    the workflow service answers 404 for another employer's process."""
-    path = sessions.client("workflow").get(f"/instances/{instance_id}/path")
-    instance = path["instance"]
-    business_page = MODULE_PAGES.get(instance["business_type"])
-    permitted = sessions.permitted(instance["business_type"])
-    return render_template("process.html", path=path, instance=instance,
-                           business_page=business_page if business_page and permitted else None,
-                           may_end=bool(path.get("can_end")) and instance["status"] == "returned" and permitted)
-
-
-@bp.route("/processes/<int:instance_id>/end", methods=["POST"])
-@login_required
-def end_process(instance_id: int) -> Any:
-    """结束流程 from 待办's 打开 (manual 2.2.2): the returned business ends; it may be applied for anew.
-    The workflow service decides whether this operator may end it (the employer's own, returned)."""
-    workflow = sessions.client("workflow")
-    instance = workflow.get(f"/instances/{instance_id}/path")["instance"]
-    if not sessions.permitted(instance["business_type"]):
-        flash("当前账号无权办理该业务", "error")
-        return redirect(url_for("hall.process", instance_id=instance_id))
-    try:
-        workflow.post(f"/instances/{instance_id}/end",
-                      {"reason": request.form.get("reason", "").strip()[:200] or "单位结束流程"})
-    except ServiceError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(f"流程已结束，可重新办理{instance['title']}", "success")
-    return redirect(url_for("hall.process", instance_id=instance_id))
-
-
 @bp.route("/inbox/<box>")
 @login_required
 def inbox_box(box: str) -> Any:
@@ -263,7 +232,7 @@ def inbox_box(box: str) -> Any:
     pager = {"page": page, "total": inbox["total"], "pages": max(1, -(-inbox["total"] // LIST_PER_PAGE))}
     return render_template("inbox_list.html", box=box, box_name=dict(BOXES)[box], boxes=BOXES, inbox=inbox,
                            pager=pager, filters=filters, business_types=_business_types(),
-                           module_pages=MODULE_PAGES)
+                           business_pages=business_pages())
 
 
 def _int_arg(name: str, default: int, largest: int) -> int:
@@ -280,8 +249,14 @@ def _field_message(exc: ServiceError) -> str:
 
 
 def _business_types() -> list[tuple[str, str]]:
-    """The businesses a message can be about: pushes and the modules of the manual."""
-    return [("push", "中心通知"), *PERMISSIONS.items()]
+    """The businesses an item can be about, by the type the boxes store: pushes and every business type."""
+    return [("push", "中心通知"), *((info.type, info.title) for info in business_types.all_types())]
+
+
+def business_pages() -> dict[str, str]:
+    """business type -> its own page, for the types this account may handle (待办's 办理)."""
+    return {info.type: info.page for info in business_types.all_types()
+            if info.page and (not info.permission or sessions.permitted(info.permission))}
 
 
 @bp.route("/inbox/<int:item_id>")

@@ -9,26 +9,34 @@ what happens on approval and on rejection. From the registry come:
 - the handlers of ``business.approved`` / ``business.rejected`` / ``business.returned`` /
   ``business.ended``, dispatched by ``business_type`` (a type the service does not own raises, so the
   consumer never records the event as processed);
-- the read route ``GET /businesses/<business_type>/<business_id>`` (paged rows) the center may call.
+- the read route ``GET /businesses/<business_type>/<business_id>`` (paged rows) the center may call;
+- the generic ``POST /businesses/<business_type>/<business_id>/resubmit``: a returned business sent back
+  into its process as it stands (the gateway's generic returned-business page, for a type without a
+  page of its own).
+
+The title and the employer permission are the catalog's (hall_common.business_types): ``register``
+takes them from there, or declares a type the catalog lacks, so nothing is declared twice.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
+from . import business_types, db
 from .access import allow
+from .business_types import BusinessTypeInfo
 from .errors import BusinessError
-from .outbox import emit
+from .outbox import commit_and_relay, emit
 from .runtime import Handler
 from .schemas import INT32_MAX, PageQuery
-from .security import require_employer
+from .security import Principal, current_principal, require_employer
 
 SUMMARY_MAX_CHARS = 200
 # Variables are copied into every task of the process state: keep them to what gateways need.
@@ -128,10 +136,13 @@ class Outcome:
         )
 
 
+MISSING = "业务不存在"
+NOT_RETURNED = "该业务未被退回，不能重新提交，请刷新后查看"
+
+
 @dataclass(frozen=True)
 class BusinessType:
     type: str
-    title: str
     # business_id -> its summary; called in the submitting transaction, after the business is stored
     summarize: Callable[[str], Summary]
     # (business_id, page, per_page) -> one page of rows, or None if there is no such business
@@ -147,6 +158,13 @@ class BusinessType:
     mark_returned: Callable[[Outcome], None]
     columns: tuple[Column, ...]
     rows_caption: str = "业务清册"
+    # (business_id, operator's display name) -> whether this call moved the business returned ->
+    # in_approval as it stands (a conditional update whose row count decides): the generic 重新提交.
+    # None: the type is resubmitted only from its own page.
+    reopen: Callable[[str, str], bool] | None = None
+    # Leave both empty: they are the catalog's (business_types). A type the catalog lacks declares
+    # them here, and register adds it to the catalog.
+    title: str = ""
     # The employer's own accounts need this permission to read the rows; center staff always may.
     permission: str | None = None
 
@@ -161,10 +179,22 @@ class BusinessRegistry:
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self._types: dict[str, BusinessType] = {}
+        self._declared: set[str] = set()  # types this registry added to the catalog
 
     def register(self, business: BusinessType) -> BusinessType:
+        """Own a business type: its title and permission come from the catalog; a registration that
+        contradicts the catalog is a bug, and a type the catalog lacks is declared there."""
         if _OWNERS.get(business.type, self.owner) != self.owner or business.type in self._types:
             raise ValueError(f"business type {business.type} is already registered")
+        info = business_types.get(business.type)
+        if info is None:
+            info = business_types.declare(BusinessTypeInfo(
+                business.type, business.title or business.type, self.owner, business.permission))
+            self._declared.add(business.type)
+        elif (info.owner != self.owner or (business.title and business.title != info.title)
+              or (business.permission is not None and business.permission != info.permission)):
+            raise ValueError(f"business type {business.type} differs from its declaration in business_types")
+        business = replace(business, title=info.title, permission=info.permission)
         _OWNERS[business.type] = self.owner
         self._types[business.type] = business
         return business
@@ -173,6 +203,9 @@ class BusinessRegistry:
         self._types.pop(type_, None)
         if _OWNERS.get(type_) == self.owner:
             del _OWNERS[type_]
+        if type_ in self._declared:
+            self._declared.discard(type_)
+            business_types.withdraw(type_)
 
     def get(self, type_: str) -> BusinessType:
         business = self._types.get(type_)
@@ -214,6 +247,8 @@ class BusinessRegistry:
             "business_id": business_id,
             "owner": self.owner,
             "title": business.title,
+            # Travels with the instance: whoever acts on it later (end, resubmit) needs this permission.
+            "permission": business.permission or "",
             "employer_no": employer_no,
             "employer_name": employer_name,
             "initiator": initiator,
@@ -223,6 +258,31 @@ class BusinessRegistry:
             "row_count": summary.row_count,
             "variables": dict(summary.variables),
         }
+
+    def resubmit_returned(
+        self, principal: Principal, type_: str, business_id: str,
+        reopen: Callable[[str, str], bool] | None = None, *, missing: str = MISSING,
+        not_returned: str = NOT_RETURNED, employer_name: str | None = None,
+    ) -> None:
+        """重新提交: the employer's own operator, with the type's permission, sends a returned business
+        back into its process: ``reopen`` (the type's own by default) moves it returned -> in_approval
+        once, then ``business.resubmitted`` goes in the same transaction. Of simultaneous clicks one
+        goes on; the others answer 409 and change nothing."""
+        business = self._types.get(type_)
+        reopen = reopen or (business.reopen if business else None)
+        rows = business.read_rows(business_id, 1, 1) if business and reopen else None
+        if business is None or reopen is None or rows is None:
+            raise BusinessError(missing, 404)
+        if require_employer(rows.employer_no, business.permission, missing=missing).role != "employer":
+            raise BusinessError("该业务只能由单位经办人办理", 403)
+        session = db.session()
+        if not reopen(business_id, principal.display_name):
+            session.rollback()
+            raise BusinessError(not_returned, 409)
+        self.resubmit(session, type_, business_id, employer_no=rows.employer_no,
+                      employer_name=employer_name if employer_name is not None else principal.employer_name or "",
+                      initiator=principal.display_name, initiator_login=principal.login_name)
+        commit_and_relay(session)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -251,14 +311,22 @@ class BusinessRegistry:
         def read_business(query: dict[str, Any], business_type: str, business_id: str) -> dict[str, Any]:
             return self.read(business_type, business_id, query["page"], query["per_page"])
 
+        @blp.route("/businesses/<business_type>/<business_id>/resubmit", methods=["POST"])
+        @allow("employer")
+        @blp.response(200, ResubmittedSchema)
+        def resubmit_business(business_type: str, business_id: str) -> dict[str, Any]:
+            """A returned business resubmitted as it stands (the generic returned-business page)."""
+            self.resubmit_returned(current_principal(), business_type, business_id)
+            return {"message": "已重新提交至中心审核"}
+
         return blp
 
     def read(self, type_: str, business_id: str, page: int, per_page: int) -> dict[str, Any]:
         business = self._types.get(type_)
         rows = business.read_rows(business_id, page, per_page) if business else None
         if business is None or rows is None:
-            raise BusinessError("业务不存在", 404)
-        require_employer(rows.employer_no, business.permission, missing="业务不存在")
+            raise BusinessError(MISSING, 404)
+        require_employer(rows.employer_no, business.permission, missing=MISSING)
         return {
             "business_type": business.type,
             "business_id": business_id,
@@ -306,3 +374,7 @@ class BusinessRowsSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
+
+
+class ResubmittedSchema(Schema):
+    message = fields.String()

@@ -3,19 +3,15 @@ same approval process, or ends the process (that call goes to the workflow servi
 
 from __future__ import annotations
 
-from typing import Any, cast
+from sqlalchemy import select
 
-from sqlalchemy import CursorResult, select, update
-
-from hall_common import changes as notices
 from hall_common import db
 from hall_common.business import integer_id
 from hall_common.errors import BusinessError
-from hall_common.outbox import commit_and_relay
 from hall_common.security import Principal
 
-from .models import IN_APPROVAL, PENDING, RETURNED, ChangeRequest
-from .services import BUSINESS_TYPE, BUSINESSES, check_changes, get_employer
+from .models import PENDING, RETURNED, ChangeRequest
+from .services import BUSINESS_TYPE, BUSINESSES, check_changes, get_employer, reopen
 
 MISSING_MESSAGE = "变更申请不存在"
 NOT_RETURNED_MESSAGE = "该变更申请未被退回，不能重新提交，请刷新后查看"
@@ -34,9 +30,10 @@ def resubmit_change(
 ) -> ChangeRequest:
     """Replace a returned request's rows with the corrected ones and send it back into its process.
 
-    One transaction: the rows, returned -> in_approval and ``business.resubmitted``. The move is a
-    conditional update whose row count decides, so of simultaneous resubmissions exactly one goes on
-    and emits; the others answer 409 and change nothing.
+    One transaction: the rows, returned -> in_approval and ``business.resubmitted`` (the registry's
+    shared 重新提交, with this type's corrected rows). The move is a conditional update whose row
+    count decides, so of simultaneous resubmissions exactly one goes on and emits; the others answer
+    409 and change nothing.
     """
     session = db.session()
     employer = get_employer(employer_no)
@@ -46,24 +43,11 @@ def resubmit_change(
     if request.status != RETURNED:
         raise BusinessError(NOT_RETURNED_MESSAGE, 409)
     rows = check_changes(employer, changes)
-    moved = session.execute(
-        update(ChangeRequest)
-        .where(ChangeRequest.id == request_id, ChangeRequest.status == RETURNED)
-        .values(status=IN_APPROVAL, changes=rows, operator=principal.display_name, submitted_at=db.utcnow(),
-                approver=None, opinion=None)
-        .execution_options(synchronize_session=False)
+    BUSINESSES.resubmit_returned(
+        principal, BUSINESS_TYPE, str(request_id), lambda business_id, operator: reopen(business_id, operator, rows),
+        missing=MISSING_MESSAGE, not_returned=NOT_RETURNED_MESSAGE, employer_name=employer.name,
     )
-    if cast(CursorResult[Any], moved).rowcount != 1:  # another click resubmitted (or it ended) meanwhile
-        session.rollback()
-        raise BusinessError(NOT_RETURNED_MESSAGE, 409)
-    notices.mark(session, notices.PROFILE, employer_no)  # the profile's pending request: the ORM did not see it
-    # The summary is computed from the corrected rows: reload what the update wrote.
+    # The summary was computed from the corrected rows: reload what the update wrote.
     request = session.get(ChangeRequest, request_id, populate_existing=True)
     assert request is not None
-    BUSINESSES.resubmit(
-        session, BUSINESS_TYPE, str(request_id),
-        employer_no=employer_no, employer_name=employer.name, initiator=principal.display_name,
-        initiator_login=principal.login_name,
-    )
-    commit_and_relay(session)
     return request

@@ -10,8 +10,8 @@ from marshmallow import ValidationError
 from sqlalchemy import CursorResult, Integer, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hall_common import business_types, db
 from hall_common import changes as notices
-from hall_common import db
 from hall_common.business import (
     ENDED as ENDED_KIND,
 )
@@ -42,10 +42,10 @@ from .models import (
 )
 
 BUSINESS_TYPE = "employer_change"
-BUSINESS_TITLE = "单位信息变更"
+BUSINESS_TITLE = business_types.resolve(BUSINESS_TYPE).title  # declared once, in the catalog
 DUPLICATE_MESSAGE = "存在未审批完成的单位信息变更业务"
 # The profile (its fields and its pending request) is cached by the gateway's home page: every change of
-# either row tells it after the commit (a Core update calls notices.mark itself, see _transition).
+# either row tells it after the commit, whether written through the ORM or by a statement (_transition).
 notices.watch(Employer, notices.PROFILE)
 notices.watch(ChangeRequest, notices.PROFILE)
 
@@ -196,7 +196,6 @@ def _transition(outcome: Outcome, from_states: tuple[str, ...], **values: Any) -
         raise LookupError(f"change request {request_id} does not exist")
     if cast(CursorResult[Any], moved).rowcount != 1:
         return None
-    notices.mark(session, notices.PROFILE, request.employer_no)  # the ORM did not see the update
     return request
 
 
@@ -258,6 +257,8 @@ def _decided(request: ChangeRequest, employer: Employer, changes: list[dict[str,
         "business_id": str(request.id),
         "title": BUSINESS_TITLE,
         "changes": changes,
+        # What the message's reference names (the catalog's summary_label: 变更项).
+        "summary": "、".join(row["label"] for row in changes)[:200],
         "operator": request.operator,
         "approver": request.approver,
         "opinion": request.opinion,
@@ -268,10 +269,29 @@ def _subject(request: ChangeRequest) -> str:
     return f"{BUSINESS_TYPE}/{request.id}"
 
 
+def reopen(business_id: str, operator: str, rows: list[dict[str, str]] | None = None) -> bool:
+    """returned -> in_approval once (the row count decides), with the corrected rows if given, else as
+    it stands (the generic 重新提交)."""
+    request_id = integer_id(business_id)
+    if request_id is None:
+        return False
+    values: dict[str, Any] = {"status": IN_APPROVAL, "operator": operator, "submitted_at": db.utcnow(),
+                              "approver": None, "opinion": None}
+    if rows is not None:
+        values["changes"] = rows
+    session = db.session()
+    moved = session.execute(update(ChangeRequest).where(ChangeRequest.id == request_id,
+                                                        ChangeRequest.status == RETURNED)
+                            .values(**values).execution_options(synchronize_session=False))
+    if cast(CursorResult[Any], moved).rowcount != 1:  # another click resubmitted (or it ended) meanwhile
+        return False
+    session.get(ChangeRequest, request_id, populate_existing=True)  # the summary reads the new rows
+    return True
+
+
 BUSINESSES = BusinessRegistry("employer")
 BUSINESSES.register(BusinessType(
     type=BUSINESS_TYPE,
-    title=BUSINESS_TITLE,
     summarize=summarize,
     read_rows=read_rows,
     apply=apply_change,
@@ -279,7 +299,7 @@ BUSINESSES.register(BusinessType(
     mark_returned=mark_returned,
     columns=(Column("label", "变更项目"), Column("old", "变更前"), Column("new", "变更后")),
     rows_caption="变更清册",
-    permission="employer_change",
+    reopen=reopen,
 ))
 
 

@@ -118,6 +118,8 @@ class ProcessTrack(Base):
     business_type: Mapped[str] = mapped_column(String(50), default="")
     business_id: Mapped[str] = mapped_column(String(50), default="")
     title: Mapped[str] = mapped_column(String(100), default="")
+    # The employer permission needed to act on the process (resubmit, end), as the instance carries it.
+    permission: Mapped[str] = mapped_column(String(50), default="")
     summary: Mapped[str] = mapped_column(String(200), default="")
     # running | returned | completed | ended (by the employer) | terminated (by the center)
     status: Mapped[str] = mapped_column(String(20), default=RUNNING)
@@ -158,7 +160,7 @@ class ProcessTrackEvent(Base):
 
 class BoxCount(Base):
     """How many items one employer's box holds, kept in the same transaction as every insert, move and
-    delete of an InboxItem (services.bump), so a page's total is one key lookup, not a COUNT(*) that
+    delete of an InboxItem (boxcounts.bump), so a page's total is one key lookup, not a COUNT(*) that
     grows with the box (56 ms over 1M rows in SQLite)."""
 
     __tablename__ = "inbox_box_counts"

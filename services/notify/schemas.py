@@ -26,6 +26,8 @@ class BoxItemSchema(InboxItemSchema):
     instance id (not an inbox item id) and the process fields below are present."""
 
     instance_id = fields.Integer()
+    # The employer permission needed to resubmit or end it (the gateway offers 办理 / 结束流程 by it).
+    permission = fields.String()
     status = fields.String()  # running | returned | completed | ended | terminated
     status_name = fields.String()
     outcome = fields.String(allow_none=True)  # approved | rejected | ended | terminated

@@ -2,90 +2,23 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from hall_common import db
 from hall_common.errors import BusinessError
 
-from . import live, tracks
+from . import tracks
+
+# The boxes' maintained counts (their own module: tracks.py keeps them too), named here as before.
+from .boxcounts import bump as bump
+from .boxcounts import bump_each as bump_each
+from .boxcounts import counts as counts
 from .filters import Filters
 from .live import publish_change as publish_change  # the live notice API: services.publish_change(...)
-from .models import BOXES, MESSAGE, READ, TRACK_BOXES, BoxCount, InboxItem
-
-# event type -> message text; fields come from the event's data, {reference} from reference() below
-MESSAGES: dict[str, str] = {
-    "employer.info_changed": "尊敬的{employer_name}，您已完成办理单位信息变更（{reference}）！",
-    "employer.info_change_rejected": (
-        "尊敬的{employer_name}，您提交的单位信息变更业务（{reference}）未通过中心审核。审批意见：{opinion}"
-    ),
-}
-MAX_REFERENCE_FIELDS = 5
-
-
-def reference(data: dict[str, Any]) -> str:
-    """Which business a message is about: its number and what it changed ("业务编号12，变更项：单位地址、
-    联系电话"), so two messages of the same business type read differently."""
-    text = f"业务编号{data.get('business_id', '')}"
-    labels = [str(row.get("label") or row.get("field")) for row in data.get("changes") or []
-              if isinstance(row, dict) and (row.get("label") or row.get("field"))]
-    if labels:
-        more = f"等{len(labels)}项" if len(labels) > MAX_REFERENCE_FIELDS else ""
-        text += f"，变更项：{'、'.join(labels[:MAX_REFERENCE_FIELDS])}{more}"
-    return text
-
-
-def bump(session: Session, employer_no: str, box: str, delta: int) -> None:
-    """Change a box's count by ``delta`` in the caller's transaction, beside the insert, move or delete
-    it counts. One atomic upsert (``n = n + delta`` in the database, never read-modify-write in Python),
-    so simultaneous writers each add their own step and the first item of a box creates its row."""
-    session.execute(_bump_statement(session.get_bind().dialect.name),
-                    {"b_employer_no": employer_no, "b_box": box, "b_n": delta})
-    live.mark(session, employer_no)  # every inbox change moves a count: the open pages hear of it
-
-
-@lru_cache(maxsize=4)
-def _bump_statement(dialect_name: str) -> Any:
-    """Built once per dialect with bound parameters: it runs with nearly every event notify handles."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    table = BoxCount.__table__
-    insert = dialect.insert(table).values(employer_no=bindparam("b_employer_no", type_=table.c.employer_no.type),
-                                          box=bindparam("b_box", type_=table.c.box.type),
-                                          n=bindparam("b_n", type_=table.c.n.type))
-    return insert.on_conflict_do_update(
-        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
-    )
-
-
-def bump_each(session: Session, employer_nos: list[str], box: str) -> None:
-    """One more item in ``box`` for each of these (distinct) employers: one upsert for a whole batch."""
-    if not employer_nos:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = BoxCount.__table__
-    insert = dialect.insert(table).values([{"employer_no": no, "box": box, "n": 1} for no in employer_nos])
-    session.execute(insert.on_conflict_do_update(
-        index_elements=[table.c.employer_no, table.c.box], set_={"n": table.c.n + insert.excluded.n},
-    ))
-    for employer_no in employer_nos:
-        live.mark(session, employer_no)
-
-
-def add_message(event: dict[str, Any]) -> None:
-    data = event["data"]
-    session = db.session()
-    session.add(InboxItem(
-        employer_no=data["employer_no"], box=MESSAGE, business_type=data["business_type"],
-        business_id=data["business_id"], title=data["title"],
-        content=MESSAGES[event["type"]].format(**{**data, "reference": reference(data)}),
-        source_event_id=event["id"],
-    ))
-    bump(session, data["employer_no"], MESSAGE, 1)
+from .models import BOXES, MESSAGE, READ, TRACK_BOXES, InboxItem
 
 
 def list_box(employer_no: str, box: str, page: int, per_page: int,
@@ -121,13 +54,6 @@ def box_page(employer_no: str, box: str, page: int, per_page: int,
 
 def all_counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
     return {**counts(employer_no), **tracks.counts(employer_no, initiator)}
-
-
-def counts(employer_no: str) -> dict[str, int]:
-    """Every box's size from the maintained counts: one indexed read whatever the boxes hold."""
-    query = select(BoxCount.box, BoxCount.n).where(BoxCount.employer_no == employer_no)
-    found = {box: n for box, n in db.session().execute(query)}
-    return {box: found.get(box, 0) for box in BOXES}
 
 
 def get_item(employer_no: str, item_id: int) -> InboxItem:

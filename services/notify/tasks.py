@@ -7,14 +7,17 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from hall_common import business_types
 from hall_common.runtime import Handler
 from hall_common.settings import get_settings
 from hall_common.tasks import backoff
 
 from . import push, tracks
-from .services import MESSAGES, add_message
+from .messages import add_message
 
-HANDLERS: dict[str, Handler] = {event_type: add_message for event_type in MESSAGES}
+# The owners' domain events that announce an outcome (each type's ``result_events`` in the catalog).
+HANDLERS: dict[str, Handler] = {event_type: add_message for info in business_types.DEFAULTS
+                                for event_type in info.result_events}
 # The workflow's process events: one folded state per instance, for 待办 / 已办 / 我发起的.
 HANDLERS.update(tracks.HANDLERS)
 

@@ -25,7 +25,7 @@ from hall_common import db
 from hall_common.consumer import InvalidEvent
 from hall_common.schemas import INT32_MAX
 
-from . import live, services
+from . import boxcounts, live, messages
 from .filters import Filters
 from .models import (
     COMPLETED,
@@ -46,11 +46,11 @@ PROCESS_EVENTS = (
 )
 # Copied from every event: each one names its instance fully, whichever arrives first.
 COMMON_FIELDS = ("employer_no", "employer_name", "initiator", "initiator_login", "business_type", "business_id",
-                 "title")
+                 "title", "permission")
 # Column sizes, so a long value from an event cannot fail the insert on PostgreSQL.
 LIMITS = {"employer_name": 100, "initiator": 50, "initiator_login": 50, "business_type": 50, "business_id": 50,
           "title": 100, "summary": 200, "task_name": 100, "candidate_group": 50, "handler": 50, "decision": 20,
-          "opinion": 500, "end_reason": 500, "ended_by": 20, "outcome": 20, "employer_no": 20}
+          "opinion": 500, "end_reason": 500, "ended_by": 20, "outcome": 20, "employer_no": 20, "permission": 50}
 _TRACKS, _EVENTS = cast(Table, ProcessTrack.__table__), cast(Table, ProcessTrackEvent.__table__)
 _COLUMNS = frozenset(_TRACKS.columns.keys()) - {"instance_id"}
 STATUS_NAMES = {RUNNING: "审批中", RETURNED: "已退回", COMPLETED: "已办结", ENDED: "已结束", TERMINATED: "已终止"}
@@ -134,7 +134,7 @@ def track(event: dict[str, Any]) -> None:
     # every kept event leaves last_seq >= 1 in its transaction.
     before = session.execute(upsert, {"p_instance_id": instance_id, "p_employer_no": employer_no}).one()
     if before.last_seq == 0:  # every track is in 我发起的
-        services.bump(session, employer_no, INITIATED, 1)
+        boxcounts.bump(session, employer_no, INITIATED, 1)
     kept = session.execute(keep, {"p_instance_id": instance_id, "p_seq": seq, "p_type": event["type"],
                                   "p_data": data, "p_event_id": event["id"]}).scalar_one_or_none()
     if kept is None:  # this seq is known already: nothing changes
@@ -148,11 +148,12 @@ def track(event: dict[str, Any]) -> None:
                                  .where(_EVENTS.c.instance_id == instance_id))
         state = {**stored, **fold((row.seq, row.type, row.data) for row in events)}
     session.execute(write, {"w_instance_id": instance_id, **{f"v_{k}": state[k] for k in _COLUMNS}})
+    messages.for_process_event(session, event, state)
     # The boxes' maintained counts follow the track's moves (the tabs and totals never COUNT(*) the tracks).
     was = _boxes(before.status, before.acted_at)
     now = _boxes(state["status"], state.get("acted_at", before.acted_at))
     for box in was ^ now:
-        services.bump(session, employer_no, box, 1 if box in now else -1)
+        boxcounts.bump(session, employer_no, box, 1 if box in now else -1)
 
 
 @lru_cache(maxsize=4)
@@ -232,7 +233,7 @@ def list_box(employer_no: str, box: str, page: int, per_page: int,
     if filters or (initiator and box == INITIATED):
         total = session.scalar(select(func.count()).select_from(ProcessTrack).where(*where)) or 0
     else:
-        total = services.counts(employer_no)[box]
+        total = boxcounts.counts(employer_no)[box]
     query = (select(ProcessTrack).where(*where).order_by(ORDER[box].desc(), ProcessTrack.instance_id.desc())
              .offset((page - 1) * per_page).limit(per_page))
     return [item(t, box) for t in session.scalars(query)], total
@@ -241,7 +242,7 @@ def list_box(employer_no: str, box: str, page: int, per_page: int,
 def counts(employer_no: str, initiator: str | None = None) -> dict[str, int]:
     """The boxes' sizes: the maintained counts; for one operator's view (``initiator``, a login name)
     我发起的 is counted over that operator's tracks (an index range, see the model)."""
-    maintained = services.counts(employer_no)
+    maintained = boxcounts.counts(employer_no)
     result = {box: maintained[box] for box in (TODO, DONE, INITIATED)}
     if initiator:
         result[INITIATED] = db.session().scalar(
@@ -255,7 +256,8 @@ def item(t: ProcessTrack, box: str) -> dict[str, Any]:
     created = {TODO: t.returned_at, DONE: t.acted_at}.get(box) or t.started_at or t.updated_at
     return {
         "id": t.instance_id, "box": box, "business_type": t.business_type, "business_id": t.business_id,
-        "title": t.title, "content": content(t), "channel": "网上服务大厅", "created_at": created,
+        "title": t.title, "permission": t.permission, "content": content(t), "channel": "网上服务大厅",
+        "created_at": created,
         "read_at": None, "instance_id": t.instance_id, "status": t.status,
         "status_name": STATUS_NAMES.get(t.status, t.status), "outcome": t.outcome, "task_name": t.task_name,
         "handler": t.handler, "opinion": t.opinion, "initiator": t.initiator,

@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from hall_common import audit, db
+from hall_common import audit, business_types, db
 from hall_common.consumer import InvalidEvent
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
@@ -42,13 +42,6 @@ from .schemas import SubmittedEventSchema
 from .store import INSTANCE_MISSING, event_data, get_instance, load, owner_data, retrying, subject
 
 CANNOT_END = "当前流程不允许结束"
-# The employer permission (hall_common.permissions) an operator needs to act on a business type, as
-# its owner requires it to submit and resubmit: an operator without it may not end the process either.
-BUSINESS_PERMISSIONS = {
-    "employer_change": "employer_change", "member_change": "member_change", "base_adjustment": "base_adjust",
-    "supplementary_payment": "supplement", "member_registration": "member_register", "member_seal": "seal",
-    "member_unseal": "unseal", "zero_balance_closure": "closure",
-}
 EMPLOYER_ONLY = "结束流程只能由单位经办人办理"
 CANNOT_TERMINATE = "该流程已办结或已结束，不能终止"
 
@@ -73,6 +66,9 @@ def start_process(event: dict[str, Any]) -> None:
     instance_id = _insert_once({
         "definition_id": definition.id, "business_type": data["business_type"],
         "business_id": data["business_id"], "owner": data["owner"], "title": data["title"],
+        # The employer permission needed to act on it (end, resubmit), as its owner requires it to submit:
+        # the submission's, else the catalog's for an owner that sent none.
+        "permission": data["permission"] or business_types.permission_of(data["business_type"]) or "",
         "employer_no": data["employer_no"], "employer_name": data["employer_name"],
         "initiator": data["initiator"], "initiator_login": data["initiator_login"], "summary": data["summary"],
         "row_count": data["row_count"], "status": RUNNING, "state": engine.dump(workflow),
@@ -203,8 +199,7 @@ def end_by_employer(principal: Principal, instance_id: int, reason: str) -> Proc
         raise BusinessError(EMPLOYER_ONLY, 403)
     if principal.role != "employer" or principal.employer_no != instance.employer_no:
         raise BusinessError(INSTANCE_MISSING, 404)
-    permission = BUSINESS_PERMISSIONS.get(instance.business_type)
-    if permission and permission not in principal.permissions:
+    if instance.permission and instance.permission not in principal.permissions:
         raise BusinessError("当前账号无权办理该业务", 403)
     definition = db.session().get(ProcessDefinition, instance.definition_id)
     assert definition is not None
@@ -279,7 +274,6 @@ def by_business(business_type: str, business_id: str) -> ProcessInstance:
 def may_end(principal: Principal, instance: ProcessInstance, definition: ProcessDefinition) -> bool:
     if principal.role != "employer" or principal.employer_no != instance.employer_no:
         return False
-    permission = BUSINESS_PERMISSIONS.get(instance.business_type)
-    if permission and permission not in principal.permissions:
+    if instance.permission and instance.permission not in principal.permissions:
         return False
     return instance.status == RETURNED or (instance.status == RUNNING and definition.initiator_may_end)

@@ -59,6 +59,9 @@ class ProcessInstance(Base):
     business_id: Mapped[str] = mapped_column(String(50))
     owner: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(100))
+    # The employer permission an operator needs to act on the business (hall_common.business_types), as
+    # submitted: it rides on every process event, so notify and the gateway know it for any type.
+    permission: Mapped[str] = mapped_column(String(50), default="")
     employer_no: Mapped[str] = mapped_column(String(20), index=True)
     employer_name: Mapped[str] = mapped_column(String(100))
     initiator: Mapped[str] = mapped_column(String(50))

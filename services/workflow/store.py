@@ -71,6 +71,7 @@ def event_data(instance: ProcessInstance, **extra: Any) -> dict[str, Any]:
         "business_type": instance.business_type,
         "business_id": instance.business_id,
         "title": instance.title,
+        "permission": instance.permission,
         "employer_no": instance.employer_no,
         "employer_name": instance.employer_name,
         "initiator": instance.initiator,

@@ -1,7 +1,8 @@
-"""The home page's read model in the real gateway (gateway/homecache.py): served from memory, yet an
-approved change and its message show on the very next page, as soon as the page's live stream told of
-the message (the browser's live refresh); a session the auth service revoked is refused by the gateway
-itself, though no service is asked for a cached page."""
+"""The home page's read model in the real gateway (gateway/homecache.py): served from memory with no
+service call until a change notice drops it, then read again exactly once, before its bound could have
+expired it; an approved change and its message show on the very next page, as soon as the page's live
+stream told of the message (the browser's live refresh); a session the auth service revoked is refused
+by the gateway itself, though no service is asked for a cached page."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from gateway.homecache import TTL_SECONDS
 
-from .helpers import approve_change, center_api, employer_api, wait_for
+from .helpers import center_api, employer_api, open_task_for, submit_change, wait_for
 from .test_live_stream import Listener, gateway_cookie
 
 pytestmark = pytest.mark.integration
@@ -36,29 +39,71 @@ def _message_count(html: str) -> int:
     return int(found.group(1))
 
 
-def test_an_approved_change_and_its_message_show_on_the_next_page_at_once(stack: Stack) -> None:
+def _mobile_shown(stack: Stack, cookie: str) -> str:
+    page = _home(stack, cookie)
+    assert page.status_code == 200
+    found = re.search(r"<dt>经办人手机</dt><dd>([^<]*)</dd>", _operator_block(page.text))
+    assert found, _operator_block(page.text)
+    return found.group(1)
+
+
+def _unique_mobile() -> str:
+    return f"139{time.monotonic_ns() % 100_000_000:08d}"
+
+
+def test_the_cached_profile_is_read_again_once_on_its_change_notice_not_on_expiry(stack: Stack) -> None:
+    """What the employer service answers is changed behind its back (a plain UPDATE on its database:
+    no session, so no notice). A page that shows the old value was served with no call to the service;
+    the first page that shows the new value is the one reload. The reload must come from the notice of
+    a real change (a submitted change request), before the cache's bound could have expired it."""
     api = employer_api(stack)
     cookie = gateway_cookie(stack, api, demo.EMPLOYER_NO, live_id=f"cache-{time.monotonic_ns()}")
-    first = _home(stack, cookie)
-    assert first.status_code == 200
-    assert _home(stack, cookie).text.count("经办人手机") == 1  # the second page, from the gateway's memory
-    count = _message_count(first.text)
-    listener = Listener(stack.url("gateway") + "/events/stream", cookie)
+    database = sa.create_engine(stack.database_url("employer"), poolclass=sa.pool.NullPool)
+
+    def behind_the_services_back(mobile: str) -> None:
+        with database.begin() as connection:
+            connection.execute(sa.text("UPDATE employers SET contact_mobile = :m WHERE employer_no = :e"),
+                               {"m": mobile, "e": demo.EMPLOYER_NO})
+
     try:
-        listener.wait_open()
-        wait_for(lambda: listener.notices, timeout=15, what="the stream's first notice (the last one kept)")
-        seen = len(listener.notices)
-        mobile = f"139{time.monotonic_ns() % 100_000_000:08d}"
-        approve_change(stack, api, {"contact_mobile": mobile})
-        # The notice of the message is what makes the open page fetch itself again (static/live.js).
-        wait_for(lambda: any(n["counts"]["message"] > count for n in listener.notices[seen:]), timeout=60,
-                 what="the notice of the approval's message")
+        first, stale, after_notice, after_reload = (_unique_mobile() for _ in range(4))
+        behind_the_services_back(first)
+        # An entry an earlier test left is older than this value; the first page that shows it read it.
+        filled_at = time.monotonic()
+        while _mobile_shown(stack, cookie) != first:
+            assert time.monotonic() - filled_at < 2 * TTL_SECONDS, "the profile was never read again"
+            filled_at = time.monotonic()
+        behind_the_services_back(stale)
+        assert _mobile_shown(stack, cookie) == first  # from memory: the service would have said `stale`
+        submitted = submit_change(api, {"contact_mobile": after_notice})  # its commit announces the profile
+        assert submitted.status_code == 201, submitted.text
+        reloaded = wait_for(lambda: _mobile_shown(stack, cookie) == stale, timeout=TTL_SECONDS,
+                            what="the page read again after the change notice")
+        assert reloaded and time.monotonic() - filled_at < TTL_SECONDS, "slower than the bound: not proven"
+        behind_the_services_back(after_reload)
+        assert _mobile_shown(stack, cookie) == stale  # the reload was kept: one call, not one per page
+        # The center approves: the approval's notices drop the profile and the inbox page again.
+        center = center_api(stack)
+        task = open_task_for(center, submitted.json()["request"]["id"])
+        count = _message_count(_home(stack, cookie).text)
+        listener = Listener(stack.url("gateway") + "/events/stream", cookie)
+        try:
+            listener.wait_open()
+            wait_for(lambda: listener.notices, timeout=15, what="the stream's first notice (the last one kept)")
+            seen = len(listener.notices)
+            done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
+                               json={"decision": "approve", "opinion": "同意"})
+            assert done.status_code == 200, done.text
+            # The notice of the message is what makes the open page fetch itself again (static/live.js).
+            wait_for(lambda: any(n["counts"]["message"] > count for n in listener.notices[seen:]), timeout=60,
+                     what="the notice of the approval's message")
+        finally:
+            listener.stop()
+        page = _home(stack, cookie)
+        assert _message_count(page.text) > count
+        assert after_notice in _operator_block(page.text)
     finally:
-        listener.stop()
-    page = _home(stack, cookie)  # no wait for the cache's TTL: the notices dropped its entries
-    assert page.status_code == 200
-    assert mobile in _operator_block(page.text)
-    assert _message_count(page.text) > count
+        database.dispose()
 
 
 def test_a_session_revoked_at_the_auth_service_is_refused_by_the_gateway(stack: Stack) -> None:

@@ -32,7 +32,7 @@ def gateway_cookie(stack: Stack, api: Api, employer_no: str, live_id: str = "") 
     principal = {"sub": employer_no, "role": "employer", "name": "经办人", "emp": employer_no, "perms": []}
     value = {EMPLOYER_KEY: {"token": api.token, "refresh_token": api.refresh_token, "expires_at": api.expires_at,
                             "principal": principal, "sound_enabled": True, "last_active": time.time(),
-                            "live_id": live_id}}
+                            "started_at": time.time(), "live_id": live_id}}
     return f"session={serializer.dumps(value)}"
 
 

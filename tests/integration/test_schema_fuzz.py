@@ -2,10 +2,13 @@
 is a 5xx and every answer matches the schema its OpenAPI document declares.
 
 Employer routes are fuzzed with the demo employer's session and its own employer number in the path
-(so the fuzz reaches past the scope check); the center's routes with the center's session. What would
-change the shared stack for the other tests is kept away from real records: the session is not logged
-out, the employer's password is not guessed at (that would lock the account), and the center's
-operations on accounts, UKeys and tasks address records that do not exist.
+(so the fuzz reaches past the scope check); the center's routes (accounts, UKeys, groups, tasks,
+instances, definitions, pushes, dead letters, audit records, the employer directory) with a session
+that holds the center's rights (``center_token``), so the fuzz reaches their handlers, not only their
+403. What would change the shared stack for the other tests is kept away from real records: the
+session is not logged out, the employer's password is not guessed at (that would lock the account),
+the center's operations on accounts, UKeys, groups, tasks, instances, deployments and dead letters
+address records that do not exist, and no push goes to every employer (fuzz_hooks.py).
 """
 
 from __future__ import annotations
@@ -15,21 +18,32 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
 
-from .helpers import center_api, employer_api
+from .helpers import Api, center_api, employer_api
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SERVICES = ["auth", "employer", "member", "payment", "workflow", "notify"]
 EXAMPLES = 25
 MAX_SECONDS = 15  # per service (the fuzzer spends all of it): six services in about 100 s
 SEED = 20261128
-NOWHERE = {"login_name": "fuzz-nobody", "ukey_id": 987654321, "task_id": 987654321}
-CENTER_PATHS = r"^/(tasks|instances|auth/(operators|ukeys|audit))"
+NOWHERE = {"login_name": "fuzz-nobody", "ukey_id": 987654321, "task_id": 987654321, "instance_id": 987654321,
+           "code": "fuzz-nobody", "dead_letter_id": 987654321, "process_key": "fuzz-nobody"}
+CENTER_PATHS = (r"^/(tasks|instances|definitions|pushes|groups|center-accounts|dead-letters|audit-records"
+                r"|employers$|auth/(operators|ukeys))")
+# The center's writes to one record: on records that do not exist (validating a definition changes nothing).
+NOWHERE_PATHS = (r"^/(auth/operators/|auth/ukeys/|tasks/[^/]+/|instances/[^/]+/(end|terminate)|groups/"
+                 r"|dead-letters/|definitions/[^/]+/deploy)")
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
+CENTER_READS = [("workflow", "/definitions"), ("workflow", "/tasks"), ("workflow", "/instances"),
+                ("workflow", "/audit-records"), ("notify", "/pushes"), ("auth", "/groups"),
+                ("auth", "/center-accounts"), ("auth", "/auth/operators"), ("auth", "/auth/ukeys"),
+                ("employer", "/employers")] + [(service, "/dead-letters") for service in SERVICES]
 
 
 def fuzz_config(employer_token: str, center_token: str) -> str:
@@ -37,6 +51,7 @@ def fuzz_config(employer_token: str, center_token: str) -> str:
     return f"""
 headers = {{ Authorization = "Bearer {employer_token}" }}
 request-timeout = 10
+hooks = "{HOOKS}"
 
 [parameters]
 "path.employer_no" = "{demo.EMPLOYER_NO}"
@@ -46,7 +61,7 @@ include-path-regex = "{CENTER_PATHS}"
 headers = {{ Authorization = "Bearer {center_token}" }}
 
 [[operations]]
-include-path-regex = "^/(auth/operators/|auth/ukeys/|tasks/[^/]+/complete)"
+include-path-regex = "{NOWHERE_PATHS}"
 headers = {{ Authorization = "Bearer {center_token}" }}
 parameters = {{ {nowhere} }}
 
@@ -71,18 +86,45 @@ def run_fuzz(base_url: str, config: Path, report: Path) -> subprocess.CompletedP
 @pytest.fixture(scope="module")
 def fuzz_config_file(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fuzz") / "schemathesis.toml"
-    path.write_text(fuzz_config(employer_api(stack).headers["Authorization"][7:],
-                                center_api(stack).headers["Authorization"][7:]))
+    path.write_text(fuzz_config(employer_api(stack).headers["Authorization"][7:], center_token(stack)))
     return path
+
+
+def center_token(stack: Stack) -> str:
+    """A center session holding every center right (the demo's center01): the one place to change when
+    the rights an account holds change. Checked to open each fuzzed family of center routes, so a token
+    short of a right cannot leave the fuzz at the 403 of that family unnoticed."""
+    center = center_api(stack)
+    for service, path in CENTER_READS:
+        answer = center.call("GET", service, path)
+        assert answer.status_code == 200, f"the center token cannot read {service} {path}: {answer.text[:300]}"
+    return str(center.headers["Authorization"][7:])
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_fuzzer_finds_no_server_error_and_no_schema_violation(
     stack: Stack, fuzz_config_file: Path, service: str, tmp_path: Path
 ) -> None:
+    center = center_api(stack)
+    newest = _pushes_after(center, 0)[:1]
     started = time.monotonic()
     result = run_fuzz(stack.url(service), fuzz_config_file, tmp_path / "junit.xml")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert generated and int(generated[1]) >= 100 and generated[1] == generated[2], result.stdout[-3000:]
     assert time.monotonic() - started < MAX_SECONDS * 3
+    fuzzed = _pushes_after(center, newest[0]["id"] if newest else 0)
+    assert not [p for p in fuzzed if p["target"] == "all"], "the fuzz pushed to every employer"
+
+
+def _pushes_after(center: Api, push_id: int) -> list[dict[str, Any]]:
+    """The pushes newer than ``push_id``, newest first."""
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        items = center.get("notify", "/pushes", page=page, per_page=100)["items"]
+        newer = [item for item in items if item["id"] > push_id]
+        found += newer
+        if len(newer) < len(items) or len(items) < 100:
+            return found
+        page += 1

@@ -79,6 +79,32 @@ def test_a_business_type_has_one_owner_and_one_registration() -> None:
         BusinessRegistry("member").get("employer_change")
 
 
+def test_a_registration_takes_title_and_permission_from_the_catalog_and_may_not_contradict_it() -> None:
+    from dataclasses import replace
+
+    from hall_common import business_types
+
+    change = employer_services.BUSINESSES.get("employer_change")
+    assert (change.title, change.permission) == ("单位信息变更", "employer_change")  # not written by the owner
+    registry = BusinessRegistry("employer")
+    closure = replace(change, type="zero_balance_closure", title="", permission=None)
+    for wrong in (replace(closure, title="销户"), replace(closure, permission="employer_change")):
+        with pytest.raises(ValueError, match="differs from its declaration"):
+            registry.register(wrong)
+    with pytest.raises(ValueError, match="differs from its declaration"):  # the catalog names another owner
+        BusinessRegistry("member").register(closure)
+    assert registry.register(closure).title == "零余额销户"
+    registry.unregister("zero_balance_closure")
+    assert business_types.get("zero_balance_closure") is not None  # a default stays declared
+    # A type the catalog lacks: its registration declares it, its unregistration withdraws it.
+    registry.register(replace(change, type="new_test_business", title="新业务", permission="seal"))
+    declared = business_types.get("new_test_business")
+    assert declared is not None
+    assert (declared.owner, declared.title, declared.permission) == ("employer", "新业务", "seal")
+    registry.unregister("new_test_business")
+    assert business_types.get("new_test_business") is None
+
+
 def test_what_travels_with_a_business_stays_small() -> None:
     long = checked_summary(Summary("单位地址" * 100, 1))
     assert len(long.text) == 200 and long.text.endswith("…")

@@ -155,6 +155,32 @@ def test_ten_simultaneous_resubmissions_go_on_once(any_db_app: Flask, employer_h
     assert pending["status"] == "in_approval" and len(pending["changes"]) == 1
 
 
+def test_the_generic_resubmission_goes_on_once_and_only_for_the_employers_own_operator(
+    any_db_app: Flask, employer_headers: dict[str, str], other_employer_headers: dict[str, str],
+    center_headers: dict[str, str],
+) -> None:
+    """POST /businesses/<type>/<id>/resubmit (the gateway's generic page): as it stands, its rows kept."""
+    app = any_db_app
+    request_id = returned_request(app, employer_headers)
+    url = f"/businesses/employer_change/{request_id}/resubmit"
+    client = app.test_client()
+    # Another employer's business looks missing: ids tell nothing about other employers.
+    assert answer(client.post(url, headers=other_employer_headers)) == (404, "业务不存在")
+    assert client.post(url, headers=center_headers).status_code == 403
+    no_right = auth(token_for(perms=("employer_query",)))
+    assert answer(client.post(url, headers=no_right)) == (403, "当前账号无权办理该业务")
+    assert client.post(f"/businesses/employer_change/{request_id + 1}/resubmit", headers=employer_headers) \
+        .status_code == 404
+    answers = at_once([lambda: answer(app.test_client().post(url, headers=employer_headers))] * 10, app)
+    refused = (409, "该业务未被退回，不能重新提交，请刷新后查看")
+    assert sorted(answers) == [(200, "已重新提交至中心审核")] + [refused] * 9
+    resubmitted = [e for e in outbox_events(app) if e["type"] == "business.resubmitted"]
+    assert len(resubmitted) == 1 and resubmitted[0]["data"]["permission"] == "employer_change"
+    pending = current(app, employer_headers)
+    assert pending["status"] == "in_approval"
+    assert [(c["field"], c["new"]) for c in pending["changes"]] == [("address", "新地址1号"), ("postcode", "030001")]
+
+
 @pytest.mark.parametrize("returned_first", [True, False])
 def test_an_ended_process_frees_the_slot_for_a_new_submission(
     app: Flask, employer_headers: dict[str, str], returned_first: bool

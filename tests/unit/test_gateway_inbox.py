@@ -41,7 +41,8 @@ def notify(monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
         for n in range(1, 12):
             consume(make_event("employer", "employer.info_changed", {
                 "employer_no": A, "employer_name": "太原市示例科技有限公司", "business_type": "employer_change",
-                "business_id": str(n), "title": "单位信息变更", "changes": [{"field": "phone", "label": "联系电话"}]}))
+                "business_id": str(n), "title": "单位信息变更", "changes": [{"field": "phone", "label": "联系电话"}],
+                "summary": "联系电话"}))
         consume(make_event("employer", "employer.info_changed", {
             "employer_no": OTHER_EMPLOYER_NO, "employer_name": "乙单位", "business_type": "employer_change",
             "business_id": "99", "title": "单位信息变更"}))

@@ -232,3 +232,55 @@ def test_the_home_page_is_served_from_memory_and_refused_once_its_session_is_rev
     assert calls == Counter(employer=1, payment=1, notify=1)
     with client.session_transaction() as session:
         assert EMPLOYER_KEY not in session  # the gateway ended the session
+
+
+def test_the_bound_counts_from_when_the_data_was_read_not_when_it_was_stored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import homecache
+
+    now = [1000.0]
+    monkeypatch.setattr(homecache.time, "monotonic", lambda: now[0])
+    cache = HomeCache(ttl=10)
+    cache.online()
+    calls: Counter[str] = Counter()
+
+    def answer(name: str) -> Any:
+        def call() -> Any:
+            calls[name] += 1
+            return {name: calls[name]}
+        return call
+
+    def gather(*fetch: Any) -> list[Any]:
+        now[0] += 4  # the services take four seconds to answer
+        return [call() for call in fetch]
+
+    monkeypatch.setattr(homecache, "gather", gather)
+    monkeypatch.setattr(homecache, "_session_state", lambda *args: True)
+
+    def home() -> list[Any]:
+        return home_blocks(EMPLOYER_NO, SESSION_ID, EMPLOYER_NO, "message",
+                           (answer("profile"), answer("account"), answer("inbox")), cache=cache)
+
+    read_at = now[0]
+    home()
+    now[0] = read_at + 9.9
+    assert home()[0] == {"profile": 1}  # from memory
+    now[0] = read_at + 10  # ten seconds after the read began, though stored six seconds ago
+    assert home()[0] == {"profile": 2} and calls == Counter(profile=2, account=2, inbox=2)
+
+
+def test_a_notice_for_every_employer_drops_the_topic_everywhere() -> None:
+    from hall_common.changes import EVERY
+
+    cache = HomeCache()
+    cache.online()
+    ticket = cache.ticket()
+    assert ticket is not None
+    for employer_no in (EMPLOYER_NO, "200200002"):
+        cache.put(employer_no, (PROFILE,), {"v": 1}, ticket)
+        cache.put(employer_no, (ACCOUNT,), {"v": 1}, ticket)
+    cache.invalidate(EVERY, PROFILE)
+    assert cache.get(EMPLOYER_NO, (PROFILE,)) is None and cache.get("200200002", (PROFILE,)) is None
+    assert cache.get("200200002", (ACCOUNT,)) == {"v": 1}
+    assert not cache.put("300300003", (PROFILE,), {"v": 0}, ticket)  # a fill that began before it
+    assert cache.put("300300003", (ACCOUNT,), {"v": 0}, ticket)

@@ -19,7 +19,7 @@ from gateway.session import EMPLOYER_KEY, stream_employer
 from hall_common import db
 from hall_common.consumer import consume
 from hall_common.events import make_event
-from services.notify import live, services
+from services.notify import live, messages, services
 
 from .conftest import make_app
 
@@ -80,7 +80,7 @@ def test_a_rolled_back_change_is_not_announced(published: list[dict[str, Any]]) 
     app = make_app("notify")
     with app.app_context():
         session = db.session()
-        services.add_message({"id": "e1", "type": "employer.info_changed", "data": DATA})
+        messages.add_message({"id": "e1", "type": "employer.info_changed", "data": DATA})
         session.rollback()
         session.commit()  # a later, empty commit announces nothing either
     assert published == []
@@ -102,9 +102,15 @@ def _cookie(app: Flask, value: dict[str, Any]) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(value)}"
 
 
+def _employer(**values: Any) -> dict[str, Any]:
+    """The gateway's employer session as start() writes it."""
+    return {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time(),
+            "started_at": time.time() - 60, **values}
+
+
 def test_the_stream_reads_the_session_cookie_as_the_pages_do() -> None:
     app = create_app()
-    employer = {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time()}
+    employer = _employer()
     found = stream_employer(app, _cookie(app, {EMPLOYER_KEY: employer}))
     assert found is not None and found[0] == "100100001" and found[1] > time.time()
     idle = dict(employer, last_active=time.time() - 3600)
@@ -244,9 +250,7 @@ def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_non
     from gateway.stream import PATH, SESSION_STREAMS, Hub, endpoint
 
     app = create_app()
-    employer = {"token": "t", "principal": {"emp": "100100001", "perms": []}, "last_active": time.time(),
-                "live_id": "session-a"}
-    cookie = _cookie(app, {EMPLOYER_KEY: employer})
+    cookie = _cookie(app, {EMPLOYER_KEY: _employer(live_id="session-a")})
     hub = Hub("redis://127.0.0.1:1/0")
     for _ in range(SESSION_STREAMS):
         hub.open("100100001", "session-a")
@@ -269,3 +273,83 @@ def test_one_session_opens_a_bounded_number_of_streams_and_a_logged_out_copy_non
     gone = get()
     assert gone.status_code == 401 and gone.json()["message"] == "已退出登录，请重新登录"
     run_isolated(hub.redis.aclose())
+
+
+def test_a_stream_ends_at_the_sessions_absolute_limit_though_its_pages_keep_it_active() -> None:
+    from gateway.stream import Hub, _events
+    from hall_common.settings import get_settings
+
+    app = create_app()
+    absolute = get_settings().session_absolute_seconds
+    busy = _employer(started_at=time.time() - absolute + 1)  # used a moment ago, signed in eight hours ago
+    found = stream_employer(app, _cookie(app, {EMPLOYER_KEY: busy}))
+    assert found is not None and found[1] <= busy["started_at"] + absolute  # not the idle limit, 15 min away
+    assert stream_employer(app, _cookie(app, {EMPLOYER_KEY: dict(busy, started_at=time.time() - absolute)})) is None
+    unknown = _employer()
+    del unknown["started_at"]  # a cookie from before sessions recorded their start: its limit is not known
+    assert stream_employer(app, _cookie(app, {EMPLOYER_KEY: unknown})) is None
+
+    async def scenario() -> float:
+        hub = Hub("redis://127.0.0.1:1/0")
+        began = time.monotonic()
+        async for _chunk in _events(hub, "100100001", time.time() + 0.5, "session-a"):
+            pass  # the stream ends by itself at the limit it was given
+        await hub.redis.aclose()
+        return time.monotonic() - began
+
+    assert 0.4 < run_isolated(scenario()) < 5
+
+
+def test_of_forty_simultaneous_opens_of_one_session_at_most_thirty_two_are_served() -> None:
+    import httpx
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from deploy.stack import free_port
+    from gateway.stream import PATH, SESSION_STREAMS, Hub, endpoint
+
+    app = create_app()
+    cookie = _cookie(app, {EMPLOYER_KEY: _employer(live_id="session-a")})
+    hub = Hub("redis://127.0.0.1:1/0")  # Redis down: the door lets every open through to the count
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route(PATH, endpoint(app, hub))]), host="127.0.0.1",
+                                           port=port, log_level="warning", timeout_graceful_shutdown=1))
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    opens, start, done = 40, threading.Barrier(40), threading.Event()
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def open_stream() -> None:
+        start.wait()
+        with httpx.stream("GET", f"http://127.0.0.1:{port}{PATH}", headers={"cookie": cookie},
+                          timeout=httpx.Timeout(10)) as response:
+            with lock:
+                statuses.append(response.status_code)
+            if response.status_code == 200:
+                done.wait(20)  # hold the stream open while the others try
+
+    threads = [threading.Thread(target=open_stream) for _ in range(opens)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while len(statuses) < opens:
+            assert time.monotonic() < deadline, f"only {len(statuses)} answers"
+            time.sleep(0.02)
+        assert statuses.count(200) == SESSION_STREAMS and statuses.count(429) == opens - SESSION_STREAMS
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(20)
+    deadline = time.monotonic() + 10
+    while hub.sessions:  # every place is given back once its page went away
+        assert time.monotonic() < deadline, f"places kept: {[len(q) for q in hub.sessions.values()]}"
+        time.sleep(0.02)
+    server.should_exit = True
+    serving.join(10)

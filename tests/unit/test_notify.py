@@ -24,7 +24,8 @@ def app() -> Flask:
     changed = [{"field": "address", "label": "单位地址", "old": "a", "new": "b"},
                {"field": "phone", "label": "联系电话", "old": "1", "new": "2"}]
     with app.app_context():
-        consume(make_event("employer", "employer.info_changed", dict(data, changes=changed)))
+        consume(make_event("employer", "employer.info_changed",
+                           dict(data, changes=changed, summary="单位地址、联系电话")))
         consume(make_event("employer", "employer.info_change_rejected", dict(data, business_id="2")))
     return app
 
@@ -219,12 +220,18 @@ def test_the_migration_counts_the_boxes_that_exist_and_matches_the_models(hall_e
     engine.dispose()
 
 
-def test_a_long_change_names_its_first_fields_and_how_many() -> None:
-    from services.notify.services import reference
+def test_the_reference_is_worded_by_the_business_types_declaration() -> None:
+    from hall_common import business_types
 
-    changes = [{"field": f"f{n}", "label": f"项{n}"} for n in range(7)]
-    assert reference({"business_id": "8", "changes": changes}) == "业务编号8，变更项：项0、项1、项2、项3、项4等7项"
-    assert reference({"business_id": "9"}) == "业务编号9"
+    change = business_types.resolve("employer_change")
+    reference = change.reference({"business_id": "8", "summary": "单位地址、联系电话"})
+    assert reference == "业务编号8，变更项：单位地址、联系电话"
+    assert change.reference({"business_id": "9"}) == "业务编号9"
+    # A type that declares no summary label names its number only, whatever its summary says.
+    closure = business_types.resolve("zero_balance_closure")
+    assert closure.reference({"business_id": "3", "summary": "余额0.00元"}) == "业务编号3"
+    assert closure.message("ended", {"employer_name": "甲单位", "business_id": "3", "by": "center", "reason": "重复"}) \
+        == "尊敬的甲单位，您的零余额销户业务（业务编号3）已被中心终止。原因：重复"
 
 
 def test_every_box_filters_by_business_and_date(employer_headers: dict[str, str]) -> None:

@@ -82,7 +82,11 @@ def test_a_returned_process_is_in_todo_until_the_employer_resubmits_it(
     assert item["content"] == (
         "您提交的单位信息变更业务被退回（经办审核），退回意见：邮编与地址不符。请修改后重新提交或结束流程")
     assert item["created_at"] == "2026-11-28T03:05:00+00:00"
-    assert counts(app, employer_headers) == {"message": 0, "todo": 1, "done": 0, "initiated": 1, "read": 0}
+    # The return is announced in 消息 too, worded by the business type's declaration.
+    assert counts(app, employer_headers) == {"message": 1, "todo": 1, "done": 0, "initiated": 1, "read": 0}
+    [message] = box(app, employer_headers, "message")["items"]
+    assert message["content"] == ("尊敬的太原市示例科技有限公司，您提交的单位信息变更业务"
+                                  "（业务编号7，变更项：单位地址、邮政编码）被退回，退回意见：邮编与地址不符。请修改后重新提交或结束流程")
 
     deliver(app, events[5:7])  # resubmitted, a new task created
     assert box(app, employer_headers, "todo")["total"] == 0
@@ -94,7 +98,9 @@ def test_a_returned_process_is_in_todo_until_the_employer_resubmits_it(
     [initiated] = box(app, employer_headers, "initiated")["items"]
     assert (initiated["status"], initiated["outcome"], initiated["content"]) == (
         "completed", "approved", "审批通过，审批意见：同意")
-    assert counts(app, employer_headers) == {"message": 0, "todo": 0, "done": 1, "initiated": 1, "read": 0}
+    # The approval itself is announced by the owner's domain event once applied (employer_change
+    # declares it), not by the process's end: still the one message of the return.
+    assert counts(app, employer_headers) == {"message": 1, "todo": 0, "done": 1, "initiated": 1, "read": 0}
 
 
 def test_an_older_event_never_overwrites_a_newer_state(app: Flask, employer_headers: dict[str, str]) -> None:
