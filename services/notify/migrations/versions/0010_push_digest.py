@@ -1,14 +1,14 @@
 """pushes keep a digest of their normalised request; a daily count of broadcasts per sender
 
-Revision ID: 0009_push_digest
-Revises: 0008_initiator_login
+Revision ID: 0010_push_digest
+Revises: 0009_track_permission
 Create Date: 2026-12-02 12:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_push_digest'
-down_revision = '0008_initiator_login'
+revision = '0010_push_digest'
+down_revision = '0009_track_permission'
 branch_labels = None
 depends_on = None
 
