@@ -61,13 +61,25 @@ def _store(parsed: engine.ParsedDefinition, bpmn_xml: str, deployed_by: str, not
     return definition
 
 
-def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str) -> ProcessDefinition:
-    """A center admin deploys a new version; instances already running keep theirs."""
+def newer_version(version: int) -> str:
+    return f"该流程已有新版本（版本{version}），请重新打开后再部署"
+
+
+def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str,
+           base_version: int | None = None) -> ProcessDefinition:
+    """A center admin deploys a new version; instances already running keep theirs.
+
+    ``base_version``: the version the designer opened. A deploy based on an older version than the
+    newest is refused; of two based on the same one, the unique (process_key, version) lets one
+    commit and the other is told (the new version number is always the base's plus one).
+    """
     parsed = check(process_key, bpmn_xml)
     session = db.session()
     latest = latest_definition(process_key)
-    if latest is not None and latest.checksum == parsed.checksum:
-        raise BusinessError(f"流程与当前版本（第{latest.version}版）相同，无需重新部署", 409)
+    if base_version is not None and latest is not None and latest.version != base_version:
+        raise BusinessError(newer_version(latest.version), 409)
+    if latest is not None and _same_substance(latest, parsed):
+        raise BusinessError(f"流程与当前版本（第{latest.version}版）内容相同（仅格式或布局不同），无需重新部署", 409)
     definition = _store(parsed, bpmn_xml, principal.login_name, note.strip(), latest)
     before = {"version": latest.version, "checksum": latest.checksum} if latest else None
     audit.record(session, AuditRecord, principal.login_name, "deploy_process", process_key, detail=note.strip(),
@@ -77,8 +89,17 @@ def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str) -> 
         session.commit()
     except IntegrityError as exc:  # another admin deployed the same version number first
         session.rollback()
-        raise BusinessError("流程已被他人部署新版本，请刷新后重试", 409) from exc
+        newest = latest_definition(process_key)
+        raise BusinessError(newer_version(newest.version) if newest else "流程已被他人部署新版本，请刷新后重试",
+                            409) from exc
     return definition
+
+
+def _same_substance(latest: ProcessDefinition, parsed: engine.ParsedDefinition) -> bool:
+    if latest.checksum == parsed.checksum:
+        return True
+    return engine.substance(latest.spec_json, latest.task_groups, latest.end_outcomes, latest.initiator_may_end) \
+        == engine.substance(parsed.spec_json, parsed.task_groups, parsed.end_outcomes, parsed.initiator_may_end)
 
 
 def install(process_key: str, bpmn_xml: str, deployed_by: str = SYSTEM, note: str = "系统默认流程",

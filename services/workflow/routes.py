@@ -89,7 +89,7 @@ def validate_definition(body: dict[str, Any], process_key: str) -> dict[str, Any
 @blp.response(201, DefinitionSchema)
 def deploy_definition(body: dict[str, Any], process_key: str) -> Any:
     principal = require_center_admin()
-    return definitions.deploy(principal, process_key, body["bpmn_xml"], body["note"])
+    return definitions.deploy(principal, process_key, body["bpmn_xml"], body["note"], body["base_version"])
 
 
 # -- the center's tasks ----------------------------------------------------------------------------
