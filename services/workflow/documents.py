@@ -101,7 +101,8 @@ def _check_shape(root: Any) -> None:
         depth = sum(1 for _ in element.iterancestors())
         if depth >= MAX_DEPTH:
             owner = _owner(element, element)
-            raise DefinitionError(f"流程文件嵌套层级过深（最多{MAX_DEPTH}层）：元素{_label(owner)}", str(owner.get("id") or ""))
+            raise DefinitionError(f"流程文件嵌套层级过深（最多{MAX_DEPTH}层）：元素{_label(owner)}",
+                                  str(owner.get("id") or ""))
         if element.get("id") and FLOW_NODE.search(tag) and etree.QName(element).namespace == BPMN_NS:
             nodes += 1
             users += tag in USER_TASK_TAGS

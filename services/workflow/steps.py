@@ -43,7 +43,8 @@ def advance(workflow: Any) -> None:
     def count(task: Any) -> None:
         ran[0] += 1
         if ran[0] > MAX_NODES_PER_STEP:
-            raise _NodeLimit(f"一次办理自动执行的节点超过{MAX_NODES_PER_STEP}个（流程中可能有不经人工任务的循环）", task)
+            raise _NodeLimit(f"一次办理自动执行的节点超过{MAX_NODES_PER_STEP}个（流程中可能有不经人工任务的循环）",
+                             task)
         if time.monotonic() > deadline:
             raise _NodeLimit(f"一次办理的自动执行超过{STEP_SECONDS:g}秒", task)
 
