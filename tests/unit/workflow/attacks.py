@@ -65,7 +65,8 @@ def with_called_process(called_script: str, cycle: bool = False) -> str:
     second = (
         '<bpmn:process id="helper_process" isExecutable="true">'
         '<bpmn:startEvent id="S_start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>'
-        f'<bpmn:scriptTask id="S_task" name="辅助计算"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>'
+        '<bpmn:scriptTask id="S_task" name="辅助计算"><bpmn:incoming>F1</bpmn:incoming>'
+        '<bpmn:outgoing>F2</bpmn:outgoing>'
         f'<bpmn:script>{called_script}</bpmn:script></bpmn:scriptTask>'
         f'<bpmn:endEvent id="S_end"><bpmn:incoming>{"F3" if cycle else "F2"}</bpmn:incoming></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="F1" sourceRef="S_start" targetRef="S_task" />'
