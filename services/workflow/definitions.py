@@ -17,7 +17,7 @@ from hall_common.errors import BusinessError
 from hall_common.security import Principal
 
 from . import engine
-from .models import AuditRecord, ProcessDefinition
+from .models import RETURNED, RUNNING, AuditRecord, ProcessDefinition, ProcessInstance
 
 PROCESS_DIR = Path(__file__).resolve().parent / "processes"
 SYSTEM = "system"
@@ -186,6 +186,18 @@ def version(process_key: str, number: int) -> ProcessDefinition:
     if found is None:
         raise BusinessError("流程定义版本不存在", 404)
     return found
+
+
+def naming_group(code: str) -> list[ProcessDefinition]:
+    """The definitions that send tasks to candidate group ``code``: the newest version of each
+    business type (every new business starts on it) and any older version an instance still runs or
+    waits on (its open tasks, and a resubmission of a returned one, go to that group). Versions
+    nothing can reach again do not hold a group."""
+    live = select(ProcessInstance.definition_id).where(ProcessInstance.status.in_((RUNNING, RETURNED)))
+    older = select(ProcessDefinition).where(ProcessDefinition.id.in_(live)).options(defer(ProcessDefinition.bpmn_xml))
+    found = {d.id: d for d in [*newest_per_key(), *db.session().scalars(older)]}
+    return sorted((d for d in found.values() if code in (d.task_groups or {}).values()),
+                  key=lambda d: (d.process_key, d.version))
 
 
 def known_process_keys() -> list[str]:

@@ -37,7 +37,8 @@ blp = Blueprint("workflow", __name__, description="Approval processes and the ce
 # Who may call a route is decided before its body is read: a caller without the right gets 403,
 # not a 422 about a body they had no business sending. (Each route checks again, as it always did.)
 CENTER_ADMIN_ONLY = frozenset({"validate_definition", "deploy_definition", "reassign_task", "terminate_instance"})
-CENTER_ONLY = frozenset({"list_definitions", "list_versions", "get_version", "list_tasks", "get_task", "claim_task",
+CENTER_ONLY = frozenset({"list_definitions", "processes_naming_group",
+                         "list_versions", "get_version", "list_tasks", "get_task", "claim_task",
                          "release_task", "complete_task", "list_instances"})
 
 
@@ -59,6 +60,14 @@ def _caller_first() -> None:
 def list_definitions() -> dict[str, Any]:
     require_center()
     return {"items": definitions.newest_per_key()}
+
+
+@blp.route("/groups/<code>/processes")
+@blp.response(200, DefinitionListSchema)
+def processes_naming_group(code: str) -> dict[str, Any]:
+    """What auth asks before it deletes a center group: the processes that send tasks to it."""
+    require_center()
+    return {"items": definitions.naming_group(code)}
 
 
 @blp.route("/definitions/<process_key>/versions")
