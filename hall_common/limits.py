@@ -38,7 +38,8 @@ def time_limited(soft: float | None = None, hard: float | None = None) -> Iterat
     """Run the block under the soft (wall-clock) and hard (CPU) limits; only the main thread can take
     signals, so elsewhere (a unit test's threads) the block runs unlimited."""
     settings = get_settings()
-    soft = settings.event_soft_time_limit if soft is None else soft
+    # Within half the visibility timeout: an event still running then would go to a second worker.
+    soft = min(settings.event_soft_time_limit, settings.event_visibility_timeout / 2) if soft is None else soft
     hard = settings.event_hard_time_limit if hard is None else hard
     if threading.current_thread() is not threading.main_thread():
         yield
