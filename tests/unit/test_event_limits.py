@@ -71,3 +71,40 @@ def test_counting_never_stops_an_event_when_redis_is_away() -> None:
             raise ConnectionError("down")
 
     assert limits.delivered("workflow", "m1", 0, Away()) == 1  # type: ignore[arg-type]
+
+
+def test_a_message_that_killed_its_worker_three_times_is_parked_without_running(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery import Celery
+    from sqlalchemy import func, select
+
+    from hall_common import db
+    from hall_common.events import make_event
+    from hall_common.tasks import UNDELIVERABLE, register_service_tasks
+    from services.workflow.models import ProcessInstance
+
+    from .conftest import make_app
+    from .event_fakes import dead_letters_of
+
+    app = make_app("workflow", seed=False)
+    celery = Celery("limits-test")
+    register_service_tasks(celery, app)
+    redis: Any = CountingRedis()
+    counted = limits.delivered
+    monkeypatch.setattr(limits, "delivered",
+                        lambda service, message, retries: counted(service, message, retries, redis))
+    submitted = make_event("employer", "business.submitted", {
+        "business_type": "employer_change", "business_id": "1", "owner": "employer", "title": "单位信息变更",
+        "employer_no": "100100001", "employer_name": "示例", "initiator": "王", "initiator_login": "wangxy",
+        "summary": "单位地址", "row_count": 1, "variables": {}, "form": {},
+    })
+    for _ in range(3):  # three deliveries, each ended by its worker's death before an answer
+        limits.delivered("workflow", "message-1", 0)
+    outcome = celery.tasks["workflow.handle_event"].apply(args=[submitted], task_id="message-1").get()
+    assert outcome == "dead"
+    (letter,) = dead_letters_of(app)
+    assert (letter.event_id, letter.last_error, letter.status) == (submitted["id"], UNDELIVERABLE, "dead")
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    # Another message is handled as usual.
+    assert celery.tasks["workflow.handle_event"].apply(args=[submitted], task_id="message-2").get() == "processed"
