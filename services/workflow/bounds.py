@@ -12,6 +12,7 @@ Chinese message the engine shows with the node that ran the code.
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,10 +23,14 @@ _MAX_PRODUCT_BITS = MAX_INT.bit_length() + 1
 MAX_LENGTH = 10_000  # a string's characters, or a list's elements counted through its nesting
 MAX_ROUND_DIGITS = 20
 MAX_STEPS = 1_000  # operations and calls of one evaluation
+EVALUATION_SECONDS = 1.0  # each operation is bounded, but thousands of them on large values add up
 
 
 class LimitExceeded(ValueError):
     """A value or an evaluation beyond the bounds; the message is the designer's (Chinese)."""
+
+
+_CONTAINERS = frozenset({str, list, tuple, dict})
 
 
 def weight(value: Any, limit: int = MAX_LENGTH) -> int:
@@ -35,8 +40,11 @@ def weight(value: Any, limit: int = MAX_LENGTH) -> int:
     if isinstance(value, str):
         return len(value)
     if isinstance(value, list | tuple | dict):
+        items = value.values() if isinstance(value, dict) else value
         total = len(value)
-        for item in (value.values() if isinstance(value, dict) else value):
+        if _CONTAINERS.isdisjoint(map(type, items)):  # flat (the usual case): counted at C speed
+            return total
+        for item in items:
             if total > limit:
                 break
             if isinstance(item, str | list | tuple | dict):
@@ -117,15 +125,18 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
 class Operations:
     """One evaluation's operations: each checked, each counted against the step budget."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("deadline", "steps")
 
     def __init__(self) -> None:
         self.steps = 0
+        self.deadline = time.monotonic() + EVALUATION_SECONDS
 
     def _step(self) -> None:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise LimitExceeded(f"计算步骤超过{MAX_STEPS}步")
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded(f"计算超过{EVALUATION_SECONDS:g}秒")
 
     def binary(self, name: str, left: Any, right: Any) -> Any:
         self._step()
@@ -138,3 +149,11 @@ class Operations:
     def call(self, name: str, *args: Any) -> Any:
         self._step()
         return _sized(FUNCTIONS[name](*args))
+
+    def build(self, kind: str, *items: Any) -> Any:
+        """A list or tuple literal: ``[l, l, l]`` nests what it holds (by reference, so repeated
+        nesting would describe more elements than memory could hold), counted like any other value."""
+        self._step()
+        if sum(weight(item) for item in items) + len(items) > MAX_LENGTH:
+            raise LimitExceeded(f"字符串或列表超出{MAX_LENGTH}个元素")
+        return list(items) if kind == "list" else tuple(items)

@@ -122,6 +122,14 @@ class _Bounded(ast.NodeTransformer):
         self.generic_visit(node)
         return self._ops("unary", type(node.op).__name__, node.operand, at=node)
 
+    def visit_List(self, node: ast.List) -> ast.expr:
+        self.generic_visit(node)
+        return self._ops("build", "list", *node.elts, at=node)  # only loaded: assignments name a variable
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.expr:
+        self.generic_visit(node)
+        return self._ops("build", "tuple", *node.elts, at=node)
+
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
         assert isinstance(node.func, ast.Name)  # _check allows nothing else

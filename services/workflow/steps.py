@@ -16,6 +16,7 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from . import bounds
 from .bounds import LimitExceeded
 from .sandbox import UnsafeCode
 
@@ -105,6 +106,10 @@ def check_data(workflow: Any) -> None:
         if not data:
             continue
         spec = None if task is None else task.task_spec
+        # Counted first, stopping early: data nesting one list many times by reference would take the
+        # JSON encoder (one C call) far longer than any limit.
+        if bounds.weight(data, MAX_DATA_BYTES) > MAX_DATA_BYTES:
+            raise _refuse(_node(spec), f"流程数据超过{MAX_DATA_BYTES // 1024}KB")
         try:
             size = len(json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8"))
         except (TypeError, ValueError, RecursionError) as exc:

@@ -146,3 +146,17 @@ def test_node_and_user_task_caps_and_nesting_depth_are_named(app: Flask, monkeyp
                                   + "</x:a>" * 60 + "</bpmn:extensionElements></bpmn:process>", 1)
     status, message, _ = deploy(app, nested)
     assert status == 422 and message.startswith("流程文件嵌套层级过深（最多40层）"), message
+
+
+def test_list_literals_are_counted_too_so_nesting_by_reference_cannot_grow_without_bound() -> None:
+    with pytest.raises(LimitExceeded, match="字符串或列表超出10000个元素"):
+        sandbox.execute("l = [0] * 5000\na = [l, l, l]", {})
+    data: dict[str, object] = {}
+    sandbox.execute("l = [0] * 10\nt = (l, l)\nu = [t]", data)
+    assert data["u"] == [([0] * 10, [0] * 10)]
+
+
+def test_an_evaluation_has_a_time_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bounds, "EVALUATION_SECONDS", 0.0)
+    with pytest.raises(LimitExceeded, match="计算超过0秒"):
+        sandbox.evaluate("a + 1", {"a": 1})
