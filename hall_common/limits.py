@@ -6,9 +6,10 @@ soft limit, a wall-clock alarm whose handler raises ``TimeLimitExceeded`` in the
 attempt like any other: retried, then a dead letter); and a hard limit, a CPU-time timer whose signal
 keeps its default action and ends the process even in the middle of one long C call (where no Python
 handler runs). The worker unit then exits and its supervisor starts it again; the message, never
-acknowledged, comes back. ``delivered`` counts those returns in Redis, so a message that kills its
-worker is buried after a few deliveries instead of killing workers for ever (an out-of-memory kill
-counts the same way).
+acknowledged, comes back marked as redelivered. ``undeliverable`` counts those returns in Redis, so a
+message that kills its worker is buried after a few deliveries instead of killing workers for ever (an
+out-of-memory kill counts the same way). A first delivery is not counted: no Redis round trip on the
+path of every event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from redis import Redis
 
@@ -60,8 +62,16 @@ def time_limited(soft: float | None = None, hard: float | None = None) -> Iterat
         signal.signal(signal.SIGALRM, previous)
 
 
+def undeliverable(service: str, request: Any) -> bool:
+    """Whether this delivery of a message is one too many: it came back (Redis restored it, unacknowledged,
+    after its worker died) event_max_deliveries - 1 times already."""
+    if not (getattr(request, "delivery_info", None) or {}).get("redelivered"):
+        return False
+    return delivered(service, request.id, request.retries) >= get_settings().event_max_deliveries
+
+
 def delivered(service: str, message_id: str | None, retries: int, client: Redis | None = None) -> int:
-    """How many times this message (a retry is a message of its own) has been delivered, this one
+    """How many times this message (a retry is a message of its own) has been counted, this time
     included; 1 when Redis cannot tell (the broker is the same Redis: then nothing is delivered)."""
     if not message_id:
         return 1

@@ -32,7 +32,7 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
     # A message carries one event, or a list: the events one relay pass published for this service.
     @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
-        if limits.delivered(name, self.request.id, self.request.retries) > get_settings().event_max_deliveries:
+        if limits.undeliverable(name, self.request):
             return bury_undeliverable(app, name, event)
         if isinstance(event, list):
             return handle_batch(self, app, name, event)

@@ -73,6 +73,25 @@ def test_counting_never_stops_an_event_when_redis_is_away() -> None:
     assert limits.delivered("workflow", "m1", 0, Away()) == 1  # type: ignore[arg-type]
 
 
+class Request:
+    def __init__(self, message_id: str, redelivered: bool, retries: int = 0) -> None:
+        self.id, self.retries = message_id, retries
+        self.delivery_info = {"redelivered": True} if redelivered else {}
+
+
+def test_the_third_return_of_a_message_is_one_too_many_and_a_first_delivery_costs_no_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    redis: Any = CountingRedis()
+    counted = limits.delivered
+    monkeypatch.setattr(limits, "delivered",
+                        lambda service, message, retries: counted(service, message, retries, redis))
+    assert not limits.undeliverable("workflow", Request("m1", redelivered=False)) and redis.values == {}
+    # Killed on its first delivery, then on its first and second return: the third return is buried.
+    answers = [limits.undeliverable("workflow", Request("m1", redelivered=True)) for _ in range(3)]
+    assert answers == [False, False, True]
+    assert not limits.undeliverable("workflow", Request("m1", redelivered=True, retries=1))
+
+
 def test_a_message_that_killed_its_worker_three_times_is_parked_without_running(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from celery import Celery
@@ -89,17 +108,12 @@ def test_a_message_that_killed_its_worker_three_times_is_parked_without_running(
     app = make_app("workflow", seed=False)
     celery = Celery("limits-test")
     register_service_tasks(celery, app)
-    redis: Any = CountingRedis()
-    counted = limits.delivered
-    monkeypatch.setattr(limits, "delivered",
-                        lambda service, message, retries: counted(service, message, retries, redis))
+    monkeypatch.setattr(limits, "undeliverable", lambda service, request: request.id == "message-1")
     submitted = make_event("employer", "business.submitted", {
         "business_type": "employer_change", "business_id": "1", "owner": "employer", "title": "单位信息变更",
         "employer_no": "100100001", "employer_name": "示例", "initiator": "王", "initiator_login": "wangxy",
         "summary": "单位地址", "row_count": 1, "variables": {}, "form": {},
     })
-    for _ in range(3):  # three deliveries, each ended by its worker's death before an answer
-        limits.delivered("workflow", "message-1", 0)
     outcome = celery.tasks["workflow.handle_event"].apply(args=[submitted], task_id="message-1").get()
     assert outcome == "dead"
     (letter,) = dead_letters_of(app)
