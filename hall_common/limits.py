@@ -44,6 +44,8 @@ def time_limited(soft: float | None = None, hard: float | None = None) -> Iterat
     soft = min(settings.event_soft_time_limit, settings.event_visibility_timeout / 2) if soft is None else soft
     hard = settings.event_hard_time_limit if hard is None else hard
     if threading.current_thread() is not threading.main_thread():
+        # Celery's solo pool runs tasks in the main thread: seen here, the worker runs otherwise.
+        log.warning("event time limits need the main thread; %s runs without them", threading.current_thread().name)
         yield
         return
 
