@@ -53,7 +53,7 @@ def weight(value: Any, limit: int = MAX_LENGTH) -> int:
     return 1
 
 
-def _sized(value: Any) -> Any:
+def sized(value: Any) -> Any:
     """The result of an operation, refused if it is beyond the bounds."""
     if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT < value < MAX_INT:
         raise LimitExceeded(f"整数超出{MAX_INT_DIGITS}位")
@@ -86,13 +86,13 @@ def _add(left: Any, right: Any) -> Any:
     return operator.add(left, right)
 
 
-def _mod(left: Any, right: Any) -> Any:
+def checked_mod(left: Any, right: Any) -> Any:
     if not isinstance(left, int | float):  # 'str' % ...: formatting, whose width is any number
         raise LimitExceeded("不允许使用 % 格式化字符串，请用 str() 和 + 拼接")
     return operator.mod(left, right)
 
 
-def _round(number: Any, ndigits: Any = None) -> Any:
+def checked_round(number: Any, ndigits: Any = None) -> Any:
     if ndigits is not None:
         if not isinstance(ndigits, int) or not -MAX_ROUND_DIGITS <= ndigits <= MAX_ROUND_DIGITS:
             raise LimitExceeded(f"round 的位数应在 -{MAX_ROUND_DIGITS} 到 {MAX_ROUND_DIGITS} 之间")
@@ -114,11 +114,11 @@ def _str(value: Any = "") -> str:
 
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "Add": _add, "Sub": operator.sub, "Mult": _mul, "Div": operator.truediv, "FloorDiv": operator.floordiv,
-    "Mod": _mod,
+    "Mod": checked_mod,
 }
 UNARY: dict[str, Callable[[Any], Any]] = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_}
 FUNCTIONS: Mapping[str, Callable[..., Any]] = {
-    "abs": abs, "min": min, "max": max, "round": _round, "len": len, "int": _int, "str": _str, "bool": bool,
+    "abs": abs, "min": min, "max": max, "round": checked_round, "len": len, "int": _int, "str": _str, "bool": bool,
 }
 
 
@@ -140,15 +140,15 @@ class Operations:
 
     def binary(self, name: str, left: Any, right: Any) -> Any:
         self._step()
-        return _sized(BINARY[name](left, right))
+        return sized(BINARY[name](left, right))
 
     def unary(self, name: str, operand: Any) -> Any:
         self._step()
-        return _sized(UNARY[name](operand))
+        return sized(UNARY[name](operand))
 
     def call(self, name: str, *args: Any) -> Any:
         self._step()
-        return _sized(FUNCTIONS[name](*args))
+        return sized(FUNCTIONS[name](*args))
 
     def build(self, kind: str, *items: Any) -> Any:
         """A list or tuple literal: ``[l, l, l]`` nests what it holds (by reference, so repeated

@@ -90,16 +90,16 @@ def _check_bounds(node: ast.AST, code: str) -> None:
     where = f"：{code.strip()[:80]}"
     try:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            bounds._sized(node.value)
+            bounds.sized(node.value)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Mod | ast.Add):
             left, right = _constant(node.left), _constant(node.right)
             if isinstance(node.op, ast.Mod) and isinstance(left, str):
-                bounds._mod(left, right)
+                bounds.checked_mod(left, right)
             if left is not None and right is not None and not isinstance(node.op, ast.Mod):
                 bounds.BINARY[type(node.op).__name__](left, right)
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"
               and len(node.args) == 2 and _constant(node.args[1]) is not None):
-            bounds._round(0, _constant(node.args[1]))
+            bounds.checked_round(0, _constant(node.args[1]))
     except LimitExceeded as exc:
         raise UnsafeCode(f"{exc}{where}") from exc
     except (TypeError, ZeroDivisionError, OverflowError, ValueError):

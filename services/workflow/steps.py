@@ -88,6 +88,10 @@ def run_engine(step: Callable[[], Any], workflow: Any = None) -> None:
             detail = str(cause)
         elif isinstance(cause, NameError):
             detail = f"流程数据中没有变量 {getattr(cause, 'name', '') or cause}"
+        elif isinstance(cause, ZeroDivisionError):
+            detail = "除数为零"
+        elif isinstance(cause, OverflowError):
+            detail = "数值超出范围"
         else:
             detail = str(exc).splitlines()[0][:200]
         raise _refuse(_node(spec), detail) from exc

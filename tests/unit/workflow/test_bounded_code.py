@@ -160,3 +160,16 @@ def test_an_evaluation_has_a_time_bound(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(bounds, "EVALUATION_SECONDS", 0.0)
     with pytest.raises(LimitExceeded, match="计算超过0秒"):
         sandbox.evaluate("a + 1", {"a": 1})
+
+
+@pytest.mark.parametrize(("condition", "variables", "detail"), [
+    ("amount / n > 1 and approved == True", {"amount": 1, "n": 0}, "除数为零"),
+    ("amount / 3 > 1 and approved == True", {"amount": 10 ** 400}, "数值超出范围"),
+])
+def test_arithmetic_errors_on_the_data_are_told_in_chinese(app: Flask, condition: str,
+                                                          variables: dict[str, object], detail: str) -> None:
+    install(app, attacks.with_condition(condition))
+    submit(app, variables=variables)
+    refused = complete(app, the_task(app)["task"]["id"], "approve")
+    assert refused.status_code == 422
+    assert f"节点「审核结果」(Gateway_decision)：{detail}" in refused.get_json()["message"], refused.get_json()
