@@ -146,6 +146,9 @@ def test_node_and_user_task_caps_and_nesting_depth_are_named(app: Flask, monkeyp
                                   + "</x:a>" * 60 + "</bpmn:extensionElements></bpmn:process>", 1)
     status, message, _ = deploy(app, nested)
     assert status == 422 and message.startswith("流程文件嵌套层级过深（最多40层）"), message
+    deeper = nested.replace("<x:a xmlns:x='urn:x'>" * 60, "<x:a xmlns:x='urn:x'>" * 300).replace(
+        "</x:a>" * 60, "</x:a>" * 300)  # beyond what the XML parser itself reads (256 levels)
+    assert deploy(app, deeper)[:2] == (422, "流程文件嵌套层级过深（最多40层）")
 
 
 def test_list_literals_are_counted_too_so_nesting_by_reference_cannot_grow_without_bound() -> None:
