@@ -131,6 +131,9 @@ def test_every_process_of_the_file_is_checked_and_a_call_cycle_is_named(app: Fla
     assert (status, element) == (422, "Call_back"), message
     assert "形成循环调用：employer_change → helper_process → employer_change" in message
     assert deploy(app, attacks.with_called_process("y = 1"))[0] == 201
+    submit(app)  # and the called process runs once the review approves
+    assert complete(app, the_task(app)["task"]["id"], "approve").status_code == 200
+    assert len(events_of(app, "business.approved")) == 1
 
 
 def test_node_and_user_task_caps_and_nesting_depth_are_named(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,3 +179,12 @@ def test_arithmetic_errors_on_the_data_are_told_in_chinese(app: Flask, condition
     refused = complete(app, the_task(app)["task"]["id"], "approve")
     assert refused.status_code == 422
     assert f"节点「审核结果」(Gateway_decision)：{detail}" in refused.get_json()["message"], refused.get_json()
+
+
+def test_code_of_a_called_process_is_bounded_at_run_time_too(app: Flask) -> None:
+    assert deploy(app, attacks.with_called_process("y = x * x"))[0] == 201
+    submit(app, variables={"x": 10 ** 60})
+    refused = complete(app, the_task(app)["task"]["id"], "approve")
+    assert refused.status_code == 422
+    assert "节点「辅助计算」(S_task)：整数超出100位" in refused.get_json()["message"], refused.get_json()
+    assert the_task(app)["task"]["status"] == "open"
