@@ -107,6 +107,8 @@ def _int(value: Any = 0) -> int:
 
 
 def _str(value: Any = "") -> str:
+    if isinstance(value, int):  # an integer from the data: its digits before its text
+        sized(value)
     if weight(value) > MAX_LENGTH:
         raise LimitExceeded(f"字符串或列表超出{MAX_LENGTH}个元素")
     return str(value)

@@ -55,6 +55,7 @@ def test_an_attack_the_text_shows_is_refused_at_deploy_naming_its_flow(app: Flas
     ("str(x)", {"x": [[0] * 1000] * 1000}, "字符串或列表超出10000个元素"),
     ("l * 100", {"l": [[0] * 1000]}, "重复后的字符串或列表超出10000个元素"),
     ("int(s)", {"s": "9" * 5000}, "整数超出100位"),
+    ("str(x)", {"x": 10 ** 4000}, "整数超出100位"),
 ])
 def test_every_value_an_expression_makes_is_bounded_before_it_is_made(code: str, data: dict[str, object],
                                                                      message: str) -> None:
