@@ -167,7 +167,10 @@ class Stack:
             worker, target = ["-k", "gateway.asgi.Worker"], "gateway.asgi:create_asgi()"
         else:
             worker, target = ["-k", "gthread", "--threads", "4"], f"services.{name}:create_app()"
-        self.spawn(name, [str(BIN / "gunicorn"), *worker, "-w", "1", "--graceful-timeout", "5",
+        # --timeout: the hard limit of a request. A request stuck in one long C call holds the GIL, so
+        # the worker's heartbeat stops and the arbiter replaces the worker after 30 s (the workflow
+        # engine's own bounds refuse far sooner: services/workflow/steps.py).
+        self.spawn(name, [str(BIN / "gunicorn"), *worker, "-w", "1", "--graceful-timeout", "5", "--timeout", "30",
                           "--no-control-socket", "-b", f"127.0.0.1:{self.ports[name]}", target])
 
     def restart_gateway(self) -> None:

@@ -105,7 +105,13 @@ def deploy(key: str) -> Any:
         return jsonify({"message": "请填写部署说明", "element": ""}), 422
     if len(note) > MAX_NOTE:
         return jsonify({"message": f"部署说明不能超过{MAX_NOTE}字", "element": ""}), 422
-    result = _forward("deploy", key, {"bpmn_xml": body.get("bpmn_xml", ""), "note": note})
+    payload: dict[str, Any] = {"bpmn_xml": body.get("bpmn_xml", ""), "note": note}
+    base = body.get("base_version")
+    if base is not None:  # the version the page opened: a newer one deployed meanwhile refuses (409)
+        if not isinstance(base, int) or isinstance(base, bool):
+            return jsonify({"message": "基础版本号无效，请刷新页面", "element": ""}), 422
+        payload["base_version"] = base
+    result = _forward("deploy", key, payload)
     if isinstance(result, tuple):
         return result
     done = f"部署成功，当前版本为第{result['version']}版"

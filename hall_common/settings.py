@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     event_visibility_timeout: int = Field(60, ge=5, le=24 * 3600)
     event_restore_interval: int = Field(5, ge=1, le=300)
     heavy_visibility_timeout: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    # Every event's handling is stopped after event_soft_time_limit seconds, at most half the
+    # visibility timeout so no second worker is handed an event still running (a failed attempt: retried,
+    # then a dead letter); a handler stuck in one long C call, which no Python signal handler
+    # interrupts, kills its worker after event_hard_time_limit seconds of CPU. A message whose
+    # deliveries killed a worker event_max_deliveries times becomes a dead letter without running.
+    event_soft_time_limit: float = Field(20.0, gt=0, le=3600)
+    event_hard_time_limit: float = Field(40.0, gt=0, le=7200)
+    event_max_deliveries: int = Field(3, ge=1, le=100)
     # An event still without its consumers' receipts this many seconds after it was published is
     # sent again to those consumers (then after twice as long, up to an hour): see receipts.py.
     event_confirm_after: int = Field(300, ge=5, le=24 * 3600)

@@ -14,7 +14,7 @@ from celery.exceptions import Reject
 from flask import Flask
 from sqlalchemy import delete
 
-from . import db, dead_letters, receipts
+from . import db, dead_letters, limits, receipts
 from .celery_app import get_celery
 from .consumer import PermanentEventError, consume, consume_deferred, consume_together
 from .outbox import relay, relay_now
@@ -32,11 +32,14 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
     # A message carries one event, or a list: the events one relay pass published for this service.
     @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
+        if limits.undeliverable(name, self.request):
+            return bury_undeliverable(app, name, event)
         if isinstance(event, list):
             return handle_batch(self, app, name, event)
         with app.app_context():
             try:
-                outcome = consume(event)
+                with limits.time_limited():
+                    outcome = consume(event)
             except Exception as exc:
                 outcome = retry_or_bury(self, event, exc, first_failed_at)  # raises to retry later
         if isinstance(event, dict) and isinstance(event.get("id"), str):
@@ -96,7 +99,12 @@ def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
     outcomes: Counter[str] = Counter()
     confirmed: list[str] = []
     with app.app_context():
-        together = consume_together(events)  # the usual case: one transaction for the message
+        try:
+            with limits.time_limited():
+                together = consume_together(events)  # the usual case: one transaction for the message
+        except limits.TimeLimitExceeded:
+            db.session().rollback()
+            together = None  # one at a time, each under its own limit, finds the slow one
         if together is not None and together[1]:
             relay_now()
     if together is not None:
@@ -107,7 +115,8 @@ def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
         for event in events:
             with app.app_context():  # a fresh session per event, as for a message of its own
                 try:
-                    outcome, more = consume_deferred(event)
+                    with limits.time_limited():
+                        outcome, more = consume_deferred(event)
                     emitted = emitted or more
                 except Exception as exc:
                     outcome = retry_or_bury(task, event, exc, None, alone=True)
@@ -166,6 +175,22 @@ def _bury(task: Task, event: Any, exc: Exception, attempt: int, first: str) -> s
     log.error("event %s (%s) became a dead letter after %s attempt(s): %s",
               event.get("id") if isinstance(event, dict) else None,
               event.get("type") if isinstance(event, dict) else None, attempt, dead_letters.describe(exc))
+    return "dead"
+
+
+UNDELIVERABLE = "事件处理中工作进程多次中止（超过时间限制或内存不足），已停止重试"
+
+
+def bury_undeliverable(app: Flask, name: str, event: Any) -> str:
+    """A message whose handling killed its worker again and again: each of its events parked as a
+    dead letter without running it once more."""
+    events = event if isinstance(event, list) else [event]
+    with app.app_context():
+        for one in events:
+            dead_letters.bury(one, UNDELIVERABLE, get_settings().event_max_deliveries, db.utcnow())
+    log.error("a message of %s event(s) killed its worker %s times and became dead letters", len(events),
+              get_settings().event_max_deliveries)
+    receipts.confirm_many(name, [e["id"] for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)])
     return "dead"
 
 

@@ -191,7 +191,10 @@
     e.preventDefault();
     const note = document.getElementById("deploy-note");
     if (!note.value.trim()) { say("请填写部署说明", "error"); note.focus(); return; }
-    run(model.deploy_url, { note: note.value.trim() }, document.getElementById("deploy"));
+    // The version this page opened: if another admin deployed a newer one meanwhile, the deploy is
+    // refused instead of silently replacing it.
+    run(model.deploy_url, { note: note.value.trim(), base_version: model.version },
+        document.getElementById("deploy"));
   });
 
   modeler.on("selection.changed", (event) => render(event.newSelection[0]));

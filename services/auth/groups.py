@@ -8,11 +8,14 @@ Every change writes an audit record with the state before and after.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from flask import request
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hall_common import db
+from hall_common.client import ServiceClient, ServiceError
 from hall_common.errors import BusinessError
 
 from . import sessions
@@ -122,12 +125,27 @@ def set_members(actor: str, code: str, login_names: list[str]) -> dict[str, Any]
     return _view(group, _members_of([code])[code])
 
 
+def processes_naming(code: str) -> list[str]:
+    """The deployed processes that send tasks to the group, asked of the workflow service with the
+    caller's own token (unit tests replace this function)."""
+    header = request.headers.get("Authorization", "")
+    try:
+        body = ServiceClient("workflow", header.removeprefix("Bearer ") or None).get(
+            f"/groups/{quote(code, safe='')}/processes")
+    except ServiceError as exc:  # unknown is not "none": a group a process needs is never deleted blind
+        raise BusinessError(f"无法确认流程是否使用该用户组，请稍后再试（{exc.message}）", 503) from exc
+    return [f"{d.get('name') or d['process_key']}（第{d['version']}版）" for d in body.get("items", [])]
+
+
 def delete_group(actor: str, code: str) -> None:
     name = get_group(code).name
     session = db.session()
     count = session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_code == code))
     if count:
         raise BusinessError(f"用户组「{name}」还有{count}名成员，请先移除成员再删除", 409)
+    naming = processes_naming(code)
+    if naming:
+        raise BusinessError(f"用户组「{name}」是以下流程的候选组，请先在流程设计中修改：{'、'.join(naming)}", 409)
     # One conditional DELETE decides: a member added since the count above leaves the group in place.
     still_empty = ~select(GroupMember.login_name).where(GroupMember.group_code == code).exists()
     deleted = session.execute(delete(Group).where(Group.code == code, still_empty))

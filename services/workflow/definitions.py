@@ -17,7 +17,7 @@ from hall_common.errors import BusinessError
 from hall_common.security import Principal
 
 from . import engine
-from .models import AuditRecord, ProcessDefinition
+from .models import RETURNED, RUNNING, AuditRecord, ProcessDefinition, ProcessInstance
 
 PROCESS_DIR = Path(__file__).resolve().parent / "processes"
 SYSTEM = "system"
@@ -61,13 +61,25 @@ def _store(parsed: engine.ParsedDefinition, bpmn_xml: str, deployed_by: str, not
     return definition
 
 
-def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str) -> ProcessDefinition:
-    """A center admin deploys a new version; instances already running keep theirs."""
+def newer_version(version: int) -> str:
+    return f"该流程已有新版本（版本{version}），请重新打开后再部署"
+
+
+def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str,
+           base_version: int | None = None) -> ProcessDefinition:
+    """A center admin deploys a new version; instances already running keep theirs.
+
+    ``base_version``: the version the designer opened. A deploy based on an older version than the
+    newest is refused; of two based on the same one, the unique (process_key, version) lets one
+    commit and the other is told (the new version number is always the base's plus one).
+    """
     parsed = check(process_key, bpmn_xml)
     session = db.session()
     latest = latest_definition(process_key)
-    if latest is not None and latest.checksum == parsed.checksum:
-        raise BusinessError(f"流程与当前版本（第{latest.version}版）相同，无需重新部署", 409)
+    if base_version is not None and latest is not None and latest.version != base_version:
+        raise BusinessError(newer_version(latest.version), 409)
+    if latest is not None and _same_substance(latest, parsed):
+        raise BusinessError(f"流程与当前版本（第{latest.version}版）内容相同（仅格式或布局不同），无需重新部署", 409)
     definition = _store(parsed, bpmn_xml, principal.login_name, note.strip(), latest)
     before = {"version": latest.version, "checksum": latest.checksum} if latest else None
     audit.record(session, AuditRecord, principal.login_name, "deploy_process", process_key, detail=note.strip(),
@@ -77,8 +89,17 @@ def deploy(principal: Principal, process_key: str, bpmn_xml: str, note: str) -> 
         session.commit()
     except IntegrityError as exc:  # another admin deployed the same version number first
         session.rollback()
-        raise BusinessError("流程已被他人部署新版本，请刷新后重试", 409) from exc
+        newest = latest_definition(process_key)
+        raise BusinessError(newer_version(newest.version) if newest else "流程已被他人部署新版本，请刷新后重试",
+                            409) from exc
     return definition
+
+
+def _same_substance(latest: ProcessDefinition, parsed: engine.ParsedDefinition) -> bool:
+    if latest.checksum == parsed.checksum:
+        return True
+    return engine.substance(latest.spec_json, latest.task_groups, latest.end_outcomes, latest.initiator_may_end) \
+        == engine.substance(parsed.spec_json, parsed.task_groups, parsed.end_outcomes, parsed.initiator_may_end)
 
 
 def install(process_key: str, bpmn_xml: str, deployed_by: str = SYSTEM, note: str = "系统默认流程",
@@ -165,6 +186,18 @@ def version(process_key: str, number: int) -> ProcessDefinition:
     if found is None:
         raise BusinessError("流程定义版本不存在", 404)
     return found
+
+
+def naming_group(code: str) -> list[ProcessDefinition]:
+    """The definitions that send tasks to candidate group ``code``: the newest version of each
+    business type (every new business starts on it) and any older version an instance still runs or
+    waits on (its open tasks, and a resubmission of a returned one, go to that group). Versions
+    nothing can reach again do not hold a group."""
+    live = select(ProcessInstance.definition_id).where(ProcessInstance.status.in_((RUNNING, RETURNED)))
+    older = select(ProcessDefinition).where(ProcessDefinition.id.in_(live)).options(defer(ProcessDefinition.bpmn_xml))
+    found = {d.id: d for d in [*newest_per_key(), *db.session().scalars(older)]}
+    return sorted((d for d in found.values() if code in (d.task_groups or {}).values()),
+                  key=lambda d: (d.process_key, d.version))
 
 
 def known_process_keys() -> list[str]:

@@ -9,55 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from lxml import etree
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .sandbox import SCRIPT_ENGINE, UnsafeCode, check_expression, check_script
+from .documents import NS, check_code, check_document, parse_xml
+from .documents import DefinitionError as DefinitionError
+from .sandbox import SCRIPT_ENGINE
+from .steps import ProcessError as ProcessError
+from .steps import advance as advance
+from .steps import run_engine as run_engine
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 SERIALIZER_VERSION = SERIALIZER.VERSION
 _SPEC_KEYS = ("spec", "subprocess_specs")
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 OUTCOMES = ("approved", "rejected")
 # What a completed task writes into the process data; a reset clears them so gateways decide afresh.
 DECISION_KEYS = ("approved", "decision", "opinion", "approver")
-RESERVED_IDS = frozenset({"Start", "End", "Root"})
-# Elements whose text SpiffWorkflow runs as Python: a script, or an expression (everything else).
-SCRIPT_TAGS = frozenset({"script", "preScript", "postScript"})
-CODE_TAGS = SCRIPT_TAGS | {"conditionExpression", "condition", "completionCondition", "loopCardinality",
-                           "loopCondition", "timeDate", "timeDuration", "timeCycle", "messagePath",
-                           "formalExpression", "expression", "retrievalExpression"}
 # A task the process has actually reached (not merely predicted or cancelled).
 REACHED = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
-# Refuse DTDs and entities outright: a designer's file never needs them, an attacker's does.
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validation=False, load_dtd=False,
-                              huge_tree=False, remove_comments=True)
-
-
-_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-
-
-class DefinitionError(ValueError):
-    """A definition refused at deploy: a Chinese message and the BPMN id of the element at fault."""
-
-    def __init__(self, message: str, element: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.element = element
+_parse_xml = parse_xml
+_check_code = check_code
 
 
 @dataclass(frozen=True)
@@ -81,23 +61,6 @@ def _properties(element: Any) -> dict[str, str]:
     return {str(p.get("name")): str(p.get("value") or "") for p in found}
 
 
-def _parse_xml(bpmn_xml: str) -> Any:
-    # Before the parser sees it: a DTD is where entity bombs and external entities live, and lxml's
-    # own errors about them are English.
-    if _DTD.search(bpmn_xml):
-        raise DefinitionError("流程文件无法解析：不允许使用 DOCTYPE 或实体声明（ENTITY）")
-    try:
-        root = etree.fromstring(bpmn_xml.encode("utf-8"), _XML_PARSER)
-    except etree.XMLSyntaxError as exc:
-        line, column = getattr(exc, "position", None) or (exc.lineno or 1, 0)
-        raise DefinitionError(f"流程文件无法解析：不是有效的 XML（第{line}行第{column}列附近）") from exc
-    if root.getroottree().docinfo.doctype:
-        raise DefinitionError("流程文件无法解析：不允许使用 DOCTYPE 或实体声明（ENTITY）")
-    if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DefinitionError("流程文件无法解析：根元素应为 BPMN 2.0 的 definitions")
-    return root
-
-
 def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] | None = None) -> ParsedDefinition:
     """Check a definition the way deploy must and parse it with SpiffWorkflow.
 
@@ -112,10 +75,8 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     if process is None:
         found = str(processes[0].get("id") or "")
         raise DefinitionError(f"流程标识 {found} 与业务类型 {process_key} 不一致", found)
-    for element in process.xpath(".//*[@id]"):
-        if element.get("id") in RESERVED_IDS:  # SpiffWorkflow's own task names: the parse would go wrong
-            raise DefinitionError(f"元素标识 {element.get('id')} 为保留字，请改用其他标识", str(element.get("id")))
-    _check_code(process)
+    check_document(root)
+    _check_code(root)
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(root)
@@ -123,7 +84,7 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
         subprocesses = parser.get_subprocess_specs(process_key)
     except Exception as exc:  # the parser raises many types; all mean the same to a designer
         raise DefinitionError(f"流程文件无法解析：{exc}", str(getattr(exc, "id", "") or "")) from exc
-    task_groups = _task_groups(spec, groups)
+    task_groups = _task_groups([spec, *subprocesses.values()], groups)
     end_outcomes: dict[str, str] = {}
     for task_spec in spec.task_specs.values():
         if type(task_spec).__name__ == "EndEvent":
@@ -151,32 +112,23 @@ def parse(bpmn_xml: str, process_key: str, groups: Iterable[Mapping[str, str]] |
     )
 
 
-def _check_code(process: Any) -> None:
-    """Every condition and script of the process within the language sandbox.py allows, refused with
-    the element that holds it (the sequence flow, the task) before anything runs."""
-    for element in process.iter():
-        if not isinstance(element.tag, str):
-            continue
-        tag = etree.QName(element).localname
-        text = (element.text or "").strip()
-        if tag not in CODE_TAGS or not text:
-            continue
-        owner = next((e for e in element.iterancestors() if e.get("id")), process)
-        try:
-            (check_script if tag in SCRIPT_TAGS else check_expression)(text)
-        except UnsafeCode as exc:
-            label = f"「{owner.get('name') or owner.get('id')}」({owner.get('id')})"
-            raise DefinitionError(f"元素{label} 的{'脚本' if tag in SCRIPT_TAGS else '条件'}不允许：{exc}",
-                                  str(owner.get("id") or "")) from exc
+def substance(spec_json: str, task_groups: Mapping[str, str] | None, end_outcomes: Mapping[str, str] | None,
+              initiator_may_end: bool) -> str:
+    """A digest of what a definition does, not of its text: the parsed specs and what deploy read
+    from the file. The designer's Modeler re-serialises a file it merely opened (attribute order,
+    whitespace, the diagram's layout), which changes the text and nothing here."""
+    canonical = {"specs": json.loads(spec_json), "task_groups": dict(task_groups or {}),
+                 "end_outcomes": dict(end_outcomes or {}), "initiator_may_end": bool(initiator_may_end)}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def _task_groups(spec: Any, groups: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
-    """Every user task's candidate group code: its candidate_group property, else its lane (by group
-    code or name)."""
+def _task_groups(specs: list[Any], groups: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    """Every user task's candidate group code, in the process and in every process it calls: its
+    candidate_group property, else its lane (by group code or name)."""
     known = {g["code"]: g for g in groups} if groups is not None else None
     by_name = {g["name"]: code for code, g in known.items()} if known is not None else {}
     result: dict[str, str] = {}
-    for task_spec in spec.task_specs.values():
+    for task_spec in (t for spec in specs for t in spec.task_specs.values()):
         if not getattr(task_spec, "manual", False):
             continue
         code = str(task_spec.extensions.get("properties", {}).get("candidate_group") or "").strip()
@@ -205,11 +157,12 @@ def _spec_objects(spec_json: str) -> tuple[Any, dict[str, Any]]:
 
 
 def start(spec_json: str, variables: dict[str, Any]) -> BpmnWorkflow:
-    """A new instance whose gateways see ``variables`` (set on the root task, every task inherits them)."""
+    """A new instance whose gateways see ``variables`` (set on the root task, every task inherits
+    them), run to its first wait under the same bounds as every later step (ProcessError beyond)."""
     spec, subprocesses = _spec_objects(spec_json)
     workflow = BpmnWorkflow(spec, dict(subprocesses), script_engine=SCRIPT_ENGINE)
     workflow.task_tree.data.update(variables)
-    workflow.do_engine_steps()
+    run_engine(lambda: advance(workflow), workflow)
     return workflow
 
 
@@ -251,42 +204,6 @@ def candidate_group(task: Task, task_groups: Mapping[str, str] | None = None) ->
     return str(properties.get("candidate_group") or task.task_spec.lane or "handler")
 
 
-class ProcessError(RuntimeError):
-    """The process cannot go on (a condition fails on the data, code the sandbox refuses): the
-    definition is at fault, not the caller. The message is Chinese and names the node."""
-
-
-def _root_cause(exc: BaseException) -> BaseException | None:
-    """The error under SpiffWorkflow's wrappers (it keeps it as ``exception`` or as the context)."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        if not isinstance(current, SpiffWorkflowException):
-            return current
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-    return None
-
-
-def run_engine(step: Any) -> None:
-    """Run one step of the engine (``task.run`` then ``do_engine_steps``, a reset...), turning what
-    SpiffWorkflow raises into a ProcessError the caller answers as a refusal, never a 500."""
-    try:
-        step()
-    except SpiffWorkflowException as exc:
-        spec: Any = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
-        bpmn_id = getattr(spec, "bpmn_id", None)
-        node = f"节点「{getattr(spec, 'bpmn_name', None) or bpmn_id}」({bpmn_id})：" if bpmn_id else ""
-        cause = _root_cause(exc)
-        if isinstance(cause, UnsafeCode):
-            detail = str(cause)
-        elif isinstance(cause, NameError):
-            detail = f"流程数据中没有变量 {getattr(cause, 'name', '') or cause}"
-        else:
-            detail = str(exc).splitlines()[0][:200]
-        raise ProcessError(f"流程定义有误，无法继续办理：{node}{detail}。请联系管理员在流程设计中修改") from exc
-
-
 def first_user_task(workflow: BpmnWorkflow) -> Task | None:
     """The first user task the process reached (depth first from the root: the one nearest the start)."""
     for task in workflow.get_tasks(state=REACHED, manual=True):
@@ -307,8 +224,12 @@ def reset_to_first_user_task(workflow: BpmnWorkflow, variables: Mapping[str, Any
         task.parent.data.pop(key, None)
     task.parent.data.update(variables)
     workflow.task_tree.data.update(variables)
-    workflow.reset_from_task_id(task.id)
-    workflow.do_engine_steps()
+
+    def reset() -> None:
+        workflow.reset_from_task_id(task.id)
+        advance(workflow)
+
+    run_engine(reset, workflow)
 
 
 def reached_end(workflow: BpmnWorkflow, end_outcomes: Mapping[str, str]) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hall_common import audit, business_types, db
-from hall_common.consumer import InvalidEvent
+from hall_common.consumer import InvalidEvent, PermanentEventError
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.security import Principal
@@ -46,6 +46,12 @@ EMPLOYER_ONLY = "结束流程只能由单位经办人办理"
 CANNOT_TERMINATE = "该流程已办结或已结束，不能终止"
 
 
+class ProcessRefused(PermanentEventError):
+    """A start or resubmission the definition cannot run (engine.ProcessError: its Chinese message names
+    the node). Retrying the same definition cannot help: the event goes to the dead letters at once,
+    with nothing stored, for the center to retry once the process is fixed in the designer."""
+
+
 def _submission(event: dict[str, Any]) -> dict[str, Any]:
     try:
         data: dict[str, Any] = SubmittedEventSchema().load(event["data"])
@@ -62,7 +68,10 @@ def start_process(event: dict[str, Any]) -> None:
     """
     data = _submission(event)
     definition = definition_for(data["business_type"])
-    workflow = engine.start(definition.spec_json, dict(data["variables"]))
+    try:
+        workflow = engine.start(definition.spec_json, dict(data["variables"]))
+    except engine.ProcessError as exc:
+        raise ProcessRefused(str(exc)) from exc
     instance_id = _insert_once({
         "definition_id": definition.id, "business_type": data["business_type"],
         "business_id": data["business_id"], "owner": data["owner"], "title": data["title"],
@@ -183,7 +192,10 @@ def resubmit_process(event: dict[str, Any]) -> None:
     instance.summary = data["summary"]
     instance.row_count = data["row_count"]
     workflow, definition = load(instance)
-    engine.reset_to_first_user_task(workflow, dict(data["variables"]))
+    try:
+        engine.reset_to_first_user_task(workflow, dict(data["variables"]))
+    except engine.ProcessError as exc:  # the instance stays returned: this transaction is rolled back
+        raise ProcessRefused(str(exc)) from exc
     session.add(InstanceStep(instance_id=instance.id, kind="resubmit", actor=data["initiator"] or instance.initiator,
                              at=db.utcnow()))
     emit(session, "process.resubmitted", event_data(instance, summary=instance.summary), subject=subject(instance))

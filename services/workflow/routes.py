@@ -43,6 +43,14 @@ def list_definitions() -> dict[str, Any]:
     return {"items": definitions.newest_per_key()}
 
 
+@blp.route("/groups/<code>/processes")
+@allow("center:group_admin", "center:process_design")
+@blp.response(200, DefinitionListSchema)
+def processes_naming_group(code: str) -> dict[str, Any]:
+    """What auth asks before it deletes a center group: the processes that send tasks to it."""
+    return {"items": definitions.naming_group(code)}
+
+
 @blp.route("/definitions/<process_key>/versions")
 @allow("center:process_design", "center:process_monitor")
 @blp.response(200, DefinitionListSchema)
@@ -72,7 +80,7 @@ def validate_definition(body: dict[str, Any], process_key: str) -> dict[str, Any
 @blp.response(201, DefinitionSchema)
 def deploy_definition(body: dict[str, Any], process_key: str) -> Any:
     principal = current_principal()
-    return definitions.deploy(principal, process_key, body["bpmn_xml"], body["note"])
+    return definitions.deploy(principal, process_key, body["bpmn_xml"], body["note"], body["base_version"])
 
 
 # -- the center's tasks ----------------------------------------------------------------------------

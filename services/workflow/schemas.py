@@ -166,6 +166,10 @@ class BpmnSchema(Schema):
 class DeploySchema(BpmnSchema):
     note = fields.String(load_default="", validate=validate.Length(max=200, error="部署说明不能超过200个字"),
                          metadata={"multiline": True})
+    # The version the designer opened (none for a first deploy, or a program that does not say): when
+    # a newer one was deployed meanwhile, the deploy is refused instead of silently replacing it.
+    base_version = fields.Integer(load_default=None, allow_none=True,
+                                  validate=validate.Range(0, 1_000_000, error="基础版本号无效"))
 
 
 class ValidatedSchema(Schema):

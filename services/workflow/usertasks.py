@@ -213,10 +213,10 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
 
         def advance() -> None:
             spiff_task.run()
-            workflow.do_engine_steps()
+            engine.advance(workflow)
 
         try:
-            engine.run_engine(advance)
+            engine.run_engine(advance, workflow)
         except engine.ProcessError as exc:  # the definition is at fault: the task stays open, unchanged
             session.rollback()
             raise BusinessError(str(exc), 422) from exc

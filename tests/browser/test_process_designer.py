@@ -119,3 +119,46 @@ def test_a_review_task_added_in_the_designer_holds_the_next_seal(browser: Browse
     restored = center.call("POST", "workflow", f"/definitions/{KEY}/deploy",
                            json={"bpmn_xml": original_xml, "note": "恢复默认流程"})
     assert restored.status_code == 201, restored.text
+
+
+def test_a_process_opened_and_deployed_unchanged_is_refused_and_a_page_behind_a_newer_version_is_told(
+        browser: Browser, stack: Stack) -> None:
+    """As a new user tries it: open a shipped process, 校验, 部署 without an edit. The Modeler writes
+    the file anew (attribute order, whitespace, namespaces), which is no new version. Then another
+    admin deploys an edit while the page is open: this page's deploy is refused, naming that version."""
+    key = "member_unseal"
+    center = center_api(stack)
+    original = center.get("workflow", f"/definitions/{key}/versions")["items"][0]
+    original_xml = center.get("workflow", f"/definitions/{key}/versions/{original['version']}")["bpmn_xml"]
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login_center(page, stack)
+    page.get_by_role("link", name="流程设计").click()
+    page.locator(f'#definitions tr[data-key="{key}"]').get_by_role("link", name="设计").click()
+    expect(page.locator("#designer[data-ready=true]")).to_be_attached()
+    message = page.locator("#designer-message")
+    page.get_by_role("button", name="校验").click()
+    expect(message).to_have_text("校验通过")
+    page.get_by_label("部署说明").fill("未作修改")
+    page.get_by_role("button", name="部署").click()
+    expect(message).to_have_text(f"流程与当前版本（第{original['version']}版）内容相同（仅格式或布局不同），无需重新部署")
+    assert center.get("workflow", f"/definitions/{key}/versions")["items"][0]["version"] == original["version"]
+
+    newer = original["version"] + 1
+    other = center.call("POST", "workflow", f"/definitions/{key}/deploy", json={
+        "bpmn_xml": original_xml.replace('name="启封完成"', 'name="启封办结"'), "note": "另一位管理员的修改",
+        "base_version": original["version"]})
+    assert other.status_code == 201, other.text
+    try:
+        page.evaluate("""() => {
+          const modeler = window.hallModeler, registry = modeler.get('elementRegistry');
+          const start = registry.filter((e) => e.type === 'bpmn:StartEvent')[0];
+          modeler.get('modeling').updateProperties(start, { name: '确定启封（本页修改）' });
+        }""")
+        page.get_by_role("button", name="部署").click()
+        expect(message).to_have_text(f"该流程已有新版本（版本{newer}），请重新打开后再部署")
+        assert center.get("workflow", f"/definitions/{key}/versions")["items"][0]["note"] == "另一位管理员的修改"
+    finally:
+        restored = center.call("POST", "workflow", f"/definitions/{key}/deploy",
+                               json={"bpmn_xml": original_xml, "note": "恢复默认流程"})
+        assert restored.status_code == 201, restored.text

@@ -59,6 +59,27 @@ def test_a_refused_deploy_answers_the_message_and_the_element_at_fault(monkeypat
     assert calls == [("workflow", "POST", "/definitions/member_seal/deploy", {"bpmn_xml": "<x/>", "note": "加复核"})]
 
 
+def test_a_deploy_passes_on_the_version_the_page_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str, str, Any]] = []
+
+    def answer(method: str, path: str, body: Any) -> Any:
+        raise ServiceError("workflow", 409, "该流程已有新版本（版本3），请重新打开后再部署")
+
+    client = _client(monkeypatch, answer, calls)
+    _center(client, ["center_admin"])
+    for bad in ("2", True, 2.5):
+        refused = client.post("/admin/definitions/member_seal/deploy",
+                              json={"bpmn_xml": "<x/>", "note": "n", "base_version": bad})
+        assert (refused.status_code, refused.get_json()["message"]) == (422, "基础版本号无效，请刷新页面")
+    assert calls == []
+    stale = client.post("/admin/definitions/member_seal/deploy",
+                        json={"bpmn_xml": "<x/>", "note": "n", "base_version": 2})
+    assert stale.status_code == 409
+    assert stale.get_json() == {"message": "该流程已有新版本（版本3），请重新打开后再部署", "element": ""}
+    assert calls == [("workflow", "POST", "/definitions/member_seal/deploy",
+                      {"bpmn_xml": "<x/>", "note": "n", "base_version": 2})]
+
+
 def test_the_designer_is_for_center_admins_only(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str, str, Any]] = []
     client = _client(monkeypatch, lambda *a: {"items": []}, calls)

@@ -15,6 +15,16 @@ A, B = "100100001", "100100002"
 NEW_PASSWORD = "Hall2026ok"
 
 
+@pytest.fixture(autouse=True)
+def processes_naming(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """What the workflow service answers about the processes naming a group: none unless a test says."""
+    from services.auth import groups
+
+    naming: dict[str, list[str]] = {}
+    monkeypatch.setattr(groups, "processes_naming", lambda code: naming.get(code, []))
+    return naming
+
+
 @pytest.fixture
 def app() -> Flask:
     return make_app("auth")

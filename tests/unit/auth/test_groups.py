@@ -172,6 +172,19 @@ def test_a_membership_change_ends_the_sessions_of_the_accounts_it_adds_or_remove
     assert _center_login(client, REVIEWER)["principal"]["grp"] == ["audit_team"]
 
 
+def test_a_group_a_deployed_process_names_cannot_be_deleted(client: FlaskClient, center_headers: dict[str, str],
+                                                           processes_naming: dict[str, list[str]]) -> None:
+    created = client.post("/groups", json={"code": "audit_team", "name": "稽核"}, headers=center_headers)
+    assert created.status_code == 201
+    processes_naming["audit_team"] = ["单位信息变更（第3版）", "缴存人封存（第1版）"]
+    refused = client.delete("/groups/audit_team", headers=center_headers)
+    assert (refused.status_code, message(refused)) == (
+        409, "用户组「稽核」是以下流程的候选组，请先在流程设计中修改：单位信息变更（第3版）、缴存人封存（第1版）")
+    assert "audit_team" in [g["code"] for g in client.get("/groups", headers=center_headers).get_json()["items"]]
+    processes_naming["audit_team"] = []
+    assert client.delete("/groups/audit_team", headers=center_headers).status_code == 200
+
+
 def test_every_group_change_records_before_and_after(client: FlaskClient, center_headers: dict[str, str]) -> None:
     created = client.post("/groups", json={"code": "audit_team", "name": "稽核"}, headers=center_headers)
     assert created.status_code == 201

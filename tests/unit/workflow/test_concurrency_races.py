@@ -108,12 +108,25 @@ def test_two_admins_deploying_at_once_get_unique_versions_and_no_500(app: Flask)
             for i in range(THREADS)]
     results = at_once(work, app)
     assert {s for s, _ in results} <= {201, 409}, results
-    assert {m for s, m in results if s == 409} <= {"流程已被他人部署新版本，请刷新后重试"}
+    assert all(m.startswith("该流程已有新版本（版本") and m.endswith("请重新打开后再部署")
+               for s, m in results if s == 409), results
     created = sum(1 for s, _ in results if s == 201)
     items = app.test_client().get("/definitions/employer_change/versions", headers=center()).get_json()["items"]
     assert [i["version"] for i in items] == list(range(created + 1, 0, -1))
     records = app.test_client().get("/audit-records", headers=center()).get_json()["items"]
     assert len(records) == created
+
+
+def test_of_admins_deploying_edits_of_the_same_version_at_once_one_wins_the_others_are_told(app: Flask) -> None:
+    work = [lambda i=i: answer(post(app, "/definitions/employer_change/deploy", center(),
+                                    {"bpmn_xml": GOOD.replace("中心审核岗", f"审核岗{i}"), "note": f"第{i}次",
+                                     "base_version": 1}))
+            for i in range(THREADS)]
+    results = at_once(work, app)
+    assert sorted(s for s, _ in results) == [201] + [409] * (THREADS - 1), results
+    assert {m for s, m in results if s == 409} == {"该流程已有新版本（版本2），请重新打开后再部署"}
+    items = app.test_client().get("/definitions/employer_change/versions", headers=center()).get_json()["items"]
+    assert [i["version"] for i in items] == [2, 1]
 
 
 def test_a_resubmission_redelivered_ten_times_resumes_once(app: Flask) -> None:

@@ -138,3 +138,56 @@ def test_the_shipped_file_does_not_replace_what_an_admin_deployed(app: Flask) ->
         definitions.deploy_defaults()
         latest = definitions.latest_definition("employer_change")
         assert latest is not None and (latest.version, latest.deployed_by) == (2, "center01")
+
+
+def test_a_file_changed_only_in_form_is_refused_as_unchanged_and_any_change_of_substance_deploys(
+        app: Flask) -> None:
+    """What the designer's Modeler does to a file it merely opened: other whitespace, attributes in
+    another order, the diagram's shapes moved. None of it is a new version."""
+    import re
+
+    reformatted = re.sub(r">\s+<", "><", PROCESS).replace(
+        '<bpmn:sequenceFlow id="Flow_to_review" sourceRef="StartEvent_submitted" targetRef="Task_center_review" />',
+        '<bpmn:sequenceFlow targetRef="Task_center_review" sourceRef="StartEvent_submitted" id="Flow_to_review"/>')
+    reformatted = re.sub(r'x="(\d+)"', lambda m: f'x="{int(m.group(1)) + 40}"', reformatted)
+    assert reformatted != PROCESS
+    same = deploy(app, reformatted, "只是打开后保存")
+    assert same.status_code == 409, same.get_json()
+    assert same.get_json()["message"] == "流程与当前版本（第1版）内容相同（仅格式或布局不同），无需重新部署"
+    for changed in (PROCESS.replace("approved == True", "approved == True and 1 == 1"),
+                    PROCESS.replace('value="handler"', 'value="reviewer"'),
+                    PROCESS.replace('name="中心审核"', 'name="中心复核"')):
+        assert deploy(app, changed, "改了").status_code == 201
+    assert len(definitions_versions(app)) == 4
+
+
+def test_a_deploy_based_on_an_older_version_is_told_of_the_newer_one(app: Flask) -> None:
+    first = post(app, "/definitions/employer_change/deploy", center(),
+                 {"bpmn_xml": PROCESS.replace('name="中心审核"', 'name="甲的修改"'), "note": "甲", "base_version": 1})
+    assert first.status_code == 201, first.get_json()
+    late = post(app, "/definitions/employer_change/deploy", center(),
+                {"bpmn_xml": PROCESS.replace('name="中心审核"', 'name="乙的修改"'), "note": "乙", "base_version": 1})
+    assert late.status_code == 409
+    assert late.get_json()["message"] == "该流程已有新版本（版本2），请重新打开后再部署"
+    assert len(definitions_versions(app)) == 2
+
+
+def definitions_versions(app: Flask) -> list[dict[str, Any]]:
+    return list(app.test_client().get("/definitions/employer_change/versions", headers=center()).get_json()["items"])
+
+
+def test_the_processes_naming_a_group_are_the_newest_versions_and_those_instances_still_run_on(
+        app: Flask) -> None:
+    def naming(code: str) -> list[tuple[str, int]]:
+        response = app.test_client().get(f"/groups/{code}/processes", headers=center())
+        assert response.status_code == 200, response.get_json()
+        return [(d["process_key"], d["version"]) for d in response.get_json()["items"]]
+
+    assert naming("handler") == [("employer_change", 1)] and naming("chief") == []
+    submit(app)  # runs on version 1, its task in group handler
+    assert deploy(app, PROCESS.replace('value="handler"', 'value="chief"'), "改由负责人审核").status_code == 201
+    assert naming("chief") == [("employer_change", 2)]
+    assert naming("handler") == [("employer_change", 1)]  # the running instance still needs it
+    assert complete(app, the_task(app)["task"]["id"], "approve").status_code == 200
+    assert naming("handler") == []
+    assert app.test_client().get("/groups/handler/processes", headers=employer()).status_code == 403

@@ -3,6 +3,7 @@ bad monitor filters. Every refusal is a Chinese 4xx; nothing runs, nothing is st
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -110,11 +111,20 @@ def test_doctypes_and_entities_are_refused_in_chinese_never_expanded(app: Flask,
 @pytest.mark.parametrize(("xml", "message"), [
     ("hello", "流程文件无法解析：不是有效的 XML（第1行第1列附近）"),
     (GOOD.replace("</bpmn:definitions>", ""), "流程文件无法解析：不是有效的 XML"),
-    ('<?xml version="1.0" encoding="UTF-16"?>' + BODY, "流程文件无法解析：不是有效的 XML"),
+    ('<?xml version="1.0" encoding="UTF-16"?>' + BODY, "流程文件只接受 UTF-8 编码（文件声明为 UTF-16）"),
+    ('<?xml version="1.0" encoding="GBK"?>' + BODY, "流程文件只接受 UTF-8 编码（文件声明为 GBK）"),
 ])
 def test_a_file_that_is_no_xml_is_refused_in_chinese(app: Flask, xml: str, message: str) -> None:
     response = post(app, "/definitions/employer_change/validate", center(), {"bpmn_xml": xml})
     assert response.status_code == 422 and response.get_json()["message"].startswith(message), response.get_json()
+
+
+def test_a_lone_surrogate_no_utf8_can_carry_is_refused_in_chinese(app: Flask) -> None:
+    body = json.dumps({"bpmn_xml": GOOD.replace("中心审核", "中心\ud800审核")})  # sent as the escape \\ud800
+    response = app.test_client().post("/definitions/employer_change/validate", data=body,
+                                      content_type="application/json", headers=center())
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "含有无效字符" in response.get_json()["message"]
 
 
 @pytest.mark.parametrize(("xml", "status"), [
