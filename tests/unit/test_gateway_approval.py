@@ -66,7 +66,7 @@ def test_a_deploy_passes_on_the_version_the_page_opened(monkeypatch: pytest.Monk
         raise ServiceError("workflow", 409, "该流程已有新版本（版本3），请重新打开后再部署")
 
     client = _client(monkeypatch, answer, calls)
-    _center(client, ["center_admin"])
+    _center(client, ALL_CENTER_PERMISSIONS)
     for bad in ("2", True, 2.5):
         refused = client.post("/admin/definitions/member_seal/deploy",
                               json={"bpmn_xml": "<x/>", "note": "n", "base_version": bad})
