@@ -21,7 +21,7 @@ from services.auth.models import AuditRecord, PendingApproval, UKey
 from ...threads import at_once
 from ..conftest import AnyDb, auth, token_for
 from ..ukey_support import PIN, issue, signed_login, token
-from .conftest import A, B, NEW_PASSWORD, full_login, message
+from .conftest import NEW_PASSWORD, A, B, full_login, message
 
 REQUESTED = "已提交，待另一名管理员复核"
 OWN = "不能复核本人提交的申请，须由另一名管理员复核"
@@ -234,7 +234,8 @@ def test_ten_confirmations_at_once_act_once(any_db_client: tuple[Flask, FlaskCli
     assert issue_request.status_code == 202, issue_request.get_json()
     confirmers = [admin(f"admin{i:02d}") for i in range(10)]
     for approval_id in (reset["id"], issue_request.get_json()["approval"]["id"]):
-        answers = at_once([lambda h=h: client.post(f"/auth/approvals/{approval_id}/confirm", headers=h)
+        path = f"/auth/approvals/{approval_id}/confirm"
+        answers = at_once([lambda h=h, p=path: client.post(p, headers=h)
                            for h in confirmers])
         statuses = sorted(getattr(a, "status_code", repr(a)) for a in answers)
         assert statuses == [200] + [409] * 9, statuses
