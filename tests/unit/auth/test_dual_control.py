@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -235,8 +236,7 @@ def test_ten_confirmations_at_once_act_once(any_db_client: tuple[Flask, FlaskCli
     confirmers = [admin(f"admin{i:02d}") for i in range(10)]
     for approval_id in (reset["id"], issue_request.get_json()["approval"]["id"]):
         path = f"/auth/approvals/{approval_id}/confirm"
-        answers = at_once([lambda h=h, p=path: client.post(p, headers=h)
-                           for h in confirmers])
+        answers = at_once([partial(client.post, path, headers=h) for h in confirmers])
         statuses = sorted(getattr(a, "status_code", repr(a)) for a in answers)
         assert statuses == [200] + [409] * 9, statuses
         winner = next(a for a in answers if a.status_code == 200).get_json()["approval"]["decided_by"]
