@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from hall_common import db
 from hall_common.settings import reset_settings
+from services.auth import approvals
 from services.auth.models import AuditRecord, PendingApproval, UKey
 
 from ...threads import at_once
@@ -138,6 +139,11 @@ def test_a_request_expires_after_the_configured_hours(app: Flask, client: FlaskC
     late = client.post(f"/auth/approvals/{approval['id']}/confirm", headers=admin("center03"))
     assert (late.status_code, message(late)) == (409, "该申请已过期，请重新申请")
     assert listed(client, admin("center03"), approval["id"])["status"] == "expired"
+    with app.app_context():
+        approvals.expire_old()  # the hourly housekeeping writes it down
+        db.session().commit()
+        row = db.session().get(PendingApproval, approval["id"])
+        assert row is not None and row.status == "expired"
     # An expired request no longer blocks a new one for the same account.
     assert request_reset(client, admin("center01"))["id"] != approval["id"]
 
