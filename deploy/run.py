@@ -31,6 +31,7 @@ def main() -> int:
   中心管理控制台     {stack.url('gateway')}/admin/login
       登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD} (admin, every group)
       or {demo.REVIEWER_LOGIN}, 密码 {demo.REVIEWER_PASSWORD} (group 复核 only)
+      or {demo.ADMIN2_LOGIN}, 密码 {demo.ADMIN2_PASSWORD} (admin, confirms what {demo.CENTER_LOGIN} asks)
   service APIs (OpenAPI at /openapi.json):
       {apis}
   logs: {stack.log_dir}

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = Field(60, ge=5, le=600)
     login_ticket_seconds: int = Field(300, ge=30, le=3600)
     ukey_certificate_days: int = Field(3 * 365, ge=1, le=20 * 365)
+    # Dual control (四眼原则) of the two paths to an employer account, a UKey bound to it and a reset of its
+    # password: one center account requests, a second, different account holding the same right confirms,
+    # and only then does it take effect. A request not decided within dual_control_hours expires.
+    # Off: the requesting account's action takes effect at once (a single-person installation).
+    dual_control: bool = True
+    dual_control_hours: int = Field(24, ge=1, le=30 * 24)
     # The center's UKey CA key: a PEM file under var_dir, or, with a module path, a key on a PKCS#11
     # token (an HSM) that signs the certificates itself. Created once by `python -m services.auth.keys init-ca`.
     ca_pkcs11_module: str = ""

@@ -171,7 +171,16 @@ def change_password(login_name: str, old_password: str, new_password: str) -> No
 
 
 def reset_password(actor: str, login_name: str) -> str:
-    """The center resets a forgotten password: a one-time password the operator must change."""
+    """The center resets a forgotten password at once (dual control off): see ``apply_reset``."""
+    one_time = apply_reset(actor, login_name)
+    db.session().commit()
+    return one_time
+
+
+def apply_reset(actor: str, login_name: str, requested_by: str | None = None) -> str:
+    """A one-time password the operator must change, in the caller's transaction. Under dual control the
+    actor is the confirming account and ``requested_by`` the one that asked; the password is made now,
+    so it exists nowhere but in the confirmer's answer (only its hash is stored)."""
     operator = get_operator(login_name)
     alphabet = string.ascii_letters + string.digits
     while True:
@@ -184,9 +193,12 @@ def reset_password(actor: str, login_name: str) -> str:
     operator.failed_attempts = 0
     operator.locked_until = None
     sessions.one_time_password_issued(operator)
-    audit(actor, "reset_password", login_name, "中心重置密码，已发放一次性密码", before=before,
-          after={"must_change_password": True, "locked": False, "one_time_password": "已发放"})
-    db.session().commit()
+    after: dict[str, Any] = {"must_change_password": True, "locked": False, "one_time_password": "已发放"}
+    detail = "中心重置密码，已发放一次性密码"
+    if requested_by is not None:
+        after |= {"requested_by": requested_by, "confirmed_by": actor}
+        detail += f"（{requested_by} 申请，{actor} 复核）"
+    audit(actor, "reset_password", login_name, detail, before=before, after=after)
     return one_time
 
 

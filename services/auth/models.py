@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -167,3 +168,30 @@ class CenterRoleMember(Base):
     __tablename__ = "center_role_members"
     role_code: Mapped[str] = mapped_column(ForeignKey("center_roles.code"), primary_key=True)
     login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), primary_key=True, index=True)
+
+
+# The kinds of request that a second center account must confirm, and their states.
+RESET_PASSWORD, ISSUE_UKEY, BIND_UKEY = "reset_password", "issue_ukey", "bind_ukey"
+REQUESTED, CONFIRMED, REJECTED, CANCELLED, EXPIRED = "requested", "confirmed", "rejected", "cancelled", "expired"
+
+
+class PendingApproval(Base):
+    """待复核操作: a takeover path to an employer account (a password reset, a UKey issued for or bound
+    to it) that one center account requested and a second one must confirm before it happens.
+
+    The payload holds what the action needs and nothing secret (a public key, the token's serial and
+    label, login names); the one-time password of a reset is made when the request is confirmed."""
+
+    __tablename__ = "pending_approvals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(64))  # the login name, or the token's serial
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[str] = mapped_column(String(50))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default=REQUESTED, index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # What the confirmation made that the requester's page needs (the issued UKey's id), never a secret.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

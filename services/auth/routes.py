@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask_smorest import Blueprint
 
 from hall_common.access import allow
 from hall_common.security import current_principal
 
-from . import accounts, groups, services, ukeys
+from . import accounts, approvals, groups, services, ukeys
 from .keys import public_key_pem
 from .schemas import (
+    ApprovalRequestedSchema,
     BindingSchema,
     CenterLoginSchema,
     ChallengeRequestSchema,
@@ -144,8 +146,12 @@ def operators() -> Any:
 @blp.route("/auth/operators/<login_name>/reset-password", methods=["POST"])
 @allow("center:account_admin")
 @blp.response(200, ResetSchema)
-def reset_password(login_name: str) -> dict[str, str]:
+@blp.alt_response(202, schema=ApprovalRequestedSchema, success=True,
+                  description="dual control: requested, a second account with 账号管理 must confirm")
+def reset_password(login_name: str) -> Any:
     actor = current_principal()
+    if approvals.enabled():
+        return _requested(approvals.request_reset(actor.login_name, login_name))
     one_time = accounts.reset_password(actor.login_name, login_name)
     return {"message": "密码已重置，请将一次性密码交给单位经办人", "one_time_password": one_time}
 
@@ -170,10 +176,14 @@ def list_ukeys() -> Any:
 @allow("center:ukey_admin")
 @blp.arguments(UKeyIssueSchema)
 @blp.response(201, UKeySchema)
+@blp.alt_response(202, schema=ApprovalRequestedSchema, success=True,
+                  description="dual control: requested, a second account with UKey管理 must confirm")
 def issue_ukey(body: dict[str, Any]) -> Any:
     actor = current_principal()
-    ukey = ukeys.issue(actor.login_name, body["token_serial"], body["token_label"], body["public_key"],
-                       body["login_names"])
+    args = (body["token_serial"], body["token_label"], body["public_key"], body["login_names"])
+    if approvals.enabled():
+        return _requested(approvals.request_issue(actor.login_name, *args))
+    ukey = ukeys.issue(actor.login_name, *args)
     return _ukey_view(ukey, ukeys.bound_accounts(ukey))
 
 
@@ -181,8 +191,13 @@ def issue_ukey(body: dict[str, Any]) -> Any:
 @allow("center:ukey_admin")
 @blp.arguments(BindingSchema)
 @blp.response(200, MessageSchema)
-def bind(body: dict[str, Any], ukey_id: int) -> dict[str, str]:
-    ukeys.bind(current_principal().login_name, ukey_id, body["login_name"])
+@blp.alt_response(202, schema=ApprovalRequestedSchema, success=True,
+                  description="dual control: requested, a second account with UKey管理 must confirm")
+def bind(body: dict[str, Any], ukey_id: int) -> Any:
+    actor = current_principal()
+    if approvals.enabled():
+        return _requested(approvals.request_bind(actor.login_name, ukey_id, body["login_name"]))
+    ukeys.bind(actor.login_name, ukey_id, body["login_name"])
     return {"message": "绑定成功"}
 
 
@@ -242,6 +257,14 @@ def set_group_members(body: dict[str, Any], code: str) -> dict[str, Any]:
 def delete_group(code: str) -> dict[str, str]:
     groups.delete_group(current_principal().login_name, code)
     return {"message": "用户组已删除"}
+
+
+def _requested(row: Any) -> Response:
+    """202 with what was requested: under dual control nothing happens until another account confirms."""
+    response = jsonify(ApprovalRequestedSchema().dump(
+        {"message": approvals.REQUESTED_MESSAGE, "approval": approvals.view(row, current_principal())}))
+    response.status_code = 202
+    return response
 
 
 def _ukey_view(ukey: Any, login_names: list[str]) -> dict[str, Any]:

@@ -146,6 +146,46 @@ class BindingSchema(Schema):
     login_name = fields.String(required=True, validate=_required)
 
 
+class ApprovalSchema(Schema):
+    """A request awaiting (or past) the second account's confirmation, as the calling account sees it."""
+
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "reset_password, issue_ukey or bind_ukey"})
+    title = fields.String()
+    target = fields.String(metadata={"description": "the login name reset, or the UKey's token serial"})
+    token_serial = fields.String(allow_none=True)
+    login_names = fields.List(fields.String())
+    requested_by = fields.String()
+    requested_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    status = fields.String(metadata={"description": "requested, confirmed, rejected, cancelled or expired"})
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    mine = fields.Boolean(metadata={"description": "the calling account made the request"})
+    can_confirm = fields.Boolean(metadata={"description": "open, and made by another account"})
+    ukey_id = fields.Integer(allow_none=True, metadata={"description": "the UKey bound, or issued once confirmed"})
+    certificate_pem = fields.String(allow_none=True, metadata={
+        "description": "a confirmed UKey issue's certificate, to be written to the token"})
+
+
+class ApprovalListSchema(Schema):
+    items = fields.List(fields.Nested(ApprovalSchema))
+
+
+class ApprovalRequestedSchema(Schema):
+    """The answer to a request made under dual control: nothing happened yet."""
+
+    message = fields.String()
+    approval = fields.Nested(ApprovalSchema)
+
+
+class ApprovalDecisionSchema(Schema):
+    message = fields.String()
+    one_time_password = fields.String(metadata={
+        "description": "a confirmed password reset's one-time password: in this answer only, never stored"})
+    approval = fields.Nested(ApprovalSchema)
+
+
 GROUP_CODE = r"^[a-z][a-z0-9_]{1,29}$"
 _group_code = validate.Regexp(GROUP_CODE, error="用户组编码应为2至30位小写字母、数字或下划线，以字母开头")
 _group_name = [validate.Length(min=1, max=20, error="用户组名称不能为空且不超过20个字符"),

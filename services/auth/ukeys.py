@@ -9,10 +9,11 @@ import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,9 +39,33 @@ def _naive(moment: datetime) -> datetime:
 def issue(actor: str, token_serial: str, token_label: str, public_key_pem: str, login_names: list[str],
           not_before: datetime | None = None, not_after: datetime | None = None) -> UKey:
     """Certify a key pair that was generated on the token, and bind the key to employer accounts."""
+    ukey = certify(actor, token_serial, token_label, public_key_pem, login_names, not_before, not_after)
+    db.session().commit()
+    return ukey
+
+
+def check_issue(public_key_pem: str, login_names: list[str]) -> None:
+    """What an issue needs, checked when it is requested, so that a confirmation does not fail on it."""
+    _employer_accounts(login_names)
+    try:
+        public_key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise BusinessError(f"UKey公钥无效：{exc}", 422) from exc
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise BusinessError("UKey公钥无效：UKey公钥应为EC P-256密钥", 422)
+
+
+def _employer_accounts(login_names: list[str]) -> None:
     for login_name in login_names:
         if get_operator(login_name).role != EMPLOYER:
             raise BusinessError("UKey只能绑定单位账号", 422)
+
+
+def certify(actor: str, token_serial: str, token_label: str, public_key_pem: str, login_names: list[str],
+            not_before: datetime | None = None, not_after: datetime | None = None,
+            requested_by: str | None = None) -> UKey:
+    """``issue`` in the caller's transaction; under dual control the actor is the confirming account."""
+    _employer_accounts(login_names)
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)
     end = not_after or datetime.now(UTC) + timedelta(days=get_settings().ukey_certificate_days)
     try:
@@ -66,10 +91,20 @@ def issue(actor: str, token_serial: str, token_label: str, public_key_pem: str, 
     session.flush()
     for login_name in login_names:
         session.add(UKeyBinding(ukey_id=ukey.id, login_name=login_name))
-    audit(actor, "issue_ukey", token_serial, f"证书序列号 {ukey.certificate_serial}，绑定 {'、'.join(login_names)}",
-          after={"certificate_serial": ukey.certificate_serial, "status": ACTIVE, "login_names": sorted(login_names)})
-    session.commit()
+    after = {"certificate_serial": ukey.certificate_serial, "status": ACTIVE, "login_names": sorted(login_names)}
+    audit(actor, "issue_ukey", token_serial,
+          f"证书序列号 {ukey.certificate_serial}，绑定 {'、'.join(login_names)}{_pair(requested_by, actor)}",
+          after=_named(after, requested_by, actor))
+    session.flush()
     return ukey
+
+
+def _pair(requested_by: str | None, actor: str) -> str:
+    return f"（{requested_by} 申请，{actor} 复核）" if requested_by else ""
+
+
+def _named(state: dict[str, Any], requested_by: str | None, actor: str) -> dict[str, Any]:
+    return {**state, "requested_by": requested_by, "confirmed_by": actor} if requested_by else state
 
 
 def get_ukey(ukey_id: int) -> UKey:
@@ -80,17 +115,34 @@ def get_ukey(ukey_id: int) -> UKey:
 
 
 def bind(actor: str, ukey_id: int, login_name: str) -> None:
+    add_binding(actor, ukey_id, login_name)
+    db.session().commit()
+
+
+def check_binding(ukey_id: int, login_name: str) -> UKey:
+    """What a binding needs, checked when it is requested as when it is made."""
     ukey = get_ukey(ukey_id)
     if get_operator(login_name).role != EMPLOYER:
         raise BusinessError("UKey只能绑定单位账号", 422)
+    if ukey.status != ACTIVE:
+        raise BusinessError("该UKey已注销，不能绑定", 409)
+    if login_name in bound_accounts(ukey):
+        raise BusinessError("该UKey已绑定此单位账号", 409)
+    return ukey
+
+
+def add_binding(actor: str, ukey_id: int, login_name: str, requested_by: str | None = None) -> None:
+    """``bind`` in the caller's transaction; under dual control the actor is the confirming account."""
+    ukey = check_binding(ukey_id, login_name)
     session = db.session()
     before = bound_accounts(ukey)
     session.add(UKeyBinding(ukey_id=ukey.id, login_name=login_name))
-    audit(actor, "bind_ukey", ukey.token_serial, login_name, before={"login_names": before},
-          after={"login_names": sorted({*before, login_name})})
+    audit(actor, "bind_ukey", ukey.token_serial, login_name + _pair(requested_by, actor),
+          before={"login_names": before},
+          after=_named({"login_names": sorted({*before, login_name})}, requested_by, actor))
     try:
-        session.commit()
-    except IntegrityError as exc:
+        session.flush()
+    except IntegrityError as exc:  # the same binding made by a concurrent request
         session.rollback()
         raise BusinessError("该UKey已绑定此单位账号", 409) from exc
 

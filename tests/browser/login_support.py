@@ -1,4 +1,4 @@
-"""The employer login as a person does it in the browser, shared by the browser tests."""
+"""The employer's and the center's logins as a person does them in the browser, shared by the browser tests."""
 
 from __future__ import annotations
 
@@ -46,3 +46,13 @@ def login_employer(page: Page, stack: Stack) -> None:
     """Log in to the first demo employer (see ``sign_in``)."""
     sign_in(page, stack, demo.EMPLOYER_NO)
     expect(page.locator("#employer-name")).to_have_text(demo.EMPLOYER_NAME)
+
+
+def login_center(page: Page, stack: Stack, login: str = demo.CENTER_LOGIN,
+                 password: str = demo.CENTER_PASSWORD) -> None:
+    """Log in to the admin console (center01 unless another center account is named)."""
+    page.goto(stack.url("gateway") + "/admin/login")
+    page.get_by_label("登录名称").fill(login)
+    page.get_by_label("登录密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="待审批业务")).to_be_visible()

@@ -7,20 +7,13 @@ import json
 import uuid
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.browser.login_support import login_center
 from tests.integration.events_support import shell
 from tests.integration.helpers import center_api, wait_for
-
-
-def login_center(page: Page, stack: Stack) -> None:
-    page.goto(stack.url("gateway") + "/admin/login")
-    page.get_by_label("登录名称").fill(demo.CENTER_LOGIN)
-    page.get_by_label("登录密码").fill(demo.CENTER_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name="待审批业务")).to_be_visible()
 
 
 def _park_a_dead_letter(stack: Stack) -> str:

@@ -113,10 +113,12 @@ def employer_api(stack: Stack, login: str = EMPLOYER, employer_no: str | None = 
     return Api.of_session(stack, selected.json(), auth)
 
 
-def center_api(stack: Stack, auth_url: str | None = None) -> Api:
+def center_api(stack: Stack, auth_url: str | None = None, login: str = demo.CENTER_LOGIN,
+               password: str = demo.CENTER_PASSWORD) -> Api:
+    """A center account's session (center01; center03, the second administrator, confirms what it asks)."""
     auth = auth_url or stack.url("auth")
     response = httpx.post(auth + "/auth/center-login", json={
-        "login_name": demo.CENTER_LOGIN, "password": demo.CENTER_PASSWORD,
+        "login_name": login, "password": password,
     })
     assert response.status_code == 200, response.text
     return Api.of_session(stack, response.json(), auth)

@@ -62,7 +62,11 @@ def extra_auth(stack: Stack, env: dict[str, str]) -> Iterator[str]:
 def test_login_steps_and_the_one_time_password_serve_once(stack: Stack) -> None:
     auth = stack.url("auth")
     center = center_api(stack)
-    reset = center.call("POST", "auth", f"/auth/operators/{A}/reset-password")
+    requested = center.call("POST", "auth", f"/auth/operators/{A}/reset-password")
+    assert requested.status_code == 202, requested.text  # dual control: center03 confirms
+    approval = requested.json()["approval"]["id"]
+    second = center_api(stack, login=demo.ADMIN2_LOGIN, password=demo.ADMIN2_PASSWORD)
+    reset = second.call("POST", "auth", f"/auth/approvals/{approval}/confirm")
     assert reset.status_code == 200, reset.text
     one_time = reset.json()["one_time_password"]
     stage = ukey_login(stack, A, one_time)

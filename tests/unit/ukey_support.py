@@ -34,14 +34,37 @@ def token(label: str) -> UKeyToken:
     return UKeyToken(SOFTHSM_MODULE, label)
 
 
+def second_admin() -> dict[str, str]:
+    """The second administrator (demo center03), who confirms what the test's center account requested."""
+    from .conftest import auth, token_for
+
+    return auth(token_for("center", None, login_name="center03"))
+
+
 def issue(center: FlaskClient, center_headers: dict[str, str], label: str, logins: list[str]) -> dict[str, Any]:
-    """The center issues a UKey: key generated on the token, certificate written back to it."""
+    """The center issues a UKey: key generated on the token, the issue requested by one administrator
+    and confirmed by a second (dual control), the certificate written back to the token."""
     generated = token(label).generate_key(PIN)
-    response = center.post("/auth/ukeys", json={**generated, "login_names": logins}, headers=center_headers)
-    assert response.status_code == 201, response.get_json()
-    issued: dict[str, Any] = response.get_json()
+    requested = center.post("/auth/ukeys", json={**generated, "login_names": logins}, headers=center_headers)
+    assert requested.status_code == 202, requested.get_json()
+    approval = requested.get_json()["approval"]
+    confirmed = center.post(f"/auth/approvals/{approval['id']}/confirm", headers=second_admin())
+    assert confirmed.status_code == 200, confirmed.get_json()
+    ukey_id = confirmed.get_json()["approval"]["ukey_id"]
+    [issued] = [k for k in center.get("/auth/ukeys", headers=center_headers).get_json() if k["id"] == ukey_id]
     token(label).store_certificate(PIN, issued["certificate_pem"])
-    return issued
+    return dict(issued)
+
+
+def reset_password(center: FlaskClient, center_headers: dict[str, str], login_name: str) -> str:
+    """A password reset requested by the test's center account and confirmed by the second administrator
+    (dual control): the one-time password from the confirmation's answer."""
+    requested = center.post(f"/auth/operators/{login_name}/reset-password", headers=center_headers)
+    assert requested.status_code == 202, requested.get_json()
+    approval = requested.get_json()["approval"]
+    confirmed = center.post(f"/auth/approvals/{approval['id']}/confirm", headers=second_admin())
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return str(confirmed.get_json()["one_time_password"])
 
 
 def challenge(client: FlaskClient, login_name: str) -> dict[str, Any]:

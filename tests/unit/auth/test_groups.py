@@ -253,8 +253,10 @@ def test_ukey_actions_record_before_and_after(
     assert client.delete(f"/auth/ukeys/{key_ab['id']}/bindings/100100002", headers=center_headers).status_code == 200
     assert client.post(f"/auth/ukeys/{key_ab['id']}/revoke", headers=center_headers).status_code == 200
     issued = _audit(client, center_headers, "issue_ukey")[0]
-    assert (issued["before"], issued["after"]) == (
-        None, {"certificate_serial": serial, "status": "active", "login_names": ["100100001", "100100002"]})
+    # Issued under dual control: requested by the test's admin, confirmed by the second (ukey_support.issue).
+    assert (issued["actor"], issued["before"], issued["after"]) == ("center03", None, {
+        "certificate_serial": serial, "status": "active", "login_names": ["100100001", "100100002"],
+        "requested_by": "center01", "confirmed_by": "center03"})
     unbound = _audit(client, center_headers, "unbind_ukey")[0]
     assert (unbound["before"], unbound["after"]) == ({"login_names": ["100100001", "100100002"]},
                                                      {"login_names": ["100100001"]})

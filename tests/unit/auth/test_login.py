@@ -16,7 +16,7 @@ from services.auth.keys import public_key_pem
 from services.auth.models import AuditRecord, Challenge, Operator
 
 from ..conftest import make_app
-from ..ukey_support import PIN, challenge, issue, signed_login, token
+from ..ukey_support import PIN, challenge, issue, reset_password, signed_login, token
 from .conftest import NEW_PASSWORD, A, B, bad_login, change_initial, full_login, message
 
 
@@ -191,8 +191,7 @@ def test_center_reset_gives_a_one_time_password_and_an_audit_record(
 ) -> None:
     full_login(client, A, "UK-A")
     assert client.post(f"/auth/operators/{A}/reset-password", headers=employer_headers).status_code == 403
-    reset = client.post(f"/auth/operators/{A}/reset-password", headers=center_headers).get_json()
-    one_time = reset["one_time_password"]
+    one_time = reset_password(client, center_headers, A)
     assert len(one_time) == 10
     assert signed_login(client, A, NEW_PASSWORD, "UK-A").status_code == 401
     stage = signed_login(client, A, one_time, "UK-A").get_json()
@@ -200,12 +199,13 @@ def test_center_reset_gives_a_one_time_password_and_an_audit_record(
     with app.app_context():
         record = db.session().scalar(select(AuditRecord).where(AuditRecord.action == "reset_password"))
     assert record is not None
-    assert (record.actor, record.target) == ("center01", A)
+    assert (record.actor, record.target) == ("center03", A)  # the confirming administrator
     audit = client.get("/audit-records", headers=center_headers).get_json()["items"]
     reset = next(r for r in audit if r["action"] == "reset_password" and r["target"] == A)
     # Before and after say what changed, never the password itself.
     assert reset["before"] == {"must_change_password": False, "locked": False}
-    assert reset["after"] == {"must_change_password": True, "locked": False, "one_time_password": "已发放"}
+    assert reset["after"] == {"must_change_password": True, "locked": False, "one_time_password": "已发放",
+                              "requested_by": "center01", "confirmed_by": "center03"}
     assert one_time not in json.dumps(audit, ensure_ascii=False)
 
 

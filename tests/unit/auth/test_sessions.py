@@ -18,7 +18,7 @@ from services.auth.keys import public_key_pem
 from services.auth.models import HallSession, Operator
 
 from ..conftest import outbox_events
-from ..ukey_support import signed_login
+from ..ukey_support import reset_password, signed_login
 from .conftest import NEW_PASSWORD, A, B, full_login, message
 
 
@@ -29,21 +29,21 @@ def _refresh(client: FlaskClient, session: dict[str, Any]) -> Any:
 def test_a_one_time_password_serves_one_login_and_expires(
     app: Flask, client: FlaskClient, key_ab: dict[str, Any], center_headers: dict[str, str]
 ) -> None:
-    one_time = client.post(f"/auth/operators/{A}/reset-password", headers=center_headers).get_json()
-    stage = signed_login(client, A, one_time["one_time_password"], "UK-A").get_json()
+    one_time = reset_password(client, center_headers, A)
+    stage = signed_login(client, A, one_time, "UK-A").get_json()
     assert stage["stage"] == "change_password"
-    spent = signed_login(client, A, one_time["one_time_password"], "UK-A")
+    spent = signed_login(client, A, one_time, "UK-A")
     assert spent.status_code == 401
     assert message(spent) == "一次性密码已使用或已过期，请联系中心重新重置密码"
 
-    late = client.post(f"/auth/operators/{A}/reset-password", headers=center_headers).get_json()
+    late = reset_password(client, center_headers, A)
     with app.app_context():
         until = db.session().scalar(select(Operator.one_time_password_until).where(Operator.login_name == A))
         assert until is not None and timedelta(hours=23) < until - db.utcnow() <= timedelta(hours=24)
         db.session().execute(update(Operator).where(Operator.login_name == A)
                              .values(one_time_password_until=db.utcnow() - timedelta(seconds=1)))
         db.session().commit()
-    expired = signed_login(client, A, late["one_time_password"], "UK-A")
+    expired = signed_login(client, A, late, "UK-A")
     assert expired.status_code == 401
     assert message(expired) == "一次性密码已使用或已过期，请联系中心重新重置密码"
 

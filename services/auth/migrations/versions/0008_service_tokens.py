@@ -1,15 +1,14 @@
 """service tokens are recorded when issued, listed and withdrawn one by one
 
 Revision ID: 0008_service_tokens
-Revises: 0006_center_rights
+Revises: 0007_dual_control
 Create Date: 2026-12-02 12:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_service_tokens'
-# Written beside 0007 (dual control), which revises 0006 too: the merge re-points one of the two.
-down_revision = '0006_center_rights'
+down_revision = '0007_dual_control'
 branch_labels = None
 depends_on = None
 
