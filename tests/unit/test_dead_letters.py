@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -222,7 +223,9 @@ def test_an_event_without_its_consumers_receipts_is_sent_again_to_them(monkeypat
     from hall_common import receipts
 
     fake = FakeRedis()
-    monkeypatch.setattr(receipts.Redis, "from_url", lambda *args, **kwargs: fake)
+    # receipts' own name only: patching redis.Redis itself would hand the fake to every Redis user
+    # (the push rate limiter's storage among them).
+    monkeypatch.setattr(receipts, "Redis", SimpleNamespace(from_url=lambda *args, **kwargs: fake))
     receipts.reset_client()
     app = make_app("employer", seed=False)
     sent = Sent(monkeypatch)

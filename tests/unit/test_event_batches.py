@@ -5,6 +5,7 @@ and receipt): the failing event is retried alone and neither redoes nor loses it
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -36,7 +37,9 @@ def _broken() -> dict[str, Any]:
 @pytest.fixture
 def fake_redis(monkeypatch: pytest.MonkeyPatch) -> FakeRedis:
     fake = FakeRedis()
-    monkeypatch.setattr(receipts.Redis, "from_url", lambda *args, **kwargs: fake)
+    # receipts' own name only: patching redis.Redis itself would hand the fake to every Redis user
+    # (the push rate limiter's storage among them).
+    monkeypatch.setattr(receipts, "Redis", SimpleNamespace(from_url=lambda *args, **kwargs: fake))
     monkeypatch.setattr(FakeRedis, "pipeline", lambda self, transaction=False: _Pipeline(self), raising=False)
     receipts.reset_client()
     return fake
