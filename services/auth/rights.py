@@ -126,8 +126,13 @@ def create_role(actor: str, code: str, name: str, permissions: list[str]) -> dic
 
 
 def _self_kept(actor: str) -> None:
-    """Refuse (and undo) a change that would leave the acting account without the right to manage rights."""
-    db.session().flush()
+    """Refuse (and undo) a change that would leave the acting account without the right to manage rights;
+    a concurrent change that the unique keys refuse (the same member added twice, a name taken) is a 409."""
+    try:
+        db.session().flush()
+    except IntegrityError as exc:
+        db.session().rollback()
+        raise BusinessError("中心角色已被他人修改或名称已存在，请刷新后重试", 409) from exc
     if MANAGE not in effective(get_operator(actor)):
         db.session().rollback()
         raise BusinessError(SELF_LOCKOUT, 409)

@@ -118,3 +118,17 @@ def test_concurrent_creates_of_one_role_store_it_once(client: FlaskClient) -> No
     assert sorted(a.status_code for a in answers) == [201] + [409] * 9
     roles = client.get("/center-roles", headers=headers).get_json()["items"]
     assert [r["code"] for r in roles].count("auditors") == 1
+
+
+def test_concurrent_member_changes_and_a_taken_name_answer_409_never_500(client: FlaskClient) -> None:
+    headers = auth(token_for("center", None))
+    for code, name in (("auditors", "稽核员"), ("monitors", "监控员")):
+        assert client.post("/center-roles", json={"code": code, "name": name, "permissions": ["audit"]},
+                           headers=headers).status_code == 201
+    body = {"members": [REVIEWER]}
+    answers = at_once([lambda: client.put("/center-roles/auditors/members", json=body, headers=headers)] * 10)
+    assert {a.status_code for a in answers} <= {200, 409} and 200 in {a.status_code for a in answers}
+    roles = {r["code"]: r for r in client.get("/center-roles", headers=headers).get_json()["items"]}
+    assert roles["auditors"]["members"] == [REVIEWER]
+    taken = client.put("/center-roles/monitors", json={"name": "稽核员", "permissions": ["audit"]}, headers=headers)
+    assert taken.status_code == 409 and "名称已存在" in message(taken)
