@@ -58,17 +58,35 @@ def employers(count: int) -> dict[str, Any]:
             "gateway_cookie": _gateway_cookie(demo_token, demo.EMPLOYER_NO, demo.EMPLOYER_NAME)}
 
 
+def stream_cookies(count: int) -> dict[str, Any]:
+    """The demo employer's operator signed in ``count`` times (each its own session, as ``count`` pages
+    of as many browsers): the gateway holds at most 32 streams per session."""
+    from deploy import demo_data as demo
+    from services.auth.services import issue_token
+
+    app = _app("auth")
+    with app.app_context():
+        tokens = [issue_token(Principal(
+            login_name=demo.EMPLOYER_NO, role="employer", display_name="王晓燕", employer_no=demo.EMPLOYER_NO,
+            employer_name=demo.EMPLOYER_NAME, permissions=frozenset(ALL_PERMISSIONS),
+        )) for _ in range(count)]
+    db.get_db(app).dispose()
+    return {"cookies": [_gateway_cookie(t, demo.EMPLOYER_NO, demo.EMPLOYER_NAME) for t in tokens]}
+
+
 def _gateway_cookie(token: str, employer_no: str, employer_name: str) -> str:
     """The gateway's signed session cookie of a signed-in operator, as its login page would set it."""
     from gateway import create_app
-    from gateway.session import EMPLOYER_KEY
+    from gateway.session import EMPLOYER_KEY, STARTED_AT
 
     app = create_app()
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     principal = {"sub": employer_no, "role": "employer", "name": "王晓燕", "emp": employer_no,
                  "emp_name": employer_name, "perms": sorted(ALL_PERMISSIONS)}
     value = {EMPLOYER_KEY: {"token": token, "refresh_token": "", "expires_at": 0, "principal": principal,
-                            "sound_enabled": False, "last_active": time.time()}}
+                            "sound_enabled": False, "last_active": time.time(),
+                            # Streams end at the session's absolute limit, counted from its start.
+                            STARTED_AT: time.time()}}
     return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(value)}"
 
 
@@ -125,6 +143,8 @@ def main() -> None:
     command, *args = sys.argv[1:]
     if command == "employers":
         result = employers(int(args[0]))
+    elif command == "stream-cookies":
+        result = stream_cookies(int(args[0]))
     elif command == "inbox":
         result = inbox(args[0], int(args[1]))
     elif command == "publish":
