@@ -202,7 +202,8 @@ class RosterBook:
     def row_view(roster: RosterType, row: Any) -> dict[str, Any]:
         values = {c.key: row.data.get(c.key, "") for c in roster.display}
         return {"id": row.id, "row_no": row.row_no, **values, "result": row.result or "",
-                "created_by": row.created_by, "created_at": row.created_at}
+                "created_by": row.created_by,
+                "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
 
     def add_row(self, principal: Principal, employer_no: str, type_: str, values: Mapping[str, str]) -> Any:
         """录入清册: one row typed on the form, checked as an imported one is."""

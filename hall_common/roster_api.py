@@ -45,7 +45,7 @@ class OptionSchema(Schema):
     choices = fields.List(fields.Nested(ChoiceSchema))
 
 
-class ColumnSchema(Schema):
+class RosterColumnSchema(Schema):
     key = fields.String()
     label = fields.String()
 
@@ -58,7 +58,7 @@ class FormSchema(Schema):
     commit_label = fields.String()
     commit_scope = fields.String()
     fields_ = fields.List(fields.Nested(FormFieldSchema), data_key="fields", attribute="fields")
-    columns = fields.List(fields.Nested(ColumnSchema))
+    columns = fields.List(fields.Nested(RosterColumnSchema))
     import_option = fields.Nested(OptionSchema, allow_none=True)
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from deploy import demo_data
 
-from .conftest import OTHER_EMPLOYER_NO, make_app
+from .conftest import make_app
 from .member_support import BASE, add, business_ids, commit, decide, outbox_events, rows
 
 NORMAL = [m for m in demo_data.members() if m["status"] == "01"]
@@ -65,7 +65,7 @@ def test_a_member_whose_state_does_not_allow_it_is_refused_by_name(app: Flask, e
 
 def test_unknown_members_reasons_and_other_employers_members_are_refused(app: Flask,
                                                                           employer_headers: dict[str, str]) -> None:
-    other = demo_data.members(OTHER_EMPLOYER_NO)[0]
+    other = demo_data.members(demo_data.SECOND_EMPLOYER_NO)[0]
     for values, field, reason in [
         ({"member_no": other["member_no"], "reason": "离职"}, "member_no", "个人账号不存在"),
         ({"member_no": "999", "reason": "离职"}, "member_no", "个人账号不存在"),
@@ -107,6 +107,6 @@ def test_the_type_ahead_finds_by_name_id_and_number_within_the_employer(app: Fla
     assert search(member["member_no"][-4:]) == [member["member_no"]]  # the sequence after the employer's number
     assert len(search("1")) <= 10
     assert all(n in {m["member_no"] for m in SEALED} for n in search(member["name"][:1], "02"))
-    other = demo_data.members(OTHER_EMPLOYER_NO)[0]
+    other = demo_data.members(demo_data.SECOND_EMPLOYER_NO)[0]
     assert search(other["member_no"]) == []
     assert client.get(f"{BASE}/members/search?q=" + "x" * 31, headers=employer_headers).status_code == 422
