@@ -53,7 +53,7 @@ STALE = "清册已提交或已变化，请刷新后重试"
 EMPTY = "清册为空，请先录入清册"
 NOTHING_SELECTED = "请在清册中选择需办理的记录"
 ROW_MISSING = "清册记录不存在"
-CHUNK = 500  # ids per IN list: well under SQLite's bound on parameters
+CHUNK = 2000  # values per IN list: well under SQLite's bound on parameters (32,766)
 MAX_COMMIT_ROWS = 100_000
 # Errors a refused commit names in its message; the rest are counted.
 ERRORS_IN_MESSAGE = 20
@@ -234,10 +234,13 @@ class RosterBook:
     def _claimed(self, employer_no: str, type_: str, claims: Sequence[str]) -> set[str]:
         """The claims already held by live rows (drafts, staged imports, pending businesses)."""
         row = self.models.row
+        session = db.session()
+        live = row.employer_no == employer_no, row.business_type == type_, row.claim.is_not(None)
+        if session.scalar(select(row.id).where(*live).limit(1)) is None:
+            return set()  # an empty roster (the usual first import): nothing to look up
         found: set[str] = set()
         for part in chunks(list(claims)):
-            found.update(db.session().scalars(select(row.claim).where(
-                row.employer_no == employer_no, row.business_type == type_, row.claim.in_(part))))
+            found.update(session.scalars(select(row.claim).where(*live[:2], row.claim.in_(part))))
         return found
 
     def delete_row(self, employer_no: str, type_: str, row_id: int) -> None:

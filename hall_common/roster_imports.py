@@ -196,12 +196,13 @@ def _claims(book: RosterBook, record: Any, roster: RosterType,
 
 
 def _stage(book: RosterBook, record: Any, good: list[tuple[int, str, dict[str, Any]]]) -> None:
-    row = book.models.row
-    session = db.session()
+    table = book.models.row.__table__
+    # Core, not the ORM's bulk insert: the driver's executemany, without a unit of work per row.
+    connection = db.session().connection()
     now = db.utcnow()
-    statement = insert(row)
+    statement = insert(table)
     for part in chunks(good, 5000):
-        session.execute(statement, [
+        connection.execute(statement, [
             {"employer_no": record.employer_no, "business_type": record.business_type, "import_id": record.id,
              "staged": True, "claim": claim, "row_no": row_no, "data": data, "created_by": record.created_by,
              "created_at": now, "batch_id": None, "result": None}

@@ -27,7 +27,7 @@ RATIOS = tuple((str(p), f"{p}%") for p in range(12, 4, -1))
 DEFAULT_RATIO = "12"
 # Until the center's policy table exists (base adjustment's issue), the widest plausible bounds.
 BASE_MIN, BASE_MAX = Decimal("1.00"), Decimal("999999.99")
-FIRST_MONTH_EARLIEST = date(1991, 1, 1)
+FIRST_MONTH_EARLIEST = "199101"
 ALREADY_OPEN = "该证件号码已在本单位开户"
 
 FIELDS = (
@@ -64,9 +64,9 @@ def _open_ids(employer_no: str, ids: Sequence[str]) -> set[str]:
 
 
 def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]]) -> Checked:
-    today = date.today()
-    latest = date(today.year + 1, 12, 1)
+    latest = f"{date.today().year + 1}12"
     verdict = Checked()
+    rates: dict[str, Decimal] = {}
     read: list[tuple[RowReader, dict[str, Any]]] = []
     for row_no, values in rows:
         reader = RowReader(row_no, values, LABELS)
@@ -80,7 +80,7 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         data["first_month"] = reader.month("first_month", FIRST_MONTH_EARLIEST, latest)
         data["mobile"] = reader.phone("mobile")
         if reader.ok and base is not None:
-            rate = (Decimal(ratio) / 100).quantize(Decimal("0.0001"))
+            rate = rates.get(ratio) or rates.setdefault(ratio, (Decimal(ratio) / 100).quantize(Decimal("0.0001")))
             data.update(base=f"{base:.2f}", ratio=ratio, ratio_text=f"{ratio}%", employer_ratio=str(rate),
                         personal_ratio=str(rate), monthly_amount=f"{monthly_amount(base, rate, rate)[2]:.2f}")
         read.append((reader, data))
