@@ -412,3 +412,26 @@ def test_the_login_page_says_printing_needs_nothing_installed() -> None:
     page = create_app().test_client().get("/login").get_data(as_text=True)
     hint = re.search(r'id="print-hint">([^<]+)<', page)
     assert hint is not None and "无需安装" in hint.group(1)
+
+
+def test_every_member_page_refuses_an_account_without_its_permission(member: FakeMember) -> None:
+    """Every route under /members, including ones added later: an account holding none of the member
+    permissions is sent home (a script: 403 in JSON), and no service is asked on its behalf."""
+    app = create_app({"WTF_CSRF_ENABLED": False})
+    sample = {"type_": "member_seal", "name": "member-accounts", "action": "accept"}
+    swept = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/members"):
+            continue
+        path = re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
+                      lambda m: "1" if m.group(1) == "int" else sample.get(m.group(2), "x1"), rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            answer = operator(["employer_change", "employer_info"]).open(
+                path + "?q=1", method=method, data={"row_ids": "1"}, headers={"Accept": "text/html"})
+            if answer.status_code == 403:
+                assert answer.get_json() == {"message": "当前账号无权办理该业务"}, path
+            else:
+                assert (answer.status_code, answer.headers["Location"]) == (302, "/"), f"{method} {path}"
+            swept += 1
+    assert swept >= 15
+    assert member.calls == []
