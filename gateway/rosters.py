@@ -133,7 +133,7 @@ def _roster_page(roster: Roster) -> Any:
             flash(refusal(exc), "error")
             errors = field_errors(exc)
         else:
-            flash(result.get("message") or "录入成功", "success")
+            flash(result.get("message") or spec.get("entry_message") or "录入成功", "success")
             return redirect(url_for(roster.endpoint))
     page = _int_arg("page", 1, MAX_PAGE)
     rows, current = gather(
