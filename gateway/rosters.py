@@ -55,9 +55,13 @@ def refusal(exc: ServiceError) -> str:
 
 
 def field_errors(exc: ServiceError) -> dict[str, str]:
-    """{field key: its reasons} from a 422's ``errors.json`` (a reason list, or nested for a list field)."""
+    """{field key: its reasons} from a 422's ``errors.json``: the owner's check names the field keys;
+    the entry schema's own refusal nests them under ``values``."""
     found: dict[str, str] = {}
-    for key, reasons in (exc.errors.get("json") or {}).items():
+    given = exc.errors.get("json") or {}
+    if isinstance(given.get("values"), dict):
+        given = {**{k: v for k, v in given.items() if k != "values"}, **given["values"]}
+    for key, reasons in given.items():
         if isinstance(reasons, dict):
             reasons = [r for value in reasons.values() for r in (value if isinstance(value, list) else [value])]
         found[str(key)] = "；".join(map(str, reasons if isinstance(reasons, list) else [reasons]))
@@ -127,8 +131,8 @@ def _roster_page(roster: Roster) -> Any:
         values = {key: request.form.get(key, "").strip() for key in values}
         echo = {key: request.form.get(f"echo_{key}", "").strip()[:60] for key in echo}
         try:
-            # A field left empty is not sent: the owner names a required one (不能为空).
-            result = client.post(f"{_base(roster)}/rows", {k: v for k, v in values.items() if v})
+            # Every field, an empty one as "": the owner checks a typed row as it checks an imported one.
+            result = client.post(f"{_base(roster)}/rows", {"values": values})
         except ServiceError as exc:
             flash(refusal(exc), "error")
             errors = field_errors(exc)
@@ -194,10 +198,9 @@ def roster_upload(roster: Roster) -> Any:
     if upload is None or not upload.filename:
         flash("请选择要上传的文件", "error")
         return redirect(url_for(roster.endpoint))
-    option = request.form.get("option", "").strip()
+    params = {"option": request.form.get("option", "").strip()[:20], "file_name": upload.filename[-200:]}
     try:
-        result = _owner(roster).upload(f"{_base(roster)}/imports", upload.read(), XLSX,
-                                       params={"option": option} if option else None, file_name=upload.filename)
+        result = _owner(roster).upload(f"{_base(roster)}/imports", upload.read(), XLSX, params=params)
     except ServiceError as exc:
         flash(refusal(exc), "error")
         return redirect(url_for(roster.endpoint))
@@ -205,7 +208,8 @@ def roster_upload(roster: Roster) -> Any:
     status = found.get("status")
     default = {"added": "导入成功", "checked": "文件检查发现错误，请查看错误信息",
                "queued": "文件已上传，正在检查"}.get(status or "", "文件已上传")
-    flash(found.get("message") or default, "success" if status in ("added", "queued", "running") else "error")
+    flash(result.get("message") or found.get("message") or default,
+          "success" if status in ("added", "queued", "running") else "error")
     return redirect(url_for(roster.endpoint))
 
 
@@ -258,7 +262,7 @@ def member_search() -> Any:
     """The type-ahead (static/picker.js): up to 10 of the employer's members by name, ID or number."""
     if not any(sessions.permitted(p) for p in SEARCH_PERMISSIONS):
         return jsonify({"message": NO_RIGHT}), 403
-    query = request.args.get("q", "").strip()[:40]
+    query = request.args.get("q", "").strip()[:30]  # the service's bound
     if not query:
         return jsonify({"items": []})
     status = request.args.get("status", "")

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import urllib3
 
@@ -104,14 +104,10 @@ class ServiceClient:
             raise self._error(response.status, response.data)
         return _json(response.data)
 
-    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None,
-               file_name: str = "") -> Any:
+    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None) -> Any:
         """POST a file's raw bytes (an import's xlsx) and read the JSON answer. The callee checks a small
-        file before it answers, so this waits as long as a stream does. The file's name travels
-        percent-encoded in X-File-Name (a header carries only Latin-1)."""
+        file before it answers, so this waits as long as a stream does."""
         headers = {**self.headers, "Content-Type": content_type}
-        if file_name:
-            headers["X-File-Name"] = quote(file_name, safe="")
         response = self._send("POST", self._url(path, params), data, headers, self.stream_timeout, preload=True)
         if response.status >= 400:
             raise self._error(response.status, response.data)

@@ -91,10 +91,10 @@ class FakeMember:
                     "per_page": 20}
         raise AssertionError(f"unexpected call {method} {path}")
 
-    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None,
-               file_name: str = "") -> Any:
-        self.calls.append(("UPLOAD", path, params, (data, content_type, file_name)))
-        return {"import": {"id": 3, "status": "queued", "total": 0, "done": 0, "message": ""}}
+    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None) -> Any:
+        self.calls.append(("UPLOAD", path, params, (data, content_type)))
+        return {"message": "文件已上传，正在检查",
+                "import": {"id": 3, "status": "queued", "total": 0, "done": 0, "message": ""}}
 
     def paths(self, method: str) -> list[str]:
         return [path for m, path, _, _ in self.calls if m == method]
@@ -156,14 +156,14 @@ def test_seal_offers_the_member_picker_and_a_checkbox_per_row(member: FakeMember
     assert 'data-status="02"' in operator(ALL).get("/members/unseal").get_data(as_text=True)
 
 
-def test_an_entry_is_sent_without_empty_fields_and_its_message_shown(member: FakeMember) -> None:
+def test_an_entry_is_sent_with_every_field_and_its_message_shown(member: FakeMember) -> None:
     client = operator(ALL)
     answer = client.post("/members/register", data={"name": "李四", "id_number": "110101199003074477",
                                                     "base": " 3000 ", "open_month": ""})
     assert answer.status_code == 302 and answer.headers["Location"] == "/members/register"
     posted = [(p, body) for m, p, _, body in member.calls if m == "POST"]
-    assert posted == [(f"/employers/{EMP}/rosters/member_registration/rows",
-                       {"name": "李四", "id_number": "110101199003074477", "base": "3000"})]
+    assert posted == [(f"/employers/{EMP}/rosters/member_registration/rows", {"values": {
+        "name": "李四", "id_number": "110101199003074477", "base": "3000", "open_month": ""}})]
     assert flashed(client.get("/members/register").get_data(as_text=True)) == ["缴存人登记清册录入成功"]
 
 
@@ -182,6 +182,10 @@ def test_a_refused_entry_keeps_its_values_and_shows_each_reason_at_its_field(mem
     assert 'value="11010119900307447X"' in page
     assert '<span class="field-error" id="error-id_number">校验位不正确</span>' in page
     assert 'id="field-id_number"' in page and 'aria-describedby="error-id_number"' in page
+    # The entry schema's own refusal names the field under "values".
+    member.refuse = ServiceError("member", 422, "请求参数有误", {"json": {"values": {"name": ["长度不能超过200"]}}})
+    page = operator(ALL).post("/members/register", data={"name": "李四"}).get_data(as_text=True)
+    assert '<span class="field-error" id="error-name">长度不能超过200</span>' in page
 
 
 def test_an_upload_goes_on_as_the_files_raw_bytes_with_the_option(member: FakeMember) -> None:
@@ -191,8 +195,8 @@ def test_an_upload_goes_on_as_the_files_raw_bytes_with_the_option(member: FakeMe
                          data={"option": "5", "file": (BytesIO(data), "职工名单.xlsx")})
     assert answer.status_code == 302 and answer.headers["Location"] == "/members/register"
     uploads = [(path, params, body) for m, path, params, body in member.calls if m == "UPLOAD"]
-    assert uploads == [(f"/employers/{EMP}/rosters/member_registration/imports", {"option": "5"},
-                        (data, XLSX, "职工名单.xlsx"))]
+    assert uploads == [(f"/employers/{EMP}/rosters/member_registration/imports",
+                        {"option": "5", "file_name": "职工名单.xlsx"}, (data, XLSX))]
     assert flashed(client.get("/members/register").get_data(as_text=True)) == ["文件已上传，正在检查"]
     # No file chosen: said so, nothing sent.
     member.calls.clear()
@@ -223,11 +227,11 @@ def test_the_client_posts_the_bytes_and_reads_a_refusal_of_a_stream(monkeypatch:
 
     monkeypatch.setattr(client_module, "_http", lambda: Pool())
     member = ServiceClient("member", "tok", base_url="http://member")
-    assert member.upload("/x/imports", b"\x00\x01xlsx", XLSX, {"option": "12"}, file_name="名单 1.xlsx") == {
+    assert member.upload("/x/imports", b"\x00\x01xlsx", XLSX, {"option": "12", "file_name": "名单 1.xlsx"}) == {
         "import": {"id": 3, "status": "checked"}}
-    assert sent[0]["body"] == b"\x00\x01xlsx" and sent[0]["url"] == "http://member/x/imports?option=12"
+    assert sent[0]["body"] == b"\x00\x01xlsx"
+    assert sent[0]["url"] == "http://member/x/imports?option=12&file_name=%E5%90%8D%E5%8D%95+1.xlsx"
     assert sent[0]["headers"]["Content-Type"] == XLSX
-    assert sent[0]["headers"]["X-File-Name"] == "%E5%90%8D%E5%8D%95%201.xlsx"
     assert sent[0]["headers"]["Authorization"] == "Bearer tok"
     with pytest.raises(ServiceError) as refused:
         member.stream("GET", "/q/print")
