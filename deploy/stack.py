@@ -28,6 +28,7 @@ import httpx
 from redis import Redis as RedisClient
 from redis.exceptions import RedisError
 
+from hall_common.celery_app import HEAVY_QUEUE
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
 from . import demo_data as demo
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_REDIS_PORT = 6391
 DEFAULT_AGENT_PORT = 18761
-SUPERVISED = ("worker", "beat")
+SUPERVISED = ("worker", "heavy", "beat")
 WORKER_PROCESSES = 2  # Celery workers (solo pool), one per core of the machines we run on
 
 
@@ -192,6 +193,12 @@ class Stack:
         self.spawn("worker", [str(BIN / "python"), "-m", "deploy.workers", str(WORKER_PROCESSES),
                               f"hall-{self.redis_port}@%h", "INFO"])
 
+    def start_heavy(self) -> None:
+        # Long jobs (large imports) on their own queue: one job at a time, acknowledged when done.
+        self.spawn("heavy", [str(BIN / "celery"), "-A", "services.heavy", "worker", "-P", "solo", "-Q", HEAVY_QUEUE,
+                             "-n", f"heavy-{self.redis_port}@%h", "--prefetch-multiplier", "1",
+                             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+
     def start_beat(self) -> None:
         self.spawn("beat", [str(BIN / "celery"), "-A", "services.worker", "beat", "-l", "INFO",
                             "-s", str(self.var_dir / "celerybeat-schedule")])
@@ -204,6 +211,7 @@ class Stack:
             for name in (*SERVICES, "gateway"):
                 self.start_service(name)
             self.start_worker()
+            self.start_heavy()
             self.start_beat()
             self.start_agent()
             for name in SERVICES:
@@ -216,7 +224,7 @@ class Stack:
         threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True).start()
 
     def _supervise(self, interval: float = 0.5) -> None:
-        starters = {"worker": self.start_worker, "beat": self.start_beat}
+        starters = {"worker": self.start_worker, "heavy": self.start_heavy, "beat": self.start_beat}
         while not self._stopping.wait(interval):
             with self._lock:
                 for name in SUPERVISED:

@@ -73,10 +73,13 @@ DEFAULTS: tuple[BusinessTypeInfo, ...] = (
                      result_events={"employer.info_changed": APPROVED, "employer.info_change_rejected": REJECTED}),
     BusinessTypeInfo("base_adjustment", "基数调整", "member", "base_adjust"),
     BusinessTypeInfo("supplementary_payment", "补缴", "payment", "supplement"),
-    BusinessTypeInfo("member_registration", "缴存人登记", "member", "member_register"),
+    BusinessTypeInfo("member_registration", "缴存人登记", "member", "member_register", page="hall.member_register",
+                     summary_label="人数", result_events={"member.registered": APPROVED}),
     BusinessTypeInfo("member_change", "缴存人信息变更", "member", "member_change"),
-    BusinessTypeInfo("member_unseal", "启封", "member", "unseal"),
-    BusinessTypeInfo("member_seal", "封存", "member", "seal"),
+    BusinessTypeInfo("member_unseal", "启封", "member", "unseal", page="hall.member_unseal",
+                     summary_label="人数", result_events={"member.unsealed": APPROVED}),
+    BusinessTypeInfo("member_seal", "封存", "member", "seal", page="hall.member_seal",
+                     summary_label="人数", result_events={"member.sealed": APPROVED}),
     BusinessTypeInfo("zero_balance_closure", "零余额销户", "employer", "closure"),
 )
 

@@ -46,6 +46,10 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # Domain events: the result as the owner applied it.
     "employer.info_changed": ("notify",),
     "employer.info_change_rejected": ("notify",),
+    # A roster business of the member service was applied (the counts; its rows stay with the owner).
+    "member.registered": ("notify",),
+    "member.sealed": ("notify",),
+    "member.unsealed": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }

@@ -29,6 +29,8 @@ class ServiceRuntime:
     revocation_recheck_seconds: float = 1.0
     # The service's own Celery tasks besides the common ones: register(celery, app), called by the worker.
     register_tasks: Callable[[Any, Flask], None] | None = None
+    # Its jobs for the heavy queue (imports): register(heavy_celery, app), called by the heavy worker.
+    register_heavy: Callable[[Any, Flask], None] | None = None
 
 
 def get_runtime(app: Flask | None = None) -> ServiceRuntime:

@@ -111,8 +111,15 @@ class Settings(BaseSettings):
     # How many reverse proxies (the https front end) stand before the gateway: their X-Forwarded-*
     # headers then give the browser's address, which the login rate limits count. 0: none, trust none.
     gateway_proxy_hops: int = Field(0, ge=0, le=5)
+    # The TrueType font embedded in printed PDFs (Chinese text; Debian fonts-wqy-microhei).
+    pdf_font_path: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     # Largest request body a service accepts (bytes); larger answers 413.
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Batch imports (hall_common.roster_imports): the largest workbook and the most rows one file may
+    # hold; a file up to import_inline_bytes is checked in the request, a larger one by the heavy worker.
+    import_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    import_max_rows: int = Field(100_000, ge=1, le=1_000_000)
+    import_inline_bytes: int = Field(256 * 1024, ge=0)
     # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.
     money_rounding: str = "ROUND_HALF_UP"
     # Services the Celery worker process serves (comma separated); scale out by running one per service.

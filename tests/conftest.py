@@ -65,6 +65,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # Every test logs in from 127.0.0.1, and the lockout test needs 20 challenges for one account.
             "HALL_CHALLENGE_LIMIT_PER_ADDRESS": "600 per minute",
             "HALL_CHALLENGE_LIMIT_PER_ACCOUNT": "30 per minute",
+            # An import of a few hundred rows already goes to the heavy worker, so the tests see that path.
+            "HALL_IMPORT_INLINE_BYTES": "32768",
             **EVENT_ENV,
         },
     )

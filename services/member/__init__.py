@@ -5,5 +5,6 @@ from hall_common.runtime import ServiceRuntime
 
 from . import models, routes, tasks
 
-RUNTIME = ServiceRuntime("member", models.Base, models.PLUMBING, tasks.HANDLERS)
-create_app = app_factory(RUNTIME, [routes.blp])
+RUNTIME = ServiceRuntime("member", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=tasks.housekeeping,
+                         register_heavy=tasks.register_heavy)
+create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp, routes.rosters_blp, routes.queries_blp])

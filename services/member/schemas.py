@@ -35,3 +35,16 @@ class MemberPageSchema(Schema):
     items = fields.List(fields.Nested(MemberViewSchema))
     total = fields.Integer()
     status_counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class SearchQuery(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=30, error="查询内容不能超过30个字"))
+    status = fields.String(load_default=None, validate=validate.OneOf(list(STATUS_NAMES), error="账户状态不正确"))
+
+
+class SearchResultSchema(Schema):
+    member_no = fields.String()
+    name = fields.String()
+    id_number = fields.String()
+    status = fields.String()
+    status_name = fields.String()

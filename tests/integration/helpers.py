@@ -57,10 +57,12 @@ class Api:
         renewable = bool(self.refresh_token)
         if renewable and self.expires_at - time.time() < 5:
             self.refresh()
-        response = httpx.request(method, self.stack.url(service) + path, headers=self.headers, timeout=10, **kwargs)
+        extra = kwargs.pop("headers", {})
+        response = httpx.request(method, self.stack.url(service) + path, headers={**extra, **self.headers},
+                                 timeout=10, **kwargs)
         if response.status_code == 401 and renewable and self.refresh().status_code == 200:
-            response = httpx.request(method, self.stack.url(service) + path, headers=self.headers, timeout=10,
-                                     **kwargs)
+            response = httpx.request(method, self.stack.url(service) + path, headers={**extra, **self.headers},
+                                     timeout=10, **kwargs)
         return response
 
     def get(self, service: str, path: str, **params: Any) -> Any:

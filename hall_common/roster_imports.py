@@ -1,0 +1,286 @@
+"""Batch import into a roster: upload, check, stage, then add (or let the operator choose).
+
+The uploaded workbook is kept with its import until the import is settled: a small one is checked in
+the request, a large one (``import_inline_bytes``) by a job on the heavy queue whose progress the page
+polls (the import row carries it, so a reload finds it again). Good rows are staged as invisible roster
+rows; when the file has no error they join the roster at once, otherwise the operator reads the errors
+(on the page, or in the marked copy of the workbook) and either adds only the good rows or discards the
+import and uploads a fixed file. Nothing is added from a file with errors unless the operator says so.
+
+Every move of an import is a conditional update on its status: a redelivered job, a double click on
+接受 or 放弃, or a job racing a discard changes it once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import db
+from .celery_app import HEAVY_QUEUE, get_heavy_celery
+from .errors import BusinessError
+from .roster import RosterBook, RosterType, chunks
+from .roster_models import (
+    ADDED,
+    CHECKED,
+    DISCARDED,
+    FAILED,
+    IMPORT_STATUS_NAMES,
+    QUEUED,
+    RUNNING,
+    UNSETTLED,
+)
+from .security import Principal
+from .settings import get_settings
+from .sheets import ImportRefused, RowError, build_template, marked_workbook, read_upload
+
+log = logging.getLogger(__name__)
+MISSING = "导入记录不存在"
+ERRORS_SHOWN = 500
+CHECK_CHUNK = 2000  # rows per progress step
+BUSY = "上一次导入尚未处理完毕，请先处理（导入正确数据或放弃）后再上传"
+CHANGED = "清册在导入期间发生变化，请重新上传"
+
+
+def template(book: RosterBook, type_: str, option: str) -> tuple[bytes, str]:
+    roster = book.get(type_)
+    title = book.form(type_)["title"]
+    fixed = {}
+    if roster.import_option is not None:
+        option = _option(roster, option)
+        fixed[roster.import_option.label] = dict(roster.import_option.choices)[option]
+    return build_template(title, roster.columns, roster.instructions, fixed), f"{title}导入模板.xlsx"
+
+
+def _option(roster: RosterType, option: str) -> str:
+    if roster.import_option is None:
+        return ""
+    option = option or roster.import_option.default
+    if option not in dict(roster.import_option.choices):
+        raise BusinessError(f"{roster.import_option.label}不正确", 422, {"query": {"option": ["选项不正确"]}})
+    return option
+
+
+def start(book: RosterBook, principal: Principal, employer_no: str, type_: str, option: str, data: bytes,
+          file_name: str) -> Any:
+    """Store the upload and check it now (a small file) or queue the job (a large one)."""
+    roster = book.get(type_)
+    option = _option(roster, option)
+    settings = get_settings()
+    if not data:
+        raise BusinessError("请选择需上传的文件", 422)
+    if len(data) > settings.import_max_bytes:
+        raise BusinessError(f"文件超过{settings.import_max_bytes // (1024 * 1024)}MB，请分批导入", 422)
+    model = book.models.import_
+    session = db.session()
+    if session.scalar(select(model.id).where(model.employer_no == employer_no, model.business_type == type_,
+                                             model.status.in_(UNSETTLED))) is not None:
+        raise BusinessError(BUSY, 409)
+    record = model(employer_no=employer_no, business_type=type_, option=option, file_name=file_name[:200],
+                   content=data, created_by=principal.display_name)
+    session.add(record)
+    session.commit()
+    if len(data) <= settings.import_inline_bytes:
+        run(book, record.id)
+    else:
+        enqueue(book, record.id)
+    return session.get(model, record.id, populate_existing=True)
+
+
+def enqueue(book: RosterBook, import_id: int) -> None:
+    """Hand the import to the heavy worker. If Redis is down the import stays queued and the
+    housekeeping pass sends it again (``requeue_stale``): never lost."""
+    try:
+        get_heavy_celery().send_task(f"{book.owner}.roster_import", args=[import_id], queue=HEAVY_QUEUE)
+    except Exception:  # noqa: BLE001 - the broker's errors vary; housekeeping retries
+        log.warning("import %s could not be queued now; housekeeping will queue it", import_id, exc_info=True)
+
+
+def requeue_stale(book: RosterBook, older_than: timedelta = timedelta(minutes=5)) -> int:
+    model = book.models.import_
+    cutoff = db.utcnow() - older_than
+    ids = list(db.session().scalars(select(model.id).where(model.status.in_((QUEUED, RUNNING)),
+                                                          model.updated_at < cutoff)))
+    for import_id in ids:
+        enqueue(book, import_id)
+    return len(ids)
+
+
+def _move(book: RosterBook, import_id: int, from_states: tuple[str, ...], **values: Any) -> bool:
+    model = book.models.import_
+    moved = db.session().execute(update(model).where(model.id == import_id, model.status.in_(from_states))
+                                 .values(updated_at=db.utcnow(), **values).execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], moved).rowcount == 1
+
+
+def run(book: RosterBook, import_id: int) -> None:
+    """Check the file and stage its good rows. Runs again from the start after a crash (the job is
+    delivered again): the rows a killed run staged are removed first."""
+    session = db.session()
+    model, row = book.models.import_, book.models.row
+    if not _move(book, import_id, (QUEUED, RUNNING), status=RUNNING, done=0):
+        session.rollback()
+        return  # settled already: a late redelivery
+    session.execute(delete(row).where(row.import_id == import_id))
+    session.commit()
+    record = session.get(model, import_id, populate_existing=True)
+    roster = book.get(record.business_type)
+    settings = get_settings()
+    try:
+        rows = read_upload(record.content, roster.columns, max_bytes=settings.import_max_bytes,
+                           max_rows=settings.import_max_rows)
+    except ImportRefused as exc:
+        _move(book, import_id, (RUNNING,), status=FAILED, message=exc.message)
+        session.commit()
+        return
+    _move(book, import_id, (RUNNING,), total=len(rows))
+    session.commit()
+    errors: list[RowError] = []
+    good: list[tuple[int, str, dict[str, Any]]] = []
+    for start_at in range(0, len(rows), CHECK_CHUNK):
+        part = rows[start_at:start_at + CHECK_CHUNK]
+        checked = roster.check(record.employer_no, record.option, part)
+        good.extend(checked.good)
+        errors.extend(checked.errors)
+        _move(book, import_id, (RUNNING,), done=start_at + len(part))
+        session.commit()
+    good, duplicates = _claims(book, record, roster, good)
+    errors.extend(duplicates)
+    errors.sort(key=lambda e: e.row)
+    bad_rows = {e.row for e in errors}
+    good = [g for g in good if g[0] not in bad_rows]
+    try:
+        _stage(book, record, good)
+    except IntegrityError:
+        session.rollback()
+        session.execute(delete(row).where(row.import_id == import_id))
+        _move(book, import_id, (RUNNING,), status=FAILED, message=CHANGED)
+        session.commit()
+        return
+    values: dict[str, Any] = {"good": len(good), "bad": len(bad_rows), "done": len(rows),
+                              "errors": json.dumps([[e.row, e.field, e.reason] for e in errors], ensure_ascii=False)}
+    if errors:
+        values.update(status=CHECKED, message=f"共{len(rows)}行，{len(good)}行正确，{len(bad_rows)}行有错误")
+    elif not good:
+        values.update(status=FAILED, message="文件中没有可导入的数据")
+    else:
+        session.execute(update(row).where(row.import_id == import_id).values(staged=False))
+        values.update(status=ADDED, message=f"导入成功，共{len(good)}行已录入清册")
+    _move(book, import_id, (RUNNING,), **values)
+    session.commit()
+
+
+def _claims(book: RosterBook, record: Any, roster: RosterType,
+            good: list[tuple[int, str, dict[str, Any]]]) -> tuple[list[tuple[int, str, dict[str, Any]]], list[RowError]]:
+    """A subject twice in the file, or already in a live row, is refused naming the row."""
+    errors: list[RowError] = []
+    first_row: dict[str, int] = {}
+    label = next((f.label for f in roster.fields if f.key == roster.claim_field), roster.claim_field)
+    label = next((c.label for c in roster.columns if c.key == roster.claim_field), label)
+    held = book._claimed(record.employer_no, record.business_type, [claim for _, claim, _ in good])
+    kept = []
+    for row_no, claim, data in good:
+        if claim in held:
+            errors.append(RowError(row_no, label, f"{roster.claim_label}已在清册中"))
+        elif claim in first_row:
+            errors.append(RowError(row_no, label, f"与第{first_row[claim]}行重复"))
+        else:
+            first_row[claim] = row_no
+            kept.append((row_no, claim, data))
+    return kept, errors
+
+
+def _stage(book: RosterBook, record: Any, good: list[tuple[int, str, dict[str, Any]]]) -> None:
+    row = book.models.row
+    session = db.session()
+    now = db.utcnow()
+    statement = insert(row)
+    for part in chunks(good, 5000):
+        session.execute(statement, [
+            {"employer_no": record.employer_no, "business_type": record.business_type, "import_id": record.id,
+             "staged": True, "claim": claim, "row_no": row_no, "data": data, "created_by": record.created_by,
+             "created_at": now, "batch_id": None, "result": None}
+            for row_no, claim, data in part])
+
+
+def get(book: RosterBook, employer_no: str, import_id: int) -> Any:
+    record = db.session().get(book.models.import_, import_id)
+    if record is None or record.employer_no != employer_no:  # another employer's import looks missing
+        raise BusinessError(MISSING, 404)
+    return record
+
+
+def current(book: RosterBook, employer_no: str, type_: str) -> Any | None:
+    """The newest import of the roster, unless it was settled by the operator (added, discarded)."""
+    book.get(type_)
+    model = book.models.import_
+    newest = db.session().scalar(select(model).where(model.employer_no == employer_no, model.business_type == type_)
+                                 .order_by(model.id.desc()).limit(1))
+    return newest if newest is not None and newest.status in (*UNSETTLED, FAILED) else None
+
+
+def accept(book: RosterBook, employer_no: str, import_id: int) -> Any:
+    """仅导入正确数据: the staged good rows join the roster."""
+    record = get(book, employer_no, import_id)
+    session = db.session()
+    if not _move(book, import_id, (CHECKED,), status=ADDED, message=f"已将{record.good}行正确数据录入清册"):
+        session.rollback()
+        raise BusinessError("该导入已处理，请刷新后查看", 409)
+    row = book.models.row
+    session.execute(update(row).where(row.import_id == import_id, row.staged.is_(True)).values(staged=False))
+    session.commit()
+    return session.get(book.models.import_, import_id, populate_existing=True)
+
+
+def discard(book: RosterBook, employer_no: str, import_id: int) -> Any:
+    record = get(book, employer_no, import_id)
+    session = db.session()
+    if not _move(book, import_id, (*UNSETTLED, FAILED), status=DISCARDED, message="已放弃本次导入"):
+        session.rollback()
+        raise BusinessError("该导入已处理，请刷新后查看", 409)
+    row = book.models.row
+    session.execute(delete(row).where(row.import_id == record.id, row.staged.is_(True)))
+    session.commit()
+    return session.get(book.models.import_, import_id, populate_existing=True)
+
+
+def marked(book: RosterBook, employer_no: str, import_id: int) -> tuple[bytes, str]:
+    record = get(book, employer_no, import_id)
+    errors = [RowError(r, f, reason) for r, f, reason in json.loads(record.errors)]
+    if not errors:
+        raise BusinessError("该导入没有错误数据", 404)
+    roster = book.get(record.business_type)
+    return marked_workbook(record.content, roster.columns, errors), "错误标注_" + (record.file_name or "导入文件.xlsx")
+
+
+def view(record: Any) -> dict[str, Any]:
+    errors = json.loads(record.errors)
+    return {
+        "id": record.id, "business_type": record.business_type, "file_name": record.file_name,
+        "option": record.option, "status": record.status, "status_name": IMPORT_STATUS_NAMES[record.status],
+        "total": record.total, "done": record.done, "good": record.good, "bad": record.bad,
+        "error_count": len(errors),
+        "errors": [{"row": r, "field": f, "reason": reason} for r, f, reason in errors[:ERRORS_SHOWN]],
+        "message": record.message, "created_by": record.created_by, "created_at": record.created_at,
+    }
+
+
+def housekeeping(book: RosterBook, keep: timedelta = timedelta(days=7)) -> None:
+    """Re-queue imports whose job was lost; forget settled imports' files after a week; an import left
+    checked for a day is discarded, so its staged rows do not hold their subjects forever."""
+    session = db.session()
+    requeue_stale(book)
+    model, row = book.models.import_, book.models.row
+    stale = list(session.scalars(select(model.id).where(model.status == CHECKED,
+                                                        model.updated_at < db.utcnow() - timedelta(days=1))))
+    for import_id in stale:
+        if _move(book, import_id, (CHECKED,), status=DISCARDED, message="超过一天未处理，已自动放弃"):
+            session.execute(delete(row).where(row.import_id == import_id, row.staged.is_(True)))
+    session.execute(delete(model).where(model.status.in_((ADDED, DISCARDED, FAILED)),
+                                        model.updated_at < db.utcnow() - keep))
+    session.commit()

@@ -1,0 +1,408 @@
+"""Spreadsheets in and out: import templates, reading an upload, the marked copy, streamed exports.
+
+- ``build_template``: the blank template an operator downloads (openpyxl: dropdowns, text columns).
+- ``read_upload``: an uploaded template's rows, normalised once here (python-calamine, ~10x openpyxl),
+  after ``sheet_files.inspect`` refused what is not a sound xlsx. The row checks are the caller's.
+- ``marked_workbook``: the upload with each bad cell red, the reason as a comment and a 错误原因 column.
+- ``xlsx_stream``: a query's rows as xlsx (xlsxwriter constant_memory into a temporary file, then
+  streamed in chunks), never the whole workbook in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import xlsxwriter
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineError, CalamineWorkbook
+
+from .sheet_files import BROKEN, INSTRUCTION_SHEETS, ImportRefused, inspect
+
+__all__ = ["FORMULA", "ImportRefused", "RowError", "SheetColumn", "build_template", "marked_workbook",
+           "read_upload", "xlsx_stream"]
+
+# A formula cell's value: NUL never occurs in sheet XML, so no typed text can look like this.
+FORMULA = "\x00formula"
+FORMULA_REASON = "单元格含有公式，请填写数值"
+KINDS = frozenset({"text", "id", "date", "month", "money", "ratio", "choice", "code"})
+TEXT_FORMAT_KINDS = frozenset({"id", "date", "month", "code"})
+TEMPLATE_ROWS = 10_000
+INSTRUCTIONS_SHEET = "填写说明"
+ERRORS_SHEET = "错误说明"
+ERROR_COLUMN = "错误原因"
+DEFAULT_MAX_RATIO = 100
+CHUNK_BYTES = 64 * 1024
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_EXCEL_EPOCH = date(1899, 12, 30)
+_LAST_SERIAL = 2958465  # 9999-12-31
+_NO_FACTS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class SheetColumn:
+    key: str
+    label: str
+    # text | id (resident ID) | date (YYYY-MM-DD) | month (YYYYMM) | money | ratio | choice | code (digits as text)
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    required: bool = True
+    width: int = 16
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the Excel row number (header is row 1); 0 for a single entry
+    field: str  # the column's label; "" for a whole-row reason
+    reason: str
+
+    def text(self) -> str:
+        where = f"第{self.row}行" if self.row else ""
+        if self.field:
+            return f"{where} {self.field}：{self.reason}".strip()
+        return f"{where}：{self.reason}" if where else self.reason
+
+
+# -- the template ------------------------------------------------------------------------------------
+
+def build_template(title: str, columns: Sequence[SheetColumn], instructions: Sequence[str] = (),
+                   fixed: Mapping[str, str] = _NO_FACTS) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = _sheet_title(title)
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=index, value=column.label)
+        cell.font, cell.fill = bold, header_fill
+        cell.alignment = Alignment(horizontal="center")
+        letter = get_column_letter(index)
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = column.width
+        if column.kind in TEXT_FORMAT_KINDS:
+            # A column style: Excel gives it to every cell typed there, so IDs keep their 18 digits.
+            dimension.number_format = "@"
+        if column.kind == "choice" and column.choices:
+            sheet.add_data_validation(_dropdown(workbook, column, f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"))
+    sheet.freeze_panes = "A2"
+    _instruction_sheet(workbook, title, columns, instructions, fixed)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join(c for c in title if c not in "[]:*?/\\")
+    return cleaned[:31] or "Sheet1"
+
+
+def _dropdown(workbook: Workbook, column: SheetColumn, cells: str) -> DataValidation:
+    listed = ",".join(column.choices)
+    if len(listed) <= 250 and "," not in "".join(column.choices) and '"' not in listed:
+        formula = f'"{listed}"'
+    else:  # Excel caps an inline list at 255 characters: long lists live on a hidden sheet
+        options = workbook.create_sheet(_sheet_title(f"选项{len(workbook.sheetnames)}"))
+        options.sheet_state = "hidden"
+        for row, choice in enumerate(column.choices, start=1):
+            options.cell(row=row, column=1, value=choice)
+        formula = f"'{options.title}'!$A$1:$A${len(column.choices)}"
+    validation = DataValidation(type="list", formula1=formula, allow_blank=not column.required)
+    validation.error, validation.errorTitle = f"请从下拉列表中选择{column.label}", "输入有误"
+    validation.prompt, validation.promptTitle = f"请从下拉列表中选择{column.label}", column.label
+    validation.showErrorMessage = validation.showInputMessage = True
+    validation.add(cells)
+    return validation
+
+
+def _instruction_sheet(workbook: Workbook, title: str, columns: Sequence[SheetColumn], instructions: Sequence[str],
+                       fixed: Mapping[str, str]) -> None:
+    sheet = workbook.create_sheet(INSTRUCTIONS_SHEET, 1)
+    bold = Font(bold=True)
+    sheet.append([f"{title} 填写说明"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for line in instructions:
+        sheet.append([line])
+    if fixed:
+        sheet.append([])
+        for name, value in fixed.items():
+            sheet.append([f"{name}：{value}"])
+    sheet.append([])
+    sheet.append(["列名", "是否必填", "填写要求"])
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    for column in columns:
+        note = column.note
+        if column.kind == "choice" and column.choices:
+            note = f"{note}（可选：{'、'.join(column.choices)}）" if note else f"可选：{'、'.join(column.choices)}"
+        sheet.append([column.label, "必填" if column.required else "选填", note])
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 10
+    sheet.column_dimensions["C"].width = 80
+
+
+# -- reading an upload -------------------------------------------------------------------------------
+
+def read_upload(data: bytes, columns: Sequence[SheetColumn], *, max_bytes: int, max_rows: int,
+                max_columns: int = 50, max_unpacked_bytes: int | None = None,
+                max_ratio: int = DEFAULT_MAX_RATIO) -> list[tuple[int, dict[str, str]]]:
+    """(Excel row number, {key: normalised text}) of every non-blank data row, in sheet order.
+    ``max_unpacked_bytes`` (default 30 x max_bytes) bounds the inflated size of the whole file."""
+    checked = inspect(data, max_bytes=max_bytes, max_ratio=max_ratio,
+                      max_unpacked_bytes=max_unpacked_bytes or 30 * max_bytes)
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            sheet = workbook.get_sheet_by_name(checked.sheet_name)
+            if sheet.width > max_columns:
+                raise ImportRefused(f"文件列数超过{max_columns}列，请使用下载的模板填写")
+            cells = sheet.to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise ImportRefused(BROKEN) from exc
+    _check_header(cells[0] if cells else [], columns)
+    normalisers = [_NORMALISERS[c.kind] for c in columns]
+    keys = [c.key for c in columns]
+    width = len(columns)
+    formula_rows: dict[int, list[int]] = {}
+    for row, col in checked.formulas:
+        if row > 0 and col < width:
+            formula_rows.setdefault(row, []).append(col)
+    found: list[tuple[int, dict[str, str]]] = []
+    for index in range(1, len(cells)):
+        raw = cells[index]
+        if len(raw) < width:
+            raw = [*raw, *([""] * (width - len(raw)))]
+        values = [f(v) for f, v in zip(normalisers, raw, strict=False)]
+        if index in formula_rows:
+            for col in formula_rows[index]:
+                values[col] = FORMULA
+        if not any(values):
+            continue
+        if len(found) >= max_rows:
+            raise ImportRefused(f"数据超过{max_rows}行，请拆分后分批导入")
+        found.append((index + 1, dict(zip(keys, values, strict=True))))
+    if not found:
+        raise ImportRefused("文件中没有数据，请从第2行起填写后上传")
+    return found
+
+
+def _check_header(found: Sequence[Any], columns: Sequence[SheetColumn]) -> None:
+    labels = [c.label for c in columns]
+    header = [_text(v) for v in found]
+    if header[: len(labels)] == labels:
+        return
+    while header and not header[-1]:
+        header.pop()
+    shown = "、".join((h[:20] or "（空）") for h in header[: len(labels) + 3]) or "空行"
+    raise ImportRefused(f"模板不正确：第1行应为 {'、'.join(labels)}，实际为 {shown}（请使用下载的模板）")
+
+
+def _number(value: float) -> str:
+    if value.is_integer():
+        # An 18-digit ID typed as a number has lost its last digits: keep what is left, the check says so.
+        return str(int(value))
+    text = repr(value)
+    return format(Decimal(text), "f") if "e" in text or "E" in text else text
+
+
+def _other(value: Any) -> str:
+    """A cell that is not text: how a person would have typed it."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float | int):
+        return _number(float(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return _text(str(value))
+
+
+def _text(value: Any) -> str:
+    if type(value) is str:
+        if value.isascii():
+            return value.strip()
+        return unicodedata.normalize("NFKC", value).strip()
+    return _other(value)
+
+
+def _compact(value: Any) -> str:
+    """Codes, numbers and dates: no space anywhere (a pasted ID often carries some)."""
+    if type(value) is str:
+        if value.isascii():
+            if value.isalnum():  # the common case, an ID or a code: nothing to remove
+                return value
+        else:
+            value = unicodedata.normalize("NFKC", value)
+        return "".join(value.split())
+    return _other(value)
+
+
+def _id(value: Any) -> str:
+    return _compact(value).upper()
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, float | int) and not isinstance(value, bool) and 1 <= value <= _LAST_SERIAL:
+        return _EXCEL_EPOCH + timedelta(days=int(value))
+    return None
+
+
+def _date(value: Any) -> str:
+    if type(value) is str:
+        return _compact(value)
+    found = _as_date(value)
+    return found.isoformat() if found else _compact(value)
+
+
+def _month(value: Any) -> str:
+    if type(value) is str:
+        return _compact(value)
+    if isinstance(value, float) and value.is_integer() and 190001 <= value <= 999912 and 1 <= value % 100 <= 12:
+        return str(int(value))  # 202401 typed as a number is a month, not a serial in the year 2454
+    found = _as_date(value)
+    return f"{found.year:04d}{found.month:02d}" if found else _compact(value)
+
+
+_NORMALISERS: dict[str, Callable[[Any], str]] = {
+    "text": _text, "choice": _text, "id": _id, "code": _compact, "money": _compact, "ratio": _compact,
+    "date": _date, "month": _month,
+}
+
+
+# -- the marked copy ---------------------------------------------------------------------------------
+
+def marked_workbook(data: bytes, columns: Sequence[SheetColumn], errors: Sequence[RowError]) -> bytes:
+    workbook = load_workbook(io.BytesIO(data))
+    sheet = next((s for s in workbook.worksheets if s.title not in INSTRUCTION_SHEETS), workbook.worksheets[0])
+    for name in [n for n in workbook.sheetnames if n == ERRORS_SHEET]:
+        del workbook[name]
+    positions = {c.label: i for i, c in enumerate(columns, start=1)}
+    reason_column = max(sheet.max_column, len(columns)) + 1
+    if sheet.cell(row=1, column=reason_column - 1).value == ERROR_COLUMN:
+        reason_column -= 1  # a marked copy uploaded again: its old reasons are replaced
+        for row in range(2, sheet.max_row + 1):
+            sheet.cell(row=row, column=reason_column).value = None
+    header = sheet.cell(row=1, column=reason_column, value=ERROR_COLUMN)
+    header.font = Font(bold=True, color="C00000")
+    sheet.column_dimensions[get_column_letter(reason_column)].width = 50
+    red = PatternFill("solid", fgColor="FFC7CE")
+    by_cell: dict[tuple[int, int], list[str]] = {}
+    by_row: dict[int, list[str]] = {}
+    for error in errors:
+        by_row.setdefault(error.row, []).append(f"{error.field}：{error.reason}" if error.field else error.reason)
+        column = positions.get(error.field)
+        if column is not None and error.row > 1:
+            by_cell.setdefault((error.row, column), []).append(error.reason)
+    for (row, column), reasons in by_cell.items():
+        cell = sheet.cell(row=row, column=column)
+        cell.fill = red
+        cell.comment = Comment("；".join(reasons), "系统校验", width=240, height=80)
+    for row, reasons in by_row.items():
+        if row > 1:
+            sheet.cell(row=row, column=reason_column, value="；".join(reasons)).font = Font(color="C00000")
+    listing = workbook.create_sheet(ERRORS_SHEET)
+    listing.append(["行号", "列名", ERROR_COLUMN])
+    for cell in listing[1]:
+        cell.font = Font(bold=True)
+    for error in sorted(errors, key=lambda e: (e.row, positions.get(e.field, 0))):
+        listing.append([error.row, error.field, error.reason])
+    listing.column_dimensions["B"].width = 16
+    listing.column_dimensions["C"].width = 60
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# -- the streamed export -----------------------------------------------------------------------------
+
+_INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """Text a spreadsheet must not run: a leading ' keeps =, +, -, @, tab and CR from starting a formula."""
+    return "'" + text if text.startswith(_INJECTION_STARTS) else text
+
+
+def xlsx_stream(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The workbook is written row by row to a temporary file (xlsxwriter keeps one row in memory),
+    then sent in chunks; the file is gone when the stream ends or is closed."""
+    handle, path = tempfile.mkstemp(prefix="hall-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        _write_export(path, title, columns, rows)
+        with open(path, "rb") as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                yield chunk
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _write_export(path: str, title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]]) -> None:
+    workbook = xlsxwriter.Workbook(path, {
+        "constant_memory": True, "tmpdir": os.path.dirname(path),
+        # Text stays text: no formula, number or link is made of what a user typed.
+        "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+    })
+    try:
+        sheet = workbook.add_worksheet(_sheet_title(title))
+        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "align": "center"})
+        money = workbook.add_format({"num_format": "0.00"})
+        for index, column in enumerate(columns):
+            sheet.set_column(index, index, column.width)
+            sheet.write_string(0, index, column.label, header)
+        sheet.freeze_panes(1, 0)
+        keys = [c.key for c in columns]
+        text_columns = {i for i, c in enumerate(columns) if c.kind in ("id", "code", "text", "choice")}
+        write_string, write_number = sheet.write_string, sheet.write_number
+        row_number = 0
+        for row in rows:
+            row_number += 1
+            for index, key in enumerate(keys):
+                value = row.get(key)
+                if value is None or value == "":
+                    continue
+                if type(value) is str:
+                    write_string(row_number, index, safe_text(value))
+                elif isinstance(value, Decimal):
+                    write_number(row_number, index, float(value), money)
+                elif isinstance(value, int | float) and not isinstance(value, bool) and index not in text_columns:
+                    write_number(row_number, index, value)
+                else:
+                    write_string(row_number, index, safe_text(_export_text(value)))
+    finally:
+        workbook.close()
+
+
+def _export_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

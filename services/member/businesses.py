@@ -1,0 +1,15 @@
+"""The member service's roster businesses: registration, seal and unseal, on one roster book."""
+
+from __future__ import annotations
+
+from hall_common.business import BusinessRegistry
+from hall_common.roster import RosterBook
+
+from .models import ROSTER
+from .registration import REGISTRATION
+from .statuses import SEALING_ROSTER, UNSEALING_ROSTER
+
+BUSINESSES = BusinessRegistry("member")
+BOOK = RosterBook("member", ROSTER, BUSINESSES)
+for _roster in (REGISTRATION, SEALING_ROSTER, UNSEALING_ROSTER):
+    BOOK.add(_roster)

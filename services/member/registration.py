@@ -1,0 +1,165 @@
+"""缴存人登记 (manual ch. 8): the opening roster, checked by row, and 确认开户 applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from hall_common import business_types, db
+from hall_common.business import Column
+from hall_common.money import monthly_amount
+from hall_common.outbox import emit
+from hall_common.roster import Checked, FormField, ImportOption, RosterType, chunks
+from hall_common.rowcheck import RESIDENT_ID, RowReader
+from hall_common.sheets import RowError, SheetColumn
+
+from .models import NORMAL, OPEN_STATUSES, OPENING, Member, StatusChange
+from .numbers import allocate
+
+TYPE = "member_registration"
+ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照", "港澳台居民居住证")
+# 选择缴存比例: one ratio for the employer and the member side (DOMAIN.md: each 5%-12%).
+RATIOS = tuple((str(p), f"{p}%") for p in range(12, 4, -1))
+DEFAULT_RATIO = "12"
+# Until the center's policy table exists (base adjustment's issue), the widest plausible bounds.
+BASE_MIN, BASE_MAX = Decimal("1.00"), Decimal("999999.99")
+FIRST_MONTH_EARLIEST = date(1991, 1, 1)
+ALREADY_OPEN = "该证件号码已在本单位开户"
+
+FIELDS = (
+    FormField("name", "姓名", max_length=50),
+    FormField("id_type", "证件类型", "choice", tuple((t, t) for t in ID_TYPES), default=RESIDENT_ID),
+    FormField("id_number", "证件号码", "id", max_length=18),
+    FormField("base", "缴存基数", "money", max_length=15),
+    FormField("ratio", "缴存比例", "choice", RATIOS, default=DEFAULT_RATIO),
+    FormField("first_month", "首次缴存年月", "month", max_length=6),
+    FormField("mobile", "手机号码", required=False, max_length=20),
+)
+COLUMNS = (
+    SheetColumn("name", "姓名", note="不超过50个字"),
+    SheetColumn("id_type", "证件类型", "choice", ID_TYPES, required=False, note="不填为居民身份证"),
+    SheetColumn("id_number", "证件号码", "id", width=22, note="18位居民身份证号码，末位X大小写均可"),
+    SheetColumn("base", "缴存基数", "money", note="单位：元，最多两位小数"),
+    SheetColumn("first_month", "首次缴存年月", "month", note="格式YYYYMM，如202612"),
+    SheetColumn("mobile", "手机号码", required=False, note="11位手机号或固定电话，选填"),
+)
+DISPLAY = (
+    Column("name", "姓名"), Column("id_type", "证件类型"), Column("id_number", "证件号码"),
+    Column("base", "缴存基数"), Column("ratio_text", "缴存比例"), Column("monthly_amount", "月缴存额"),
+    Column("first_month", "首次缴存年月"), Column("mobile", "手机号码"),
+)
+LABELS = {f.key: f.label for f in FIELDS}
+
+
+def _open_ids(employer_no: str, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        found.update(db.session().scalars(select(Member.id_number).where(
+            Member.employer_no == employer_no, Member.id_number.in_(part), Member.status.in_(OPEN_STATUSES))))
+    return found
+
+
+def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]]) -> Checked:
+    today = date.today()
+    latest = date(today.year + 1, 12, 1)
+    verdict = Checked()
+    read: list[tuple[RowReader, dict[str, Any]]] = []
+    for row_no, values in rows:
+        reader = RowReader(row_no, values, LABELS)
+        ratio = reader.choice("ratio", [v for v, _ in RATIOS], default=option or DEFAULT_RATIO)
+        data: dict[str, Any] = {
+            "name": reader.text("name", 50),
+            "id_type": reader.choice("id_type", ID_TYPES, default=RESIDENT_ID),
+        }
+        data["id_number"] = reader.id_number("id_number", data["id_type"]) if data["id_type"] else ""
+        base = reader.money("base", BASE_MIN, BASE_MAX)
+        data["first_month"] = reader.month("first_month", FIRST_MONTH_EARLIEST, latest)
+        data["mobile"] = reader.phone("mobile")
+        if reader.ok and base is not None:
+            rate = (Decimal(ratio) / 100).quantize(Decimal("0.0001"))
+            data.update(base=f"{base:.2f}", ratio=ratio, ratio_text=f"{ratio}%", employer_ratio=str(rate),
+                        personal_ratio=str(rate), monthly_amount=f"{monthly_amount(base, rate, rate)[2]:.2f}")
+        read.append((reader, data))
+    already = _open_ids(employer_no, [d["id_number"] for r, d in read if r.ok])
+    for reader, data in read:
+        if reader.ok and data["id_number"] in already:
+            reader.fail("id_number", ALREADY_OPEN)
+        if reader.ok:
+            verdict.good.append((reader.row_no, data["id_number"], data))
+        else:
+            verdict.errors.extend(reader.errors)
+    return verdict
+
+
+def recheck(employer_no: str, rows: Sequence[Any]) -> list[RowError]:
+    """确认开户 again against the members: one may have been registered since the row was added."""
+    already = _open_ids(employer_no, [r.data["id_number"] for r in rows])
+    return [RowError(index, "证件号码", f"{r.data['name']}（{r.data['id_number']}）{ALREADY_OPEN}")
+            for index, r in enumerate(rows, start=1) if r.data["id_number"] in already]
+
+
+def apply(batch: Any, rows: Sequence[Any]) -> None:
+    """Open every member of the roster at once: numbers allocated in one step, each opening recorded in
+    the status history. A row whose ID was opened meanwhile is marked, not opened twice."""
+    session = db.session()
+    already = _open_ids(batch.employer_no, [r.data["id_number"] for r in rows])
+    to_open = [r for r in rows if r.data["id_number"] not in already]
+    for row in rows:
+        if row.data["id_number"] in already:
+            row.result = f"未开户：{ALREADY_OPEN}"
+    numbers = allocate(batch.employer_no, len(to_open))
+    opened = (batch.decided_at or db.utcnow()).date()
+    members, changes = [], []
+    for row, member_no in zip(to_open, numbers, strict=True):
+        data = row.data
+        members.append({
+            "member_no": member_no, "employer_no": batch.employer_no, "name": data["name"],
+            "id_type": data["id_type"], "id_number": data["id_number"], "base": Decimal(data["base"]),
+            "employer_ratio": Decimal(data["employer_ratio"]), "personal_ratio": Decimal(data["personal_ratio"]),
+            "status": NORMAL, "open_date": opened, "mobile": data.get("mobile", ""),
+            "first_month": data.get("first_month", ""),
+        })
+        changes.append({
+            "employer_no": batch.employer_no, "member_no": member_no, "change_type": OPENING, "from_status": "",
+            "to_status": NORMAL, "reason": "开户", "operator": batch.operator, "approver": batch.approver or "",
+            "business_id": batch.id, "changed_at": batch.decided_at or db.utcnow(),
+        })
+        row.data = {**data, "member_no": member_no}
+    for part in chunks(members, 2000):
+        session.execute(insert(Member), list(part))
+    for part in chunks(changes, 2000):
+        session.execute(insert(StatusChange), list(part))
+    emit(session, "member.registered", outcome_data(batch, len(to_open)), subject=f"{TYPE}/{batch.id}")
+
+
+def outcome_data(batch: Any, applied: int) -> dict[str, Any]:
+    """A roster business's domain event: the key and counts; the rows stay here (GET /businesses/...)."""
+    return {
+        "employer_no": batch.employer_no,
+        "employer_name": batch.employer_name,
+        "business_type": batch.business_type,
+        "business_id": str(batch.id),
+        "title": business_types.resolve(batch.business_type).title,
+        "summary": f"{applied}人",
+        "row_count": batch.row_count,
+        "applied": applied,
+        "operator": batch.operator,
+        "approver": batch.approver,
+        "opinion": batch.opinion,
+    }
+
+
+REGISTRATION = RosterType(
+    type=TYPE, fields=FIELDS, columns=COLUMNS, display=(*DISPLAY, Column("member_no", "个人账号")),
+    check=check, recheck=recheck, apply=apply, claim_label="该证件号码", claim_field="id_number",
+    entry_message="开户清册录入成功", commit_label="确认开户", commit_message="已确认开户，开户结果将以消息通知",
+    import_option=ImportOption("ratio", "缴存比例", RATIOS, DEFAULT_RATIO),
+    instructions=("第一行为表头，请勿修改；从第二行起每行填写一名缴存人。",
+                  "证件号码、首次缴存年月请以文本格式填写（模板已设置）。",
+                  "缴存比例在上传前选择，对单位和个人部分同时适用。"),
+    rows_caption="开户清册",
+)
