@@ -29,7 +29,9 @@ from . import (
     errors,
     filters,
     login,
+    member_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     views,
 )
 from .session import register_context

@@ -24,6 +24,9 @@ class ServiceError(Exception):
         self.errors = errors or {}
 
 
+# Seconds a file's stream (an export of 100k rows, a print, an upload checked at once) may pause.
+STREAM_READ_TIMEOUT = 60.0
+
 _pool_lock = threading.Lock()
 _pool: tuple[int, urllib3.PoolManager] | None = None
 
@@ -76,44 +79,78 @@ def _query(params: dict[str, Any]) -> str:
     return urlencode(pairs)
 
 
+def _json(data: bytes) -> Any:
+    return jsonlib.loads(data) if data else None
+
+
 class ServiceClient:
     def __init__(self, service: str, token: str | None = None, base_url: str | None = None) -> None:
         settings = get_settings()
         self.service = service
         self.base_url = base_url or settings.service_url(service)
         self.timeout = urllib3.Timeout(connect=min(2.0, settings.http_timeout), read=settings.http_timeout)
+        self.stream_timeout = urllib3.Timeout(connect=min(2.0, settings.http_timeout),
+                                              read=max(STREAM_READ_TIMEOUT, settings.http_timeout))
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
-        url = self.base_url + path
-        if params:
-            url += "?" + _query(params)
         headers = dict(self.headers)
         body = None
         if json is not None:
             body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
             headers["Content-Type"] = "application/json"
-        try:
-            response = _http().request(
-                method, url, body=body, headers=headers, timeout=self.timeout, retries=False, redirect=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise ServiceError(self.service, 503, "服务暂不可用，请稍后再试") from exc
+        response = self._send(method, self._url(path, params), body, headers, self.timeout, preload=True)
+        if response.status >= 400:
+            raise self._error(response.status, response.data)
+        return _json(response.data)
+
+    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None) -> Any:
+        """POST a file's raw bytes (an import's xlsx) and read the JSON answer. The callee checks a small
+        file before it answers, so this waits as long as a stream does."""
+        headers = {**self.headers, "Content-Type": content_type}
+        response = self._send("POST", self._url(path, params), data, headers, self.stream_timeout, preload=True)
+        if response.status >= 400:
+            raise self._error(response.status, response.data)
+        return _json(response.data)
+
+    def stream(self, method: str, path: str, params: dict[str, Any] | None = None, body: bytes | None = None,
+               content_type: str | None = None) -> urllib3.BaseHTTPResponse:
+        """The callee's answer unread (a file: an xlsx export, a PDF), for the caller to pass on chunk by
+        chunk (``response.stream()``) and then ``release_conn()``; a refusal (status >= 400) is read
+        and raised as ServiceError. An export of many rows streams for seconds: a longer read timeout."""
+        headers = dict(self.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = self._send(method, self._url(path, params), body, headers, self.stream_timeout, preload=False)
         if response.status >= 400:
             try:
-                found = jsonlib.loads(response.data)
-            except ValueError:
-                found = None
-            errors = found if isinstance(found, dict) else {}
-            raise ServiceError(
-                self.service,
-                response.status,
-                errors.get("message") or "服务暂不可用，请稍后再试",
-                errors.get("errors"),
-            )
-        if response.status == 204 or not response.data:
-            return None
-        return jsonlib.loads(response.data)
+                data = response.read()
+            except urllib3.exceptions.HTTPError:
+                data = b""
+            finally:
+                response.release_conn()
+            raise self._error(response.status, data)
+        return response
+
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
+        return self.base_url + path + ("?" + _query(params) if params else "")
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout,
+              preload: bool) -> urllib3.BaseHTTPResponse:
+        try:
+            return _http().request(method, url, body=body, headers=headers, timeout=timeout, retries=False,
+                                   redirect=False, preload_content=preload)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ServiceError(self.service, 503, "服务暂不可用，请稍后再试") from exc
+
+    def _error(self, status: int, data: bytes) -> ServiceError:
+        try:
+            found = jsonlib.loads(data)
+        except ValueError:
+            found = None
+        errors = found if isinstance(found, dict) else {}
+        return ServiceError(self.service, status, errors.get("message") or "服务暂不可用，请稍后再试",
+                            errors.get("errors"))
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)

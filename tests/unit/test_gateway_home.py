@@ -109,14 +109,16 @@ def test_the_eleven_modules_in_the_manuals_order_and_unbuilt_ones_say_so(hall_se
     tiles = modules(operator("wangxy").get("/").get_data(as_text=True))
     assert [name for name, _ in tiles] == MANUAL_ORDER
     # Built: a link to its page; not built: visible text, not a dead link.
-    built = {"单位基本信息": "/employer/info", "单位信息变更": "/employer/change"}
+    built = {"单位基本信息": "/employer/info", "单位信息变更": "/employer/change", "缴存人登记": "/members/register",
+             "缴存人信息查询": "/members/query", "启封": "/members/unseal", "封存": "/members/seal"}
     assert {name: action for name, action in tiles if name in built} == built
     assert {action for name, action in tiles if name not in built} == {"暂未开放"}
 
 
 def test_modules_the_account_lacks_are_hidden(hall_services: Flask) -> None:
     some = operator("lisi", "李四", ["seal", "employer_change", "member_query"]).get("/").get_data(as_text=True)
-    assert modules(some) == [("单位信息变更", "/employer/change"), ("缴存人信息查询", "暂未开放"), ("封存", "暂未开放")]
+    assert modules(some) == [("单位信息变更", "/employer/change"), ("缴存人信息查询", "/members/query"),
+                             ("封存", "/members/seal")]
     none = operator("zhaoliu", "赵六", []).get("/").get_data(as_text=True)
     assert modules(none) == [] and "当前账号未分配业务权限" in none
     # The hidden module's page refuses the account too (not only the tile is gone).
