@@ -40,7 +40,8 @@ class RosterRowMixin:
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     employer_no: Mapped[str] = mapped_column(String(20))
     business_type: Mapped[str] = mapped_column(String(40))
-    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # Found through ix_roster_rows_draft (employer, type, batch): no index of its own to keep up per row.
+    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     staged: Mapped[bool] = mapped_column(Boolean, default=False)
     claim: Mapped[str | None] = mapped_column(String(60), nullable=True)

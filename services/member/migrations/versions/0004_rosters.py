@@ -118,7 +118,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('employer_no', 'business_type', 'claim', name='uq_roster_rows_claim')
     )
     with op.batch_alter_table('roster_rows', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_roster_rows_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index('ix_roster_rows_draft', ['employer_no', 'business_type', 'batch_id', 'staged'], unique=False)
         batch_op.create_index(batch_op.f('ix_roster_rows_import_id'), ['import_id'], unique=False)
 
@@ -144,7 +143,6 @@ def downgrade() -> None:
     with op.batch_alter_table('roster_rows', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_roster_rows_import_id'))
         batch_op.drop_index('ix_roster_rows_draft')
-        batch_op.drop_index(batch_op.f('ix_roster_rows_batch_id'))
 
     op.drop_table('roster_rows')
     with op.batch_alter_table('roster_imports', schema=None) as batch_op:
