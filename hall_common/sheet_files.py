@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
@@ -76,7 +77,7 @@ def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: 
         raise ImportRefused(NOT_XLSX)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
         raise ImportRefused(BROKEN) from exc
     with archive:
         _check_sizes(archive.infolist(), max_unpacked_bytes, max_ratio)
@@ -86,7 +87,8 @@ def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: 
         try:
             sheet_name, sheet_path = _data_sheet(archive, names)
             formulas = formula_cells(_verify_members(archive, sheet_path))
-        except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, ValueError, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, KeyError, ValueError, EOFError,
+                OSError, NotImplementedError) as exc:
             raise ImportRefused(BROKEN) from exc
     return Workbook(sheet_name, formulas)
 
