@@ -15,7 +15,7 @@ import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -347,7 +347,8 @@ def safe_text(text: str) -> str:
     return "'" + text if text.startswith(_INJECTION_STARTS) else text
 
 
-def xlsx_stream(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+def xlsx_stream(title: str, columns: Sequence[SheetColumn],
+                rows: Iterable[Mapping[str, Any]]) -> Generator[bytes, None, None]:
     """The workbook is written row by row to a temporary file (xlsxwriter keeps one row in memory),
     then sent in chunks; the file is gone when the stream ends or is closed."""
     handle, path = tempfile.mkstemp(prefix="hall-export-", suffix=".xlsx")

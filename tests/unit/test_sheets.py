@@ -7,6 +7,7 @@ import io
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +40,7 @@ LABELS = [c.label for c in COLUMNS]
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_rows": 100}
 
 
-def xlsx(*rows: list[object], header: list[str] | None = None, title: str = "缴存人登记") -> bytes:
+def xlsx(*rows: Sequence[object], header: list[str] | None = None, title: str = "缴存人登记") -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -97,7 +98,8 @@ def test_a_filled_template_reads_back() -> None:
 # -- normalisation ---------------------------------------------------------------------------------------
 
 def test_full_width_characters_stray_spaces_and_lower_case_x_are_normalised() -> None:
-    data = xlsx(["\u3000张　三 ", " 1101 0119 9003 0766 3ｘ", " 女 ", "２０２４-０１-０５", " 2024 01 ", "３０００.５０", "００１２３"])
+    data = xlsx(["\u3000张　三 ", " 1101 0119 9003 0766 3ｘ", " 女 ", "２０２４-０１-０５", " 2024 01 ",
+                 "３０００.５０", "００１２３"])
     [(row, values)] = read_upload(data, COLUMNS, **LIMITS)
     assert row == 2
     assert values == {"name": "张 三", "id_number": "11010119900307663X", "gender": "女",
