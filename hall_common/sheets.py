@@ -166,7 +166,7 @@ def read_upload(data: bytes, columns: Sequence[SheetColumn], *, max_bytes: int, 
                 max_ratio: int = DEFAULT_MAX_RATIO) -> list[tuple[int, dict[str, str]]]:
     """(Excel row number, {key: normalised text}) of every non-blank data row, in sheet order.
     ``max_unpacked_bytes`` (default 30 x max_bytes) bounds the inflated size of the whole file."""
-    checked = inspect(data, max_bytes=max_bytes, max_ratio=max_ratio,
+    checked = inspect(data, max_bytes=max_bytes, max_ratio=max_ratio, max_rows=max_rows, max_columns=max_columns,
                       max_unpacked_bytes=max_unpacked_bytes or 30 * max_bytes)
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:

@@ -219,6 +219,39 @@ def test_too_many_rows_or_columns_and_no_data_are_refused() -> None:
     assert refused(xlsx([*row, "", "", "多余"]), max_columns=9) == "文件列数超过9列，请使用下载的模板填写"
 
 
+def with_sheet(sheet_xml: bytes) -> bytes:
+    """A good file whose first sheet's XML is replaced (what a crafted upload would carry)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good_file())) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, sheet_xml if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    return out.getvalue()
+
+
+SHEET = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>%s</sheetData></worksheet>'
+HEADER_ROW = b'<row r="1">' + b"".join(
+    b'<c r="%s1" t="inlineStr"><is><t>%s</t></is></c>' % (chr(65 + i).encode(), label.encode())
+    for i, label in enumerate(LABELS)) + b"</row>"
+
+
+def test_a_tiny_file_reaching_the_last_cell_is_refused_before_it_is_read() -> None:
+    # Read as a dense grid, A1 to XFD1048576 would be 17 billion cells: the process would abort.
+    far = SHEET % (HEADER_ROW + b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
+    assert refused(with_sheet(far)) == "文件列数超过50列，请使用下载的模板填写"
+    down = SHEET % (HEADER_ROW + b'<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row>')
+    assert refused(with_sheet(down)) == "文件行数超过1101行，请删除多余的空行或拆分后分批导入"
+    # Cells without references are placed one after another: counted exactly, the same limits hold.
+    unreferenced = SHEET % (HEADER_ROW + b"<row>" + b"<c/>" * 60 + b"</row>")
+    assert refused(with_sheet(unreferenced)) == "文件列数超过50列，请使用下载的模板填写"
+    prefixed = (b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+                + HEADER_ROW.replace(b"<", b"<x:").replace(b"<x:/", b"</x:")
+                + b'<x:row r="5000"><x:c r="A5000"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    assert refused(with_sheet(prefixed)) == "文件行数超过1101行，请删除多余的空行或拆分后分批导入"
+    blank_rows_within_limits = SHEET % (HEADER_ROW + b'<row r="1000"><c r="A1000" t="inlineStr"><is><t>x</t></is></c>'
+                                        b'<c r="G1000"><v>1</v></c></row>')
+    assert read_upload(with_sheet(blank_rows_within_limits), COLUMNS, **LIMITS)[0][0] == 1000
+
+
 # -- the marked copy -------------------------------------------------------------------------------------
 
 def test_the_marked_copy_shows_each_bad_cell_and_row() -> None:
