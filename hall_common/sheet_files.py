@@ -31,6 +31,7 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 MAX_MEMBERS = 1000
 # Members this small cannot make a bomb whatever their ratio (styles compress very well).
 RATIO_FLOOR_BYTES = 1024 * 1024
+SMALL_PART_BYTES = 1024 * 1024
 INSTRUCTION_SHEETS = frozenset({"填写说明", "错误说明"})
 
 NOT_XLSX = "文件不是有效的xlsx格式（请使用下载的模板，另存为Excel工作簿 .xlsx）"
@@ -201,6 +202,9 @@ def _local(tag: str) -> str:
 
 def _data_sheet(archive: zipfile.ZipFile, names: set[str]) -> tuple[str, str | None]:
     """The first worksheet that is not an instruction sheet, and its part's path."""
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if part in names and archive.getinfo(part).file_size > SMALL_PART_BYTES:
+            raise ImportRefused(BOMB)  # a list of sheets is a few KB; these are parsed whole
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     sheets = [(e.get("name") or "", _rel_id(e)) for e in workbook.iter() if _local(e.tag) == "sheet"]
     if not sheets:
