@@ -3,6 +3,7 @@ marked copy handed back, and the streamed export (opened again with openpyxl as 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -308,3 +309,22 @@ def test_an_export_abandoned_midway_leaves_no_file(monkeypatch: pytest.MonkeyPat
     assert next(stream).startswith(b"PK")
     stream.close()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("ref", "limits", "refusal"), [
+    (b"AX1101", (1101, 50), None), (b"AY5", (1101, 50), "列数"), (b"A1102", (1101, 50), "行数"),
+    (b"Z999", (999, 26), None), (b"AA999", (999, 26), "列数"), (b"B1000", (999, 26), "行数"),
+    (b"A10000", (9999, 50), "行数"), (b"A9999", (9999, 50), None),
+])
+def test_the_extent_limits_are_exact(ref: bytes, limits: tuple[int, int], refusal: str | None) -> None:
+    from hall_common.sheet_files import check_extent
+
+    xml = SHEET % (b'<row r="1"><c r="A1"><v>1</v></c><c r="%s"><v>2</v></c></row>' % ref)
+    if refusal is None:
+        check_extent(xml, *limits)
+    else:
+        with pytest.raises(ImportRefused, match=refusal):
+            check_extent(xml, *limits)
+    # The same cells written unusually (two spaces before r) are walked exactly, to the same answer.
+    with pytest.raises(ImportRefused, match=refusal) if refusal else contextlib.nullcontext():
+        check_extent(xml.replace(b"<c r=", b"<c  r="), *limits)
