@@ -110,14 +110,14 @@ def attachment(disposition: str, file_name: str) -> str:
     return f"{disposition}; filename*=UTF-8''{quote(file_name)}"
 
 
-class ColumnSchema(Schema):
+class QueryColumnSchema(Schema):
     key = fields.String()
     label = fields.String()
 
 
 class QueryPageSchema(Schema):
     title = fields.String()
-    columns = fields.List(fields.Nested(ColumnSchema))
+    columns = fields.List(fields.Nested(QueryColumnSchema))
     items = fields.List(fields.Dict(keys=fields.String()))
     total = fields.Integer()
     page = fields.Integer()

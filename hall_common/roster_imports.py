@@ -169,6 +169,8 @@ def run(book: RosterBook, import_id: int) -> None:
                               "errors": json.dumps([[e.row, e.field, e.reason] for e in errors], ensure_ascii=False)}
     if errors:
         values.update(status=CHECKED, message=f"共{len(rows)}行，{len(good)}行正确，{len(bad_rows)}行有错误")
+        if len(record.content) > settings.import_inline_bytes:
+            values["marked"] = marked_workbook(record.content, roster.columns, errors)
     elif not good:
         values.update(status=FAILED, message="文件中没有可导入的数据")
     else:
@@ -264,8 +266,8 @@ def marked(book: RosterBook, employer_no: str, import_id: int) -> tuple[bytes, s
     errors = [RowError(r, f, reason) for r, f, reason in json.loads(record.errors)]
     if not errors:
         raise BusinessError("该导入没有错误数据", 404)
-    roster = book.get(record.business_type)
-    return marked_workbook(record.content, roster.columns, errors), "错误标注_" + (record.file_name or "导入文件.xlsx")
+    content = record.marked or marked_workbook(record.content, book.get(record.business_type).columns, errors)
+    return content, "错误标注_" + (record.file_name or "导入文件.xlsx")
 
 
 def view(record: Any) -> dict[str, Any]:

@@ -91,6 +91,9 @@ class RosterImportMixin:
     option: Mapped[str] = mapped_column(String(20), default="")
     file_name: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The marked copy of a large file with errors, made by the heavy worker (openpyxl takes seconds per
+    # 10,000 rows); a small file's is made when asked for.
+    marked: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)

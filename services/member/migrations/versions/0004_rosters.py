@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column('option', sa.String(length=20), nullable=False),
     sa.Column('file_name', sa.String(length=200), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('marked', sa.LargeBinary(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('done', sa.Integer(), nullable=False),
