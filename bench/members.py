@@ -63,7 +63,6 @@ def child(side: str, path: str) -> None:
 
     migrate.upgrade("member")
     import services.member
-
     from services.member.businesses import BOOK
 
     app = services.member.create_app()
@@ -78,6 +77,7 @@ def child(side: str, path: str) -> None:
         roster_imports.run(BOOK, record.id)
         seconds = time.perf_counter() - started
         done = db.session().get(BOOK.models.import_, record.id, populate_existing=True)
+        assert done is not None
         print(json.dumps({"seconds": seconds, "rows": done.good, "status": done.status, "peak_mb": self_peak_mb()}))
 
 

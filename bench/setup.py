@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -131,7 +131,7 @@ def members(employer_no: str, total: int) -> dict[str, Any]:
     app = _app("member")
     with app.app_context():
         engine = db.get_db(app).engine
-        table = Member.__table__  # its types: money and ratios stored exactly on either database
+        table = cast(sa.Table, Member.__table__)  # its types: money and ratios stored exactly on either database
         surnames, given = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚"
         started = time.perf_counter()
         for first in range(0, total, 20_000):

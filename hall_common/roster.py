@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
@@ -147,7 +148,7 @@ class RosterBook:
         self._types[roster.type] = roster
         self.registry.register(BusinessType(
             type=roster.type,
-            summarize=lambda business_id, r=roster: self._summarize(r, business_id),
+            summarize=partial(self._summarize, roster),
             read_rows=self._read_rows,
             apply=self._apply,
             discard=self._discard,
@@ -335,7 +336,8 @@ class RosterBook:
         items = []
         for r in found:
             data = roster.shown(r.data)
-            items.append({c.key: data.get(c.key, "") for c in roster.display} | ({"result": r.result} if r.result else {}))
+            item = {c.key: data.get(c.key, "") for c in roster.display}
+            items.append(item | ({"result": r.result} if r.result else {}))
         return Rows(employer_no=batch.employer_no, items=items, total=batch.row_count)
 
     def _transition(self, outcome: Outcome, from_states: tuple[str, ...], **values: Any) -> Any | None:

@@ -129,6 +129,7 @@ def run(book: RosterBook, import_id: int) -> None:
     session.execute(delete(row).where(row.import_id == import_id))
     session.commit()
     record = session.get(model, import_id, populate_existing=True)
+    assert record is not None  # it was just moved
     roster = book.get(record.business_type)
     settings = get_settings()
     try:
@@ -179,8 +180,10 @@ def run(book: RosterBook, import_id: int) -> None:
     session.commit()
 
 
-def _claims(book: RosterBook, record: Any, roster: RosterType,
-            good: list[tuple[int, str, dict[str, Any]]]) -> tuple[list[tuple[int, str, dict[str, Any]]], list[RowError]]:
+Good = list[tuple[int, str, dict[str, Any]]]
+
+
+def _claims(book: RosterBook, record: Any, roster: RosterType, good: Good) -> tuple[Good, list[RowError]]:
     """A subject twice in the file, or already in a live row, is refused naming the row."""
     errors: list[RowError] = []
     first_row: dict[str, int] = {}

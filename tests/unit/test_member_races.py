@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
-
 from ..threads import at_once
 from .conftest import AnyDb, auth, token_for
 from .member_support import add, business_ids, commit, decide, members_by_id, registration, resident_id, rows
