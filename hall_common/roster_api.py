@@ -138,7 +138,11 @@ def attachment(content: bytes, file_name: str, mimetype: str = XLSX) -> Response
 
 FILE_DOC = {"responses": {"200": {"description": "xlsx", "content": {XLSX: {"schema": {"type": "string",
                                                                                     "format": "binary"}}}}}}
-UPLOAD_DOC = {"requestBody": {"required": True, "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
+# The workbook's bytes as the body, whatever the Content-Type says (the gateway sends the xlsx type);
+# documented as octet-stream, which every client and fuzzer can send.
+UPLOAD_DOC = {"requestBody": {"required": True, "description": "the xlsx file's bytes",
+                              "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}}}
 
 
 def roster_blueprint(book: RosterBook) -> Blueprint:
