@@ -15,8 +15,7 @@ a unique index on the row's claim, whoever adds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, cast
 
@@ -30,7 +29,6 @@ from .business import (
 from .business import (
     BusinessRegistry,
     BusinessType,
-    Column,
     Outcome,
     Rows,
     Summary,
@@ -47,90 +45,20 @@ from .roster_models import (
     RETURNED,
     RosterModels,
 )
+from .roster_types import CHUNK, Checked, FormField, ImportOption, RosterType, RowCheck, chunks
 from .security import Principal
-from .sheets import RowError, SheetColumn
+from .sheets import RowError
+
+# The declarations are importable from here, where the book that takes them lives.
+__all__ = ["CHUNK", "Checked", "FormField", "ImportOption", "RosterBook", "RosterType", "RowCheck", "chunks"]
 
 STALE = "清册已提交或已变化，请刷新后重试"
 EMPTY = "清册为空，请先录入清册"
 NOTHING_SELECTED = "请在清册中选择需办理的记录"
 ROW_MISSING = "清册记录不存在"
-CHUNK = 2000  # values per IN list: well under SQLite's bound on parameters (32,766)
 MAX_COMMIT_ROWS = 100_000
 # Errors a refused commit names in its message; the rest are counted.
 ERRORS_IN_MESSAGE = 20
-
-
-@dataclass(frozen=True)
-class FormField:
-    """One input of the single-entry form. kind: text, id, date, month, money, ratio, choice, member
-    (the type-ahead member picker; its value is the member number)."""
-
-    key: str
-    label: str
-    kind: str = "text"
-    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
-    required: bool = True
-    default: str = ""
-    max_length: int = 50
-
-
-@dataclass(frozen=True)
-class ImportOption:
-    """A choice made once for a whole file before uploading it (registration: 选择缴存比例)."""
-
-    key: str
-    label: str
-    choices: tuple[tuple[str, str], ...]
-    default: str
-
-
-@dataclass
-class Checked:
-    """A check's verdict on some rows: the good ones as stored (row number, claim, data), the errors."""
-
-    good: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-
-# (employer_no, option, [(row number, {key: text})], memo) -> Checked. Rows typed on the form come with
-# row 0. An import checks its rows in chunks (for its progress) with one memo dict across them, where a
-# check may keep what it looked up once (the employer's open ID numbers, say).
-RowCheck = Callable[[str, str, Sequence[tuple[int, Mapping[str, str]]], dict[str, Any]], Checked]
-
-
-@dataclass(frozen=True)
-class RosterType:
-    type: str
-    fields: tuple[FormField, ...]  # the single-entry form
-    columns: tuple[SheetColumn, ...]  # the import template
-    display: tuple[Column, ...]  # the roster table and the approver's view: keys of the stored data
-    check: RowCheck
-    # At commit, the subjects may have moved since the rows were added: (employer_no, rows) -> errors.
-    recheck: Callable[[str, Sequence[Any]], list[RowError]]
-    # On approval, inside the consumer's transaction, once: (batch, rows). It applies what it can, marks a
-    # row whose subject moved meanwhile (row.result) and emits the owner's domain event.
-    apply: Callable[[Any, Sequence[Any]], None]
-    claim_label: str  # the subject's name in "…已在清册中"
-    claim_field: str  # the form field the claim comes from, for a single entry's refusal
-    entry_message: str = "清册录入成功"
-    commit_label: str = "提交"
-    commit_message: str = "办理成功"
-    commit_scope: str = "all"  # all: every draft row; selected: the rows the operator ticked
-    summary_unit: str = "人"
-    import_option: ImportOption | None = None
-    instructions: tuple[str, ...] = ()
-    rows_caption: str = "清册"
-    # What a row shows beyond what it stores (a monthly amount from its base and ratio): computed when
-    # shown, so a 100,000-row import stores only what was entered.
-    derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
-
-    def shown(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
-        return {**data, **self.derive(data)} if self.derive else data
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class RosterBook:
