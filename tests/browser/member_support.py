@@ -85,15 +85,21 @@ def choose_file(page: Page, content: bytes, name: str) -> None:
     page.locator("#import-file").set_input_files(files=[chosen])
 
 
+def navigating_click(page: Page, target: Locator) -> None:
+    """Click what sends the page elsewhere (a form that answers with a redirect back to the same
+    address) and return once the next page has loaded, not while the old one still shows."""
+    with page.expect_event("load"):
+        target.click()
+
+
 def upload(page: Page, content: bytes, name: str) -> None:
     choose_file(page, content, name)
-    page.locator("#upload").click()
+    navigating_click(page, page.locator("#upload"))
 
 
 def wait_checked(page: Page) -> None:
     """Until the page shows the import's result: it reloads itself once the check is over (an import
     with no error is added at once and leaves the page with no current import)."""
-    page.wait_for_load_state()
     current = page.locator("#import-current")
     expect(current.and_(page.locator("[data-status=queued], [data-status=running]"))).to_have_count(
         0, timeout=CHECK_TIMEOUT)
@@ -111,6 +117,7 @@ def roster_total(page: Page) -> int:
 
 def pick_member(page: Page, typed: str, member_no: str) -> None:
     """The type-ahead: type part of a name or number, choose the member among the matches."""
+    page.wait_for_load_state()  # the page's script listens for the typing once it has run
     page.locator("#member-picker").fill(typed)
     match = page.locator(f'#member-matches button[data-member-no="{member_no}"]')
     expect(match).to_be_visible()
@@ -123,7 +130,10 @@ def run_query(page: Page, stack: Stack, tab_title: str, member: tuple[str, str] 
     """缴存人信息查询: the tab, its filters (``member``: what to type in the type-ahead and the member
     number to choose), 查询; the result rows."""
     page.goto(stack.url("gateway") + "/members/query")
-    page.locator("a[data-tab]", has_text=tab_title).click()
+    tab = page.locator("a[data-tab]", has_text=tab_title)
+    name = tab.get_attribute("data-tab")
+    tab.click()
+    expect(page).to_have_url(re.compile(rf"tab={name}$"))  # the tab's own page, not the one it left
     expect(page.get_by_role("heading", name=tab_title, level=2)).to_be_visible()
     if member:
         pick_member(page, *member)

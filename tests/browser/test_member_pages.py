@@ -190,6 +190,15 @@ def test_a_large_import_shows_its_progress_lists_its_errors_is_fixed_from_the_ma
 def test_two_members_sealed_by_an_import_and_one_unsealed_by_the_type_ahead(browser: Browser, stack: Stack) -> None:
     page = open_page(browser, stack, "/members/seal")
     expect(page.get_by_role("heading", name="封存", level=1)).to_be_visible()
+    # A file that is no workbook: the reason shown, and the import given up.
+    upload(page, "个人账号,姓名,变更原因\n".encode(), "封存名单.csv")
+    refusal = "文件不是有效的xlsx格式（请使用下载的模板，另存为Excel工作簿 .xlsx）"
+    expect(alert(page)).to_have_text(refusal)
+    expect(page.locator("#import-failed")).to_have_text(refusal)
+    page.locator("#discard-import").click()
+    expect(alert(page)).to_have_text("已放弃本次导入")
+    expect(page.locator("#import-current")).to_have_count(0)
+
     template, _ = download(page, page.locator("#template-link"))
     assert [c.value for c in workbook(template).worksheets[0][1]] == ["个人账号", "姓名", "变更原因"]
     upload(page, filled(template, [[m["member_no"], m["name"], "退休"] for m in SEALED]), "封存名单.xlsx")
@@ -215,11 +224,16 @@ def test_two_members_sealed_by_an_import_and_one_unsealed_by_the_type_ahead(brow
     expect(page.get_by_role("heading", name="启封", level=1)).to_be_visible()
     page.locator("#member-picker").fill(DEMO_MEMBERS[0]["member_no"])
     expect(page.locator("#member-matches-status")).to_have_text("未找到符合条件的缴存人")  # normal: not offered
-    page.locator("#field-reason").select_option("正常启封")
     pick_member(page, member["name"][:1], member["member_no"])
     expect(page.locator("#echo-name")).to_have_value(member["name"])
     expect(page.locator("#echo-id")).to_have_value(member["id_number"])
+    page.locator("#entry-submit").click()  # no reason chosen: refused, the member kept with its echo
+    expect(page.locator("#error-reason")).to_have_text("不能为空")
+    expect(page.locator("#member-no")).to_have_value(member["member_no"])
+    expect(page.locator("#echo-name")).to_have_value(member["name"])
+    expect(page.locator("#echo-id")).to_have_value(member["id_number"])
     check_a11y(page)
+    page.locator("#field-reason").select_option("正常启封")
     page.locator("#entry-submit").click()
     expect(alert(page)).to_have_text("缴存人状态变更清册录入成功")
     row = page.locator("#roster tbody tr[data-row-id]", has_text=member["member_no"])
@@ -262,7 +276,15 @@ def test_the_status_history_is_found_printed_as_a_pdf_and_downloaded(browser: Br
                            change_type="05")
     expect(only_seals).to_have_count(1)
     expect(only_seals).to_contain_text("离职")
+    # A start after the end: the reason named once, at its filter.
+    page.locator("#filter-start_date").fill("2026-12-01")
+    page.locator("#filter-end_date").fill("2026-01-01")
+    page.locator("#query-submit").click()
+    expect(alert(page)).to_have_text("查询日期（止）：开始日期不能晚于结束日期")
+    expect(page.locator("#query-results")).to_have_count(0)
+    expect(page.locator("#filter-start_date")).to_have_value("2026-12-01")
     rows = run_query(page, stack, "缴存人账户状态变更查询", (member["member_no"], member["member_no"]))
+    expect(rows).to_have_count(2)
 
     # 打印: the PDF opens in a new page.
     with page.context.expect_event("response", lambda r: "/print" in r.url) as answered, \
