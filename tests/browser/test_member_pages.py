@@ -129,9 +129,15 @@ def test_a_large_import_shows_its_progress_lists_its_errors_is_fixed_from_the_ma
         page.reload()
         expect(page.locator("#import-progress")).to_be_visible()
         expect(current).to_contain_text("开户名单.xlsx")
+        page.locator("#field-name").fill("正在录入")  # an entry begun while the file waits
     finally:
         stack.start_heavy()
-    expect(current).to_have_attribute("data-status", "checked", timeout=CHECK_TIMEOUT)
+    # Checked: the page does not reload under the typing; it offers the result as a link instead.
+    done = page.locator("#import-done")
+    expect(done).to_have_text("文件检查已完成，点击查看结果", timeout=CHECK_TIMEOUT)
+    expect(page.locator("#field-name")).to_have_value("正在录入")
+    done.click()
+    expect(current).to_have_attribute("data-status", "checked")
     expect(page.locator("#import-counts")).to_have_text(f"共{IMPORTED}行，正确{IMPORTED - 2}行，错误2行。")
     errors = page.locator("#import-errors li")
     expect(errors).to_have_count(2)
@@ -208,6 +214,10 @@ def test_two_members_sealed_by_an_import_and_one_unsealed_by_the_type_ahead(brow
         expect(rows.filter(has_text=member["member_no"])).to_contain_text(member["name"])
         expect(rows.filter(has_text=member["member_no"])).to_contain_text(member["id_number"])
     expect(page.locator("#commit")).to_have_text("确定封存")
+    page.locator("#commit").click()  # nothing ticked
+    expect(alert(page)).to_have_text("请先勾选清册中的记录")
+    for member in SEALED:
+        expect(rows.filter(has_text=member["member_no"])).to_have_count(1)  # still waiting in the roster
     page.locator("#select-all").check()
     for member in SEALED:
         expect(rows.filter(has_text=member["member_no"]).locator("input[name=row_ids]")).to_be_checked()
