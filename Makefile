@@ -29,7 +29,7 @@ agent: $(AGENT_WHEEL)
 deps: $(PY_STAMP) $(NPM_STAMP) $(AGENT_WHEEL)
 
 run: deps
-	deploy/sysdeps.sh redis ukey
+	deploy/sysdeps.sh redis ukey print
 	$(PY) -m deploy.run
 
 lint: $(PY_STAMP)
@@ -37,24 +37,24 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent bench
 
 test: deps lint
-	deploy/sysdeps.sh redis ukey browser
+	deploy/sysdeps.sh redis ukey print browser
 	$(PY) -m pytest -q
 
 unit: $(PY_STAMP)
-	deploy/sysdeps.sh ukey
+	deploy/sysdeps.sh ukey print
 	$(PY) -m pytest -q tests/unit
 
 # The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL. The
 # browser tests first, in the order `make test` runs them: they take the demo accounts through their
 # first login.
 integration: deps
-	deploy/sysdeps.sh redis ukey browser
+	deploy/sysdeps.sh redis ukey print browser
 	$(PY) -m pytest -q tests/browser tests/integration
 
 # Hot paths against the raw libraries in the same run, on a private stack (free ports, temporary var
 # directory): prints the table and writes var/bench.json. A missed goal is reported, not a failure.
 bench: deps
-	deploy/sysdeps.sh redis ukey bench
+	deploy/sysdeps.sh redis ukey print bench
 	$(PY) -m bench
 
 clean:

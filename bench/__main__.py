@@ -17,16 +17,15 @@ from pathlib import Path
 
 from deploy.stack import ROOT, Stack
 
-from . import approval, homepage, inbox, live
+from . import approval, export, homepage, inbox, live, members
 from .harness import NOT_BUILT, Result, not_built, start_stack
 
 BENCHMARKS: dict[str, Callable[[Stack], list[Result]]] = {
     "approval": approval.run, "homepage": homepage.run, "inbox": inbox.run, "live": live.run,
+    "export": export.run, "import": members.run_import, "search": members.run_search,
 }
 # The other hot paths, whose features have not landed yet.
 PENDING = [
-    ("100,000-row registration import: parse, validate, stage", "ratio <= 0.4", "openpyxl read-only raw read"),
-    ("100,000-row journal export to xlsx", "ratio <= 1.0", "openpyxl write-only raw write"),
     ("1,000 base adjustments submitted, approved, applied, messaged", "<= 30 s end to end", "none"),
     ("one journal page over 1,000,000 rows", "p99 < 50 ms", "none"),
     ("interest settlement, 100,000 members over one year", "< 30 s, exact", "none"),

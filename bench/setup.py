@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -120,6 +120,36 @@ def inbox(employer_no: str, total: int) -> dict[str, Any]:
         return {"rows": total, "seeded_seconds": round(time.perf_counter() - started, 1)}
 
 
+def members(employer_no: str, total: int) -> dict[str, Any]:
+    """``total`` normal members for the employer, straight into the member service's database."""
+    from decimal import Decimal
+
+    from stdnum.cn import ric
+
+    from services.member.models import Member
+
+    app = _app("member")
+    with app.app_context():
+        engine = db.get_db(app).engine
+        table = cast(sa.Table, Member.__table__)  # its types: money and ratios stored exactly on either database
+        surnames, given = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚"
+        started = time.perf_counter()
+        for first in range(0, total, 20_000):
+            rows = []
+            for n in range(first, min(first + 20_000, total)):
+                body = f"140105{date.fromordinal(date(1960, 1, 1).toordinal() + n // 1000):%Y%m%d}{n % 1000:03d}"
+                rows.append({
+                    "member_no": f"{employer_no}{n + 1:06d}", "employer_no": employer_no,
+                    "name": surnames[n % 20] + given[(n // 20) % 20] + given[(n // 400) % 20],
+                    "id_type": "居民身份证", "id_number": body + ric.calc_check_digit(body + "0"),
+                    "base": Decimal(5000 + n % 1000), "employer_ratio": Decimal("0.12"),
+                    "personal_ratio": Decimal("0.12"), "status": "01",
+                    "open_date": date(2020, 1, 1), "mobile": "", "first_month": "202001"})
+            with engine.begin() as connection:
+                connection.execute(table.insert(), rows)
+        return {"rows": total, "seeded_seconds": round(time.perf_counter() - started, 1)}
+
+
 def publish(employer_no: str) -> dict[str, Any]:
     """One live inbox notice for the employer, through the notify service's own publish_change."""
     from services.notify.live import publish_change
@@ -147,6 +177,8 @@ def main() -> None:
         result = stream_cookies(int(args[0]))
     elif command == "inbox":
         result = inbox(args[0], int(args[1]))
+    elif command == "members":
+        result = members(args[0], int(args[1]))
     elif command == "publish":
         result = publish(args[0])
     elif command == "instance-sizes":

@@ -56,9 +56,11 @@ def process(instance_id: int) -> Any:
     allowed = permitted(instance)
     returned = instance["status"] == "returned"
     info = business_types.get(instance["business_type"])
-    business_page = info.page if info and info.page and allowed else None
-    # A type without a page of its own is corrected here: its rows, 重新提交 as they stand.
-    generic = returned and allowed and not (info and info.page)
+    corrected_there = bool(info and info.page and info.corrected_on_page)
+    business_page = info.page if info and corrected_there and allowed else None
+    # A type not corrected on a page of its own (none yet, or a roster's) is corrected here: its rows,
+    # 重新提交 as they stand.
+    generic = returned and allowed and not corrected_there
     return render_template("process.html", path=path, instance=instance, business_page=business_page,
                            rows=_rows(instance) if generic else None, may_resubmit=generic,
                            may_end=bool(path.get("can_end")) and returned and allowed)

@@ -3,7 +3,8 @@
 The page is drawn from the owner's form spec (``GET /rosters/<type>/form``): the single-entry form
 (录入清册), the batch import (下载模板, 上传, its check's progress and errors, 仅导入正确数据 or
 放弃本次导入), the roster itself (删除 per row) and the commit button (确认开户, 确定封存, 确定启封).
-A new roster business needs a line in ROSTERS and its entry in the business catalog, nothing more.
+A new roster business needs its type in ROSTERS (with the member states its picker offers), its
+route below, and its entry in the business catalog (page, permission), nothing more.
 """
 
 from __future__ import annotations
@@ -38,11 +39,17 @@ class Roster:
     search_status: str = ""
 
 
-ROSTERS = {r.type: r for r in (
-    Roster("member_registration", "hall.member_register", "member_register"),
-    Roster("member_seal", "hall.member_seal", "seal", search_status="01"),
-    Roster("member_unseal", "hall.member_unseal", "unseal", search_status="02"),
-)}
+def _rosters(types: dict[str, str]) -> dict[str, Roster]:
+    """The roster businesses with their page and permission as the catalog declares them."""
+    found = {}
+    for type_, search_status in types.items():
+        info = business_types.get(type_)
+        assert info is not None and info.page and info.permission, f"{type_} lacks its page or permission"
+        found[type_] = Roster(type_, info.page, info.permission, search_status)
+    return found
+
+
+ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02"})
 # Who may look members up: any page with the picker (the three rosters and 缴存人信息查询).
 SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query")
 
@@ -110,13 +117,13 @@ def member_register() -> Any:
 
 @bp.route("/members/seal", methods=["GET", "POST"])
 def member_seal() -> Any:
-    """封存 (manual ch. 10)."""
+    """封存 (manual ch. 11)."""
     return _page("member_seal")
 
 
 @bp.route("/members/unseal", methods=["GET", "POST"])
 def member_unseal() -> Any:
-    """启封 (manual ch. 11)."""
+    """启封 (manual ch. 10)."""
     return _page("member_unseal")
 
 

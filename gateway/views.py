@@ -257,7 +257,7 @@ def _business_types() -> list[tuple[str, str]]:
 def business_pages() -> dict[str, str]:
     """business type -> its own page, for the types this account may handle (待办's 办理)."""
     return {info.type: info.page for info in business_types.all_types()
-            if info.page and (not info.permission or sessions.permitted(info.permission))}
+            if info.page and info.corrected_on_page and (not info.permission or sessions.permitted(info.permission))}
 
 
 @bp.route("/inbox/<int:item_id>")

@@ -40,8 +40,12 @@ class BusinessTypeInfo:
     owner: str
     # The employer permission an operator needs for this business (None: any operator of the employer).
     permission: str | None
-    # The gateway endpoint of the employer's own page for the business (None: the generic page).
+    # The gateway endpoint of the employer's own page for the business (None: not built yet).
     page: str | None = None
+    # Whether a returned business is corrected on that page (the employer change's form). A roster
+    # business's page fills the next roster: its returned business is shown on the generic process page
+    # (its rows, 重新提交 as it stands, 结束流程).
+    corrected_on_page: bool = True
     messages: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MESSAGES))
     # What the reference calls the business's summary ("变更项：单位地址、联系电话"); "" leaves it out.
     summary_label: str = ""
@@ -74,12 +78,12 @@ DEFAULTS: tuple[BusinessTypeInfo, ...] = (
     BusinessTypeInfo("base_adjustment", "基数调整", "member", "base_adjust"),
     BusinessTypeInfo("supplementary_payment", "补缴", "payment", "supplement"),
     BusinessTypeInfo("member_registration", "缴存人登记", "member", "member_register", page="hall.member_register",
-                     summary_label="人数", result_events={"member.registered": APPROVED}),
+                     corrected_on_page=False, summary_label="人数", result_events={"member.registered": APPROVED}),
     BusinessTypeInfo("member_change", "缴存人信息变更", "member", "member_change"),
     BusinessTypeInfo("member_unseal", "启封", "member", "unseal", page="hall.member_unseal",
-                     summary_label="人数", result_events={"member.unsealed": APPROVED}),
+                     corrected_on_page=False, summary_label="人数", result_events={"member.unsealed": APPROVED}),
     BusinessTypeInfo("member_seal", "封存", "member", "seal", page="hall.member_seal",
-                     summary_label="人数", result_events={"member.sealed": APPROVED}),
+                     corrected_on_page=False, summary_label="人数", result_events={"member.sealed": APPROVED}),
     BusinessTypeInfo("zero_balance_closure", "零余额销户", "employer", "closure"),
 )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
@@ -91,8 +92,10 @@ class Checked:
     errors: list[RowError] = field(default_factory=list)
 
 
-# (employer_no, option, [(row number, {key: text})]) -> Checked. Rows typed on the form come with row 0.
-RowCheck = Callable[[str, str, Sequence[tuple[int, Mapping[str, str]]]], Checked]
+# (employer_no, option, [(row number, {key: text})], memo) -> Checked. Rows typed on the form come with
+# row 0. An import checks its rows in chunks (for its progress) with one memo dict across them, where a
+# check may keep what it looked up once (the employer's open ID numbers, say).
+RowCheck = Callable[[str, str, Sequence[tuple[int, Mapping[str, str]]], dict[str, Any]], Checked]
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class RosterType:
     import_option: ImportOption | None = None
     instructions: tuple[str, ...] = ()
     rows_caption: str = "清册"
+    # What a row shows beyond what it stores (a monthly amount from its base and ratio): computed when
+    # shown, so a 100,000-row import stores only what was entered.
+    derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+
+    def shown(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {**data, **self.derive(data)} if self.derive else data
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -139,7 +148,7 @@ class RosterBook:
         self._types[roster.type] = roster
         self.registry.register(BusinessType(
             type=roster.type,
-            summarize=lambda business_id, r=roster: self._summarize(r, business_id),
+            summarize=partial(self._summarize, roster),
             read_rows=self._read_rows,
             apply=self._apply,
             discard=self._discard,
@@ -200,7 +209,8 @@ class RosterBook:
 
     @staticmethod
     def row_view(roster: RosterType, row: Any) -> dict[str, Any]:
-        values = {c.key: row.data.get(c.key, "") for c in roster.display}
+        data = roster.shown(row.data)
+        values = {c.key: data.get(c.key, "") for c in roster.display}
         return {"id": row.id, "row_no": row.row_no, **values, "result": row.result or "",
                 "created_by": row.created_by,
                 "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
@@ -208,7 +218,7 @@ class RosterBook:
     def add_row(self, principal: Principal, employer_no: str, type_: str, values: Mapping[str, str]) -> Any:
         """录入清册: one row typed on the form, checked as an imported one is."""
         roster = self.get(type_)
-        checked = roster.check(employer_no, "", [(0, values)])
+        checked = roster.check(employer_no, "", [(0, values)], {})
         keys = {f.label: f.key for f in roster.fields} | {c.label: c.key for c in roster.columns}
         if not checked.errors and checked.good and self._claimed(employer_no, type_, [checked.good[0][1]]):
             checked.errors.append(RowError(0, _label(roster, roster.claim_field), f"{roster.claim_label}已在清册中"))
@@ -302,7 +312,9 @@ class RosterBook:
 
     def batch_rows(self, batch: Any) -> list[Any]:
         row = self.models.row
-        return list(db.session().scalars(select(row).where(row.batch_id == batch.id).order_by(row.id)))
+        return list(db.session().scalars(select(row).where(
+            row.employer_no == batch.employer_no, row.business_type == batch.business_type, row.batch_id == batch.id)
+            .order_by(row.id)))
 
     def _summarize(self, roster: RosterType, business_id: str) -> Summary:
         batch = self._batch(business_id)
@@ -317,10 +329,15 @@ class RosterBook:
             return None
         roster = self._types[batch.business_type]
         row = self.models.row
-        found = db.session().scalars(select(row).where(row.batch_id == batch.id).order_by(row.id)
+        found = db.session().scalars(select(row).where(row.employer_no == batch.employer_no,
+                                                       row.business_type == batch.business_type,
+                                                       row.batch_id == batch.id).order_by(row.id)
                                      .offset((page - 1) * per_page).limit(per_page))
-        items = [{c.key: r.data.get(c.key, "") for c in roster.display} | ({"result": r.result} if r.result else {})
-                 for r in found]
+        items = []
+        for r in found:
+            data = roster.shown(r.data)
+            item = {c.key: data.get(c.key, "") for c in roster.display}
+            items.append(item | ({"result": r.result} if r.result else {}))
         return Rows(employer_no=batch.employer_no, items=items, total=batch.row_count)
 
     def _transition(self, outcome: Outcome, from_states: tuple[str, ...], **values: Any) -> Any | None:
@@ -343,7 +360,9 @@ class RosterBook:
     def _release(self, batch: Any) -> None:
         """A finished business lets its subjects into a roster again."""
         row = self.models.row
-        db.session().execute(update(row).where(row.batch_id == batch.id).values(claim=None)
+        db.session().execute(update(row).where(row.employer_no == batch.employer_no,
+                                               row.business_type == batch.business_type,
+                                               row.batch_id == batch.id).values(claim=None)
                              .execution_options(synchronize_session=False))
 
     def _apply(self, outcome: Outcome) -> None:

@@ -40,7 +40,8 @@ class RosterRowMixin:
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     employer_no: Mapped[str] = mapped_column(String(20))
     business_type: Mapped[str] = mapped_column(String(40))
-    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # Found through ix_roster_rows_draft (employer, type, batch): no index of its own to keep up per row.
+    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     staged: Mapped[bool] = mapped_column(Boolean, default=False)
     claim: Mapped[str | None] = mapped_column(String(60), nullable=True)
@@ -90,6 +91,9 @@ class RosterImportMixin:
     option: Mapped[str] = mapped_column(String(20), default="")
     file_name: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The marked copy of a large file with errors, made by the heavy worker (openpyxl takes seconds per
+    # 10,000 rows); a small file's is made when asked for.
+    marked: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)

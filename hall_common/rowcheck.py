@@ -58,7 +58,7 @@ class RowReader:
     def raw(self, key: str, required: bool = True) -> str | None:
         """The cell's text, or None after recording why it cannot be used."""
         value = self.values.get(key)
-        value = "" if value is None else str(value).strip()
+        value = "" if value is None else value.strip() if value.__class__ is str else str(value).strip()
         if value == FORMULA:
             self.fail(key, FORMULA_REASON)
             return None

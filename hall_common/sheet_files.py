@@ -16,7 +16,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.etree import ElementTree
 
 from .errors import BusinessError
@@ -28,6 +31,7 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 MAX_MEMBERS = 1000
 # Members this small cannot make a bomb whatever their ratio (styles compress very well).
 RATIO_FLOOR_BYTES = 1024 * 1024
+SMALL_PART_BYTES = 1024 * 1024
 INSTRUCTION_SHEETS = frozenset({"填写说明", "错误说明"})
 
 NOT_XLSX = "文件不是有效的xlsx格式（请使用下载的模板，另存为Excel工作簿 .xlsx）"
@@ -64,7 +68,8 @@ def size_text(limit: int) -> str:
     return f"{limit}字节"
 
 
-def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: int) -> Workbook:
+def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: int, max_rows: int,
+            max_columns: int) -> Workbook:
     """Refuse what is not a plain, sound, reasonably sized xlsx; name its data sheet and formula cells."""
     if not data:
         raise ImportRefused(EMPTY)
@@ -76,7 +81,7 @@ def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: 
         raise ImportRefused(NOT_XLSX)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
         raise ImportRefused(BROKEN) from exc
     with archive:
         _check_sizes(archive.infolist(), max_unpacked_bytes, max_ratio)
@@ -85,8 +90,13 @@ def inspect(data: bytes, *, max_bytes: int, max_unpacked_bytes: int, max_ratio: 
             raise ImportRefused(NOT_XLSX)
         try:
             sheet_name, sheet_path = _data_sheet(archive, names)
-            formulas = formula_cells(_verify_members(archive, sheet_path))
-        except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, ValueError, EOFError, OSError) as exc:
+            if sheet_path is None:
+                raise ImportRefused(NOT_XLSX)
+            sheet_xml = _verify_members(archive, sheet_path)
+            check_extent(sheet_xml, row_limit(max_rows), max_columns)
+            formulas = formula_cells(sheet_xml)
+        except (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, KeyError, ValueError, EOFError,
+                OSError, NotImplementedError) as exc:
             raise ImportRefused(BROKEN) from exc
     return Workbook(sheet_name, formulas)
 
@@ -118,12 +128,83 @@ def _verify_members(archive: zipfile.ZipFile, sheet_path: str | None) -> bytes:
     return sheet
 
 
+def row_limit(max_rows: int) -> int:
+    """The last sheet row allowed: the header, the data rows and some blank rows between them."""
+    return max_rows + 1 + max(1000, max_rows // 2)
+
+
+def check_extent(sheet_xml: bytes, max_row: int, max_column: int) -> None:
+    """Refuse a sheet reaching beyond max_row or max_column before calamine reads it: calamine holds a
+    sheet as a dense grid from its first cell to its last, so a tiny file with a cell at XFD1048576
+    would make it allocate 17 billion cells and abort the process.
+
+    Fast path (Excel, WPS, LibreOffice, openpyxl, xlsxwriter): every cell tag starts ``<c r="``, counted
+    on tags (a ``<`` never occurs in text), and one regex search finds any reference beyond the limits.
+    Anything else (prefixed tags, cells without a reference, placed by position) is walked exactly."""
+    head = sheet_xml[:1000]
+    start, end = sheet_xml.find(b"<sheetData"), sheet_xml.rfind(b"</sheetData>")
+    # Inside sheetData only cells' tags and rich-text run properties (<color>, <charset>) start "<c":
+    # a run property only sends the file down the exact path.
+    if b"<worksheet" in head and sheet_xml.count(b"<c", start, end) == sheet_xml.count(b'<c r="', start, end):
+        beyond = _beyond_pattern(max_row, max_column).search(sheet_xml, start, end)
+        too_wide = beyond is not None and beyond.group(1) is not None
+        too_long = beyond is not None and not too_wide
+    else:
+        last_row, last_column = _walk_extent(sheet_xml)
+        too_wide, too_long = last_column + 1 > max_column, last_row + 1 > max_row
+    if too_wide:
+        raise ImportRefused(f"文件列数超过{max_column}列，请使用下载的模板填写")
+    if too_long:
+        raise ImportRefused(f"文件行数超过{max_row}行，请删除多余的空行或拆分后分批导入")
+
+
+@lru_cache(maxsize=32)
+def _beyond_pattern(max_row: int, max_column: int) -> re.Pattern[bytes]:
+    """A cell reference beyond the last column (group 1) or beyond the last row."""
+    letters = _greater_than(_column_letters(max_column), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    digits = _greater_than(str(max_row), "0123456789")
+    return re.compile(f'<c r="(?:((?:{letters})[0-9])|[A-Z]+0*(?:{digits})")'.encode())
+
+
+def _greater_than(limit: str, alphabet: str) -> str:
+    """A regex matching the strings over ``alphabet`` (no leading zero digit) that stand for a number
+    above ``limit``: more places, or as many and larger at the first difference."""
+    first = alphabet[1:] if alphabet[0] == "0" else alphabet
+    any_of = f"[{re.escape(alphabet)}]"
+    options = [f"[{re.escape(first)}]{any_of}{{{len(limit)},}}"]
+    for index, char in enumerate(limit):
+        higher = alphabet[alphabet.index(char) + 1:]
+        if higher:
+            rest = len(limit) - index - 1
+            options.append(f"{re.escape(limit[:index])}[{re.escape(higher)}]{any_of}{{{rest}}}")
+    return "|".join(options)
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _walk_extent(sheet_xml: bytes) -> tuple[int, int]:
+    """The last (0-based) row and column holding a cell, placed as calamine places them."""
+    last_row = last_column = -1
+    for row, col, _ in _cells(sheet_xml):
+        last_row, last_column = max(last_row, row), max(last_column, col)
+    return last_row, last_column
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
 def _data_sheet(archive: zipfile.ZipFile, names: set[str]) -> tuple[str, str | None]:
     """The first worksheet that is not an instruction sheet, and its part's path."""
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if part in names and archive.getinfo(part).file_size > SMALL_PART_BYTES:
+            raise ImportRefused(BOMB)  # a list of sheets is a few KB; these are parsed whole
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     sheets = [(e.get("name") or "", _rel_id(e)) for e in workbook.iter() if _local(e.tag) == "sheet"]
     if not sheets:
@@ -146,14 +227,19 @@ def formula_cells(sheet_xml: bytes) -> frozenset[tuple[int, int]]:
     """(0-based row, 0-based column) of every cell holding a formula (shared formulas included)."""
     if b"<f" not in sheet_xml and b":f>" not in sheet_xml and b":f " not in sheet_xml:
         return frozenset()
-    found: set[tuple[int, int]] = set()
+    return frozenset((row, col) for row, col, formula in _cells(sheet_xml) if formula)
+
+
+def _cells(sheet_xml: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Every cell's (0-based row, 0-based column, holds a formula); a row or cell without its reference
+    follows the previous one, as Excel and calamine read it."""
     row, col = -1, -1
     for event, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("start", "end")):
         name = _local(element.tag)
         if event == "start":
             if name == "row":
                 r = element.get("r")
-                row, col = (int(r) - 1 if r else row + 1), -1
+                row, col = (int(r) - 1 if r and r.isdigit() else row + 1), -1
             elif name == "c":
                 ref = _REF.fullmatch(element.get("r") or "")
                 col = _column_index(ref.group(1)) if ref else col + 1
@@ -161,12 +247,10 @@ def formula_cells(sheet_xml: bytes) -> frozenset[tuple[int, int]]:
                     row = int(ref.group(2)) - 1
             continue
         if name == "c":
-            if any(_local(child.tag) == "f" for child in element):
-                found.add((row, col))
+            yield row, col, any(_local(child.tag) == "f" for child in element)
             element.clear()
         elif name == "row":
             element.clear()
-    return frozenset(found)
 
 
 def _column_index(letters: str) -> int:

@@ -10,19 +10,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -30,55 +25,22 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineError, CalamineWorkbook
 
+from .sheet_columns import FORMULA, FORMULA_REASON, KINDS, XLSX_MIMETYPE, RowError, SheetColumn, sheet_title
+from .sheet_export import safe_text, xlsx_stream
 from .sheet_files import BROKEN, INSTRUCTION_SHEETS, ImportRefused, inspect
 
-__all__ = ["FORMULA", "ImportRefused", "RowError", "SheetColumn", "build_template", "marked_workbook",
-           "read_upload", "xlsx_stream"]
+__all__ = ["FORMULA", "FORMULA_REASON", "KINDS", "XLSX_MIMETYPE", "ImportRefused", "RowError", "SheetColumn",
+           "build_template", "marked_workbook", "read_upload", "safe_text", "xlsx_stream"]
 
-# A formula cell's value: NUL never occurs in sheet XML, so no typed text can look like this.
-FORMULA = "\x00formula"
-FORMULA_REASON = "单元格含有公式，请填写数值"
-KINDS = frozenset({"text", "id", "date", "month", "money", "ratio", "choice", "code"})
 TEXT_FORMAT_KINDS = frozenset({"id", "date", "month", "code"})
 TEMPLATE_ROWS = 10_000
 INSTRUCTIONS_SHEET = "填写说明"
 ERRORS_SHEET = "错误说明"
 ERROR_COLUMN = "错误原因"
 DEFAULT_MAX_RATIO = 100
-CHUNK_BYTES = 64 * 1024
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _EXCEL_EPOCH = date(1899, 12, 30)
 _LAST_SERIAL = 2958465  # 9999-12-31
 _NO_FACTS: Mapping[str, str] = MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class SheetColumn:
-    key: str
-    label: str
-    # text | id (resident ID) | date (YYYY-MM-DD) | month (YYYYMM) | money | ratio | choice | code (digits as text)
-    kind: str = "text"
-    choices: tuple[str, ...] = ()
-    required: bool = True
-    width: int = 16
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown column kind {self.kind!r}")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the Excel row number (header is row 1); 0 for a single entry
-    field: str  # the column's label; "" for a whole-row reason
-    reason: str
-
-    def text(self) -> str:
-        where = f"第{self.row}行" if self.row else ""
-        if self.field:
-            return f"{where} {self.field}：{self.reason}".strip()
-        return f"{where}：{self.reason}" if where else self.reason
 
 
 # -- the template ------------------------------------------------------------------------------------
@@ -88,7 +50,7 @@ def build_template(title: str, columns: Sequence[SheetColumn], instructions: Seq
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = _sheet_title(title)
+    sheet.title = sheet_title(title)
     bold = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for index, column in enumerate(columns, start=1):
@@ -110,17 +72,12 @@ def build_template(title: str, columns: Sequence[SheetColumn], instructions: Seq
     return buffer.getvalue()
 
 
-def _sheet_title(title: str) -> str:
-    cleaned = "".join(c for c in title if c not in "[]:*?/\\")
-    return cleaned[:31] or "Sheet1"
-
-
 def _dropdown(workbook: Workbook, column: SheetColumn, cells: str) -> DataValidation:
     listed = ",".join(column.choices)
     if len(listed) <= 250 and "," not in "".join(column.choices) and '"' not in listed:
         formula = f'"{listed}"'
     else:  # Excel caps an inline list at 255 characters: long lists live on a hidden sheet
-        options = workbook.create_sheet(_sheet_title(f"选项{len(workbook.sheetnames)}"))
+        options = workbook.create_sheet(sheet_title(f"选项{len(workbook.sheetnames)}"))
         options.sheet_state = "hidden"
         for row, choice in enumerate(column.choices, start=1):
             options.cell(row=row, column=1, value=choice)
@@ -166,7 +123,7 @@ def read_upload(data: bytes, columns: Sequence[SheetColumn], *, max_bytes: int, 
                 max_ratio: int = DEFAULT_MAX_RATIO) -> list[tuple[int, dict[str, str]]]:
     """(Excel row number, {key: normalised text}) of every non-blank data row, in sheet order.
     ``max_unpacked_bytes`` (default 30 x max_bytes) bounds the inflated size of the whole file."""
-    checked = inspect(data, max_bytes=max_bytes, max_ratio=max_ratio,
+    checked = inspect(data, max_bytes=max_bytes, max_ratio=max_ratio, max_rows=max_rows, max_columns=max_columns,
                       max_unpacked_bytes=max_unpacked_bytes or 30 * max_bytes)
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
@@ -335,74 +292,3 @@ def marked_workbook(data: bytes, columns: Sequence[SheetColumn], errors: Sequenc
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-# -- the streamed export -----------------------------------------------------------------------------
-
-_INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(text: str) -> str:
-    """Text a spreadsheet must not run: a leading ' keeps =, +, -, @, tab and CR from starting a formula."""
-    return "'" + text if text.startswith(_INJECTION_STARTS) else text
-
-
-def xlsx_stream(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """The workbook is written row by row to a temporary file (xlsxwriter keeps one row in memory),
-    then sent in chunks; the file is gone when the stream ends or is closed."""
-    handle, path = tempfile.mkstemp(prefix="hall-export-", suffix=".xlsx")
-    os.close(handle)
-    try:
-        _write_export(path, title, columns, rows)
-        with open(path, "rb") as stream:
-            while chunk := stream.read(CHUNK_BYTES):
-                yield chunk
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-
-
-def _write_export(path: str, title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]]) -> None:
-    workbook = xlsxwriter.Workbook(path, {
-        "constant_memory": True, "tmpdir": os.path.dirname(path),
-        # Text stays text: no formula, number or link is made of what a user typed.
-        "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-    })
-    try:
-        sheet = workbook.add_worksheet(_sheet_title(title))
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "align": "center"})
-        money = workbook.add_format({"num_format": "0.00"})
-        for index, column in enumerate(columns):
-            sheet.set_column(index, index, column.width)
-            sheet.write_string(0, index, column.label, header)
-        sheet.freeze_panes(1, 0)
-        keys = [c.key for c in columns]
-        text_columns = {i for i, c in enumerate(columns) if c.kind in ("id", "code", "text", "choice")}
-        write_string, write_number = sheet.write_string, sheet.write_number
-        row_number = 0
-        for row in rows:
-            row_number += 1
-            for index, key in enumerate(keys):
-                value = row.get(key)
-                if value is None or value == "":
-                    continue
-                if type(value) is str:
-                    write_string(row_number, index, safe_text(value))
-                elif isinstance(value, Decimal):
-                    write_number(row_number, index, float(value), money)
-                elif isinstance(value, int | float) and not isinstance(value, bool) and index not in text_columns:
-                    write_number(row_number, index, value)
-                else:
-                    write_string(row_number, index, safe_text(_export_text(value)))
-    finally:
-        workbook.close()
-
-
-def _export_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

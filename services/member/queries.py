@@ -40,7 +40,7 @@ class StatusFilters(ChangeFilters):
                                                                           error="变更类型不正确"))
 
 
-def _day_range(query: Select[Any], column: Any, start: date | None, end: date | None) -> Select[Any]:
+def _day_range(query: Any, column: Any, start: date | None, end: date | None) -> Any:
     if start:
         query = query.where(column >= datetime.combine(start, time.min))
     if end and end < date.max:
@@ -85,13 +85,17 @@ def _account_row(row: Any) -> dict[str, Any]:
     return {
         "member_no": member.member_no, "name": member.name, "id_type": member.id_type,
         "id_number": member.id_number, "base": member.base,
-        "employer_ratio": f"{member.employer_ratio * 100:.2f}%", "personal_ratio": f"{member.personal_ratio * 100:.2f}%",
+        "employer_ratio": f"{member.employer_ratio * 100:.2f}%",
+        "personal_ratio": f"{member.personal_ratio * 100:.2f}%",
         "monthly_amount": monthly_amount(member.base, member.employer_ratio, member.personal_ratio)[2],
         "status_name": STATUS_NAMES.get(member.status, member.status), "open_date": member.open_date,
     }
 
 
-def fetch_accounts(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+Page = tuple[list[dict[str, Any]], int]
+
+
+def fetch_accounts(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
     rows, total = _page(_accounts(employer_no, filters), page, per_page)
     return [_account_row(r) for r in rows], total
 
@@ -125,7 +129,7 @@ def _change_row(row: Any) -> dict[str, Any]:
             "changed_at": f"{change.changed_at:%Y-%m-%d %H:%M}"}
 
 
-def fetch_changes(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+def fetch_changes(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
     rows, total = _page(_changes(employer_no, filters), page, per_page)
     return [_change_row(r) for r in rows], total
 
@@ -165,7 +169,7 @@ def _status_row(row: Any) -> dict[str, Any]:
             "changed_at": f"{change.changed_at:%Y-%m-%d %H:%M}"}
 
 
-def fetch_statuses(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+def fetch_statuses(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
     rows, total = _page(_statuses(employer_no, filters), page, per_page)
     return [_status_row(r) for r in rows], total
 

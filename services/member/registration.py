@@ -24,11 +24,13 @@ TYPE = "member_registration"
 ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照", "港澳台居民居住证")
 # 选择缴存比例: one ratio for the employer and the member side (DOMAIN.md: each 5%-12%).
 RATIOS = tuple((str(p), f"{p}%") for p in range(12, 4, -1))
+RATIO_VALUES = tuple(v for v, _ in RATIOS)
 DEFAULT_RATIO = "12"
 # Until the center's policy table exists (base adjustment's issue), the widest plausible bounds.
 BASE_MIN, BASE_MAX = Decimal("1.00"), Decimal("999999.99")
 FIRST_MONTH_EARLIEST = "199101"
 ALREADY_OPEN = "该证件号码已在本单位开户"
+LOOKUP_ONE_BY_ONE = 100
 
 FIELDS = (
     FormField("name", "姓名", max_length=50),
@@ -63,14 +65,14 @@ def _open_ids(employer_no: str, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]]) -> Checked:
+def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]],
+          memo: dict[str, Any]) -> Checked:
     latest = f"{date.today().year + 1}12"
     verdict = Checked()
-    rates: dict[str, Decimal] = {}
     read: list[tuple[RowReader, dict[str, Any]]] = []
     for row_no, values in rows:
         reader = RowReader(row_no, values, LABELS)
-        ratio = reader.choice("ratio", [v for v, _ in RATIOS], default=option or DEFAULT_RATIO)
+        ratio = reader.choice("ratio", RATIO_VALUES, default=option or DEFAULT_RATIO)
         data: dict[str, Any] = {
             "name": reader.text("name", 50),
             "id_type": reader.choice("id_type", ID_TYPES, default=RESIDENT_ID),
@@ -80,11 +82,15 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         data["first_month"] = reader.month("first_month", FIRST_MONTH_EARLIEST, latest)
         data["mobile"] = reader.phone("mobile")
         if reader.ok and base is not None:
-            rate = rates.get(ratio) or rates.setdefault(ratio, (Decimal(ratio) / 100).quantize(Decimal("0.0001")))
-            data.update(base=f"{base:.2f}", ratio=ratio, ratio_text=f"{ratio}%", employer_ratio=str(rate),
-                        personal_ratio=str(rate), monthly_amount=f"{monthly_amount(base, rate, rate)[2]:.2f}")
+            data.update(base=f"{base:.2f}", ratio=ratio)
         read.append((reader, data))
-    already = _open_ids(employer_no, [d["id_number"] for r, d in read if r.ok])
+    if len(rows) > LOOKUP_ONE_BY_ONE:  # an import: the employer's open IDs, read once for all its chunks
+        if "open_ids" not in memo:
+            memo["open_ids"] = set(db.session().scalars(select(Member.id_number).where(
+                Member.employer_no == employer_no, Member.status.in_(OPEN_STATUSES))))
+        already = memo["open_ids"]
+    else:
+        already = _open_ids(employer_no, [d["id_number"] for r, d in read if r.ok])
     for reader, data in read:
         if reader.ok and data["id_number"] in already:
             reader.fail("id_number", ALREADY_OPEN)
@@ -93,6 +99,17 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         else:
             verdict.errors.extend(reader.errors)
     return verdict
+
+
+def rate(data: Mapping[str, Any]) -> Decimal:
+    """The row's ratio (a percentage, one for both sides) as the fraction the member stores."""
+    return (Decimal(data["ratio"]) / 100).quantize(Decimal("0.0001"))
+
+
+def derive(data: Mapping[str, Any]) -> dict[str, str]:
+    ratio = rate(data)
+    return {"ratio_text": f"{data['ratio']}%",
+            "monthly_amount": f"{monthly_amount(Decimal(data['base']), ratio, ratio)[2]:.2f}"}
 
 
 def recheck(employer_no: str, rows: Sequence[Any]) -> list[RowError]:
@@ -119,7 +136,7 @@ def apply(batch: Any, rows: Sequence[Any]) -> None:
         members.append({
             "member_no": member_no, "employer_no": batch.employer_no, "name": data["name"],
             "id_type": data["id_type"], "id_number": data["id_number"], "base": Decimal(data["base"]),
-            "employer_ratio": Decimal(data["employer_ratio"]), "personal_ratio": Decimal(data["personal_ratio"]),
+            "employer_ratio": rate(data), "personal_ratio": rate(data),
             "status": NORMAL, "open_date": opened, "mobile": data.get("mobile", ""),
             "first_month": data.get("first_month", ""),
         })
@@ -162,4 +179,5 @@ REGISTRATION = RosterType(
                   "证件号码、首次缴存年月请以文本格式填写（模板已设置）。",
                   "缴存比例在上传前选择，对单位和个人部分同时适用。"),
     rows_caption="开户清册",
+    derive=derive,
 )

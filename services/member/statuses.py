@@ -57,7 +57,8 @@ def _state_refusal(direction: Direction, member: Member) -> str | None:
 def checker(direction: Direction) -> Any:
     labels = {"member_no": "个人账号", "name": "姓名", "reason": "变更原因"}
 
-    def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]]) -> Checked:
+    def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]],
+              memo: dict[str, Any]) -> Checked:
         verdict = Checked()
         read = []
         for row_no, values in rows:

@@ -64,7 +64,8 @@ def test_register_by_hand_and_by_a_large_import_fixed_from_its_marked_workbook(s
     employer = employer_api(stack)
     for index in range(3):
         added = employer.call("POST", "member", f"{ROSTERS}/member_registration/rows", json={"values": {
-            "name": f"手工{index}", "id_number": person(index), "base": "5000", "first_month": "202612", "ratio": "12"}})
+            "name": f"手工{index}", "id_number": person(index), "base": "5000", "first_month": "202612",
+            "ratio": "12"}})
         assert added.status_code == 201, added.text
     template = employer.call("GET", "member", f"{ROSTERS}/member_registration/template", params={"option": "12"})
     assert template.status_code == 200 and template.headers["content-type"] == XLSX

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
-
 from ..threads import at_once
 from .conftest import AnyDb, auth, token_for
 from .member_support import add, business_ids, commit, decide, members_by_id, registration, resident_id, rows
@@ -74,3 +72,21 @@ def test_an_approval_delivered_ten_times_at_once_opens_each_member_once(any_db: 
     assert sorted(at_once([deliver] * 10)) == ["duplicate"] * 9 + ["processed"]
     page = app.test_client().get("/employers/100100001/members?per_page=200", headers=employer_headers).get_json()
     assert [i["member"]["id_number"] for i in page["items"]].count(resident_id(90)) == 1
+
+
+def test_an_import_stages_and_adds_its_rows_on_either_database(any_db: AnyDb, employer_headers: dict[str, str]) -> None:
+    """The staging insert is the driver's own executemany: the same rows on SQLite and PostgreSQL."""
+    from .member_support import filled, template, upload
+
+    app = any_db.app("member")
+    content = filled(template(app, employer_headers, TYPE), [
+        [f"员工{s}", None, resident_id(s), "5000", "202612", None] for s in range(100, 103)] + [
+        ["坏行", None, "123", "5000", "202612", None]])
+    found = upload(app, employer_headers, TYPE, content, option="11").get_json()["import"]
+    assert (found["status"], found["good"], found["bad"]) == ("checked", 3, 1), found
+    assert rows(app, employer_headers, TYPE)["total"] == 0
+    accepted = app.test_client().post(f"/employers/100100001/imports/{found['id']}/accept", headers=employer_headers)
+    assert accepted.status_code == 200, accepted.get_json()
+    added = rows(app, employer_headers, TYPE)["items"]
+    assert [(r["name"], r["ratio_text"], r["monthly_amount"]) for r in added] == [
+        (f"员工{s}", "11%", "1100.00") for s in range(100, 103)]

@@ -182,3 +182,23 @@ def test_an_apply_that_fails_half_way_opens_nobody(app: Flask, employer_headers:
     monkeypatch.undo()
     assert decide(app, TYPE, business_id) == "processed"  # the redelivery opens it, once
     assert resident_id(11) in members_by_id(app, employer_headers)
+
+
+def test_a_returned_registration_is_resubmitted_as_it_stands_or_ended(app: Flask,
+                                                                      employer_headers: dict[str, str]) -> None:
+    """A center task added in the designer may return the business: the generic page's 重新提交 sends
+    it back as it stands (its IDs still claimed); 结束流程 ends it and frees them."""
+    add(app, employer_headers, TYPE, registration("张三", resident_id(12)))
+    commit(app, employer_headers, TYPE)
+    [business_id] = business_ids(app, TYPE)
+    assert decide(app, TYPE, business_id, "business.returned", approver="复核员", opinion="基数有误") == "processed"
+    client = app.test_client()
+    resubmitted = client.post(f"/businesses/{TYPE}/{business_id}/resubmit", headers=employer_headers)
+    assert resubmitted.status_code == 200, resubmitted.get_json()
+    assert client.post(f"/businesses/{TYPE}/{business_id}/resubmit", headers=employer_headers).status_code == 409
+    assert [e["data"]["summary"] for e in outbox_events(app) if e["type"] == "business.resubmitted"] == ["1人"]
+    assert add(app, employer_headers, TYPE, registration("张三", resident_id(12))).status_code == 422
+    decide(app, TYPE, business_id, "business.returned", approver="复核员", opinion="再次退回")
+    assert decide(app, TYPE, business_id, "business.ended", by="employer", reason="不办了") == "processed"
+    assert resident_id(12) not in members_by_id(app, employer_headers)
+    assert add(app, employer_headers, TYPE, registration("张三", resident_id(12))).status_code == 201

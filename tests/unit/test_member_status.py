@@ -44,8 +44,8 @@ def test_seal_two_of_three_selected_members(app: Flask, employer_headers: dict[s
     assert [status_of(app, employer_headers, m["member_no"]) for m in NORMAL[:3]] == ["封存", "封存", "正常"]
     history = app.test_client().get(f"{BASE}/queries/member-status-changes?change_type=05",
                                     headers=employer_headers).get_json()
-    assert [(i["member_no"], i["reason"], i["from_status"], i["to_status"], i["operator"]) for i in history["items"]] == [
-        (m["member_no"], "离职", "正常", "封存", "王晓燕") for m in NORMAL[:2]]
+    seen = [(i["member_no"], i["reason"], i["from_status"], i["to_status"], i["operator"]) for i in history["items"]]
+    assert seen == [(m["member_no"], "离职", "正常", "封存", "王晓燕") for m in NORMAL[:2]]
     assert [e["data"]["applied"] for e in outbox_events(app) if e["type"] == "member.sealed"] == [2]
 
 
@@ -110,3 +110,32 @@ def test_the_type_ahead_finds_by_name_id_and_number_within_the_employer(app: Fla
     other = demo_data.members(demo_data.SECOND_EMPLOYER_NO)[0]
     assert search(other["member_no"]) == []
     assert client.get(f"{BASE}/members/search?q=" + "x" * 31, headers=employer_headers).status_code == 422
+
+
+def test_the_queries_print_and_download_what_they_list(app: Flask, employer_headers: dict[str, str]) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    member = NORMAL[7]
+    row_id = add(app, employer_headers, "member_seal", {"member_no": member["member_no"], "reason": "退休"}
+                 ).get_json()["row"]["id"]
+    commit(app, employer_headers, "member_seal", [row_id])
+    decide(app, "member_seal", business_ids(app, "member_seal")[0], approver="复核员张敏")
+    client = app.test_client()
+    printed = client.get(f"{BASE}/queries/member-status-changes/print?member_no={member['member_no']}",
+                         headers=employer_headers)
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.data)).pages)
+    for expected in ("缴存人账户状态变更查询", member["name"], "退休", "封存"):
+        assert expected in text, expected
+    exported = client.get(f"{BASE}/queries/member-accounts/export", headers=employer_headers)
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.data)).worksheets[0]
+    lines = list(sheet.iter_rows(values_only=True))
+    assert lines[0][:2] == ("个人账号", "姓名") and len(lines) == 1 + len(demo_data.members())
+    assert (member["member_no"], member["name"]) in {(line[0], line[1]) for line in lines[1:]}
+    listed = client.get(f"{BASE}/queries/member-accounts?open_from=2030-01-01&open_to=2020-01-01",
+                        headers=employer_headers)
+    assert listed.status_code == 422 and "开始日期不能晚于结束日期" in str(listed.get_json())

@@ -102,8 +102,8 @@ def test_a_default_business_type_is_returned_resubmitted_and_ended_from_the_empl
     assert hall.box("todo", business_type=other)["total"] == 0  # the filter is by business type
     [returned] = hall.box("message", business_type=key)["items"]
     assert returned["title"] == info.title
-    # Only the employer change declares what its summary is called in a message.
-    reference = "业务编号1，变更项：单位信息变更清册" if key == "employer_change" else "业务编号1"
+    # A type that declares what its summary is called (变更项, 人数) names it in the message.
+    reference = f"业务编号1，{info.summary_label}：{info.title}清册" if info.summary_label else "业务编号1"
     assert returned["content"] == (f"尊敬的太原市示例科技有限公司，您提交的{info.title}业务（{reference}）被退回，"
                                    "退回意见：请补充材料。请修改后重新提交或结束流程")
 
