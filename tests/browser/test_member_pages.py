@@ -182,8 +182,13 @@ def test_a_large_import_shows_its_progress_lists_its_errors_is_fixed_from_the_ma
     message = wait_for_text(page, page.locator("#inbox-message tbody tr"), "您已完成办理缴存人登记",
                             f"人数：{IMPORTED}人", attempts=120)
     expect(message.first).to_contain_text(demo.EMPLOYER_NAME)
+    # 我发起的: the business, newest first; 查看 shows its process, done, with its count.
     page.locator("a[data-box=initiated]").click()
-    expect(page.locator("#inbox-initiated tbody tr", has_text="缴存人登记").first).to_be_visible()
+    business = page.locator("#inbox-initiated tbody tr", has_text="缴存人登记").first
+    expect(business).to_contain_text("审批通过")
+    business.get_by_role("link", name="查看").click()
+    expect(page.locator("main")).to_contain_text(f"{IMPORTED}人")
+    expect(page.locator("main")).to_contain_text("已办结（通过）")
     # The corrected row's member is open: the query's type-ahead finds it by its ID, 正常.
     page.goto(stack.url("gateway") + "/members/query")
     page.locator("#member-picker").fill(resident_id(1010))
