@@ -16,6 +16,7 @@ from deploy import demo_data as demo
 from deploy.stack import Stack
 
 from .conftest import check_a11y
+from .login_support import sign_in
 from .member_support import (
     CHECK_TIMEOUT,
     DEMO_MEMBERS,
@@ -333,3 +334,27 @@ def test_the_status_history_is_found_printed_as_a_pdf_and_downloaded(browser: Br
     lines = [dict(zip(header, line, strict=False)) for line in sheet.iter_rows(min_row=2, values_only=True)]
     assert [(line["个人账号"], line["变更类型"], line["变更原因"]) for line in lines] == [
         (member["member_no"], "封存", "离职"), (member["member_no"], "启封", "错误封存更正")]
+
+
+def test_an_account_that_may_only_query_is_kept_out_of_the_rosters_and_sees_only_its_own_members(
+        browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
+    sign_in(page, stack, demo.SECOND_EMPLOYER_NO)
+    for key in ("member_register", "seal", "unseal"):
+        expect(page.locator(f'section.modules [data-module="{key}"]')).to_have_count(0)
+    page.goto(stack.url("gateway") + "/members/seal")
+    expect(page).to_have_url(stack.url("gateway") + "/")
+    expect(alert(page)).to_have_text("当前账号无权办理该业务")
+
+    page.locator('section.modules [data-module="member_query"]').click()
+    own = demo.members(demo.SECOND_EMPLOYER_NO)[0]
+    rows = run_query(page, stack, "缴存人账户信息", (own["name"], own["member_no"]))
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(own["id_number"])
+    # The first employer's member is not found by this employer's type-ahead, nor by its number.
+    other = DEMO_MEMBERS[0]
+    page.locator("#member-picker").fill(other["member_no"])
+    expect(page.locator("#member-matches-status")).to_have_text("未找到符合条件的缴存人")
+    page.goto(stack.url("gateway") + f"/members/query?tab=member-accounts&run=1&member_no={other['member_no']}")
+    expect(page.locator("#query-results tbody tr")).to_have_count(0)
+    expect(page.locator("#query-empty")).to_have_text("没有符合条件的记录")
