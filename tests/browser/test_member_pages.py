@@ -254,6 +254,12 @@ def test_two_members_sealed_by_an_import_and_one_unsealed_by_the_type_ahead(brow
     expect(alert(page)).to_have_text("缴存人状态变更清册录入成功")
     row = page.locator("#roster tbody tr[data-row-id]", has_text=member["member_no"])
     expect(row).to_contain_text("正常启封")
+    # The same member a second time: refused at the field, the roster holds it once.
+    page.locator("#field-reason").select_option("正常启封")
+    pick_member(page, member["member_no"], member["member_no"])
+    page.locator("#entry-submit").click()
+    expect(page.locator("#error-member_no")).to_have_text("该缴存人已在清册中")
+    expect(row).to_have_count(1)
     row.locator("input[name=row_ids]").check()
     expect(page.locator("#commit")).to_have_text("确定启封")
     page.locator("#commit").click()
