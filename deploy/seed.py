@@ -68,13 +68,25 @@ def seed_employer() -> None:
 
 
 def seed_member() -> None:
-    from services.member.models import Member
+    """The demo members, each with its opening (and a sealed one's seal) in the status history, so the
+    12.3 query has a past to show."""
+    from datetime import datetime, time, timedelta
+
+    from services.member.models import NORMAL, OPENING, SEALED, SEALING, Member, StatusChange
 
     session = db.session()
     for employer in demo.EMPLOYERS:
         for row in demo.members(employer["employer_no"]):
-            if session.get(Member, row["member_no"]) is None:
-                session.add(Member(**{k: v for k, v in row.items() if k != "balance"}))
+            if session.get(Member, row["member_no"]) is not None:
+                continue
+            session.add(Member(**{k: v for k, v in row.items() if k != "balance"}))
+            opened = datetime.combine(row["open_date"], time(9, 30))
+            common = {"employer_no": row["employer_no"], "member_no": row["member_no"], "operator": "王晓燕"}
+            session.add(StatusChange(**common, change_type=OPENING, from_status="", to_status=NORMAL, reason="开户",
+                                     changed_at=opened))
+            if row["status"] == SEALED:
+                session.add(StatusChange(**common, change_type=SEALING, from_status=NORMAL, to_status=SEALED,
+                                         reason="离职", changed_at=opened + timedelta(days=400)))
 
 
 def seed_payment() -> None:

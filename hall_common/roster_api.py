@@ -145,11 +145,14 @@ def roster_blueprint(book: RosterBook) -> Blueprint:
     blp = Blueprint("rosters", __name__, description="Rosters (清册): single entry, import, delete, commit")
     rows_path = "/employers/<employer_no>/rosters/<business_type>"
 
+    # Another employer's path is refused before anything is looked up, then the type, then its permission.
     def readable(employer_no: str, business_type: str) -> None:
+        require_employer(employer_no)
         book.get(business_type)
         require_employer(employer_no, book.permission(business_type))
 
     def writable(employer_no: str, business_type: str) -> Any:
+        require_own_employer(employer_no)
         book.get(business_type)
         return require_own_employer(employer_no, book.permission(business_type))
 

@@ -174,6 +174,12 @@ def init_app(app: Flask, keys: KeyProvider | None = None) -> None:
             raise BusinessError("请先登录", 401)
         if words is not None and g.principal is not None:
             access.enforce(words, g.principal.role, g.principal.permissions)
+            # An employer's token under another employer's path: refused here, before the body is read
+            # or anything looked up, whatever the route (its own require_employer says the same later).
+            path_employer = (request.view_args or {}).get("employer_no")
+            if (g.principal.role == "employer" and path_employer is not None
+                    and path_employer != g.principal.employer_no):
+                raise BusinessError("无权访问其他单位的数据", 403)
 
 
 # (service, session id, token id) -> when the database last said "not revoked" (time.monotonic())

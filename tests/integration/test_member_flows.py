@@ -151,7 +151,7 @@ def test_a_review_task_added_in_the_designer_holds_the_seal_until_approved(stack
     finally:
         _deploy(center, (PROCESSES / "member_seal.bpmn").read_text(encoding="utf-8"), "恢复默认封存流程")
     history = employer.get("member", f"/employers/{EMPLOYER}/queries/member-status-changes",
-                           member_no=member["member_no"])["items"]
+                           member_no=member["member_no"], change_type="05")["items"]
     assert [(h["change_type"], h["reason"], h["approver"]) for h in history] == [("封存", "退休", "中心审核员李明")]
 
     # 启封 runs the default process again: no task, the member is normal at once.
@@ -167,4 +167,5 @@ def test_a_review_task_added_in_the_designer_holds_the_seal_until_approved(stack
                            params={"member_no": member["member_no"]})
     assert export.status_code == 200
     exported = load_workbook(io.BytesIO(export.content)).worksheets[0]
-    assert [row[2] for row in exported.iter_rows(min_row=2, values_only=True)] == ["封存", "启封"]
+    # The demo member's opening (seeded), then the seal and the unseal.
+    assert [row[2] for row in exported.iter_rows(min_row=2, values_only=True)] == ["开户", "封存", "启封"]

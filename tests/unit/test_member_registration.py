@@ -3,6 +3,7 @@ business, the opening applied once with its numbers, status history and domain e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -129,7 +130,8 @@ def test_confirm_opening_commits_every_row_as_one_business_and_applies_it_once(
     view = app.test_client().get(f"/businesses/{TYPE}/{business_id}", headers=center).get_json()
     assert sorted(item["member_no"] for item in view["items"]) == sorted(numbers)
     # The opening is in the status history (12.3) and the same IDs may not be registered again.
-    history = app.test_client().get(f"{BASE}/queries/member-status-changes?change_type=03",
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    history = app.test_client().get(f"{BASE}/queries/member-status-changes?change_type=03&start_date={today}",
                                     headers=employer_headers).get_json()
     assert sorted(item["member_no"] for item in history["items"]) == sorted(numbers)
     assert add(app, employer_headers, TYPE, registration("再次", resident_id(6))).status_code == 422
