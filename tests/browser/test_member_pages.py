@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -288,14 +289,21 @@ def test_the_status_history_is_found_printed_as_a_pdf_and_downloaded(browser: Br
         wait_for_text(page, run_query(page, stack, "缴存人账户信息", (member["member_no"], member["member_no"])),
                       member["member_no"], expected)
 
-    rows = run_query(page, stack, "缴存人账户状态变更查询", (member["member_no"], member["member_no"]))
+    # The member's whole history: its opening (the demo's), then today's seal and unseal.
+    chosen = (member["member_no"], member["member_no"])
+    rows = run_query(page, stack, "缴存人账户状态变更查询", chosen)
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("开户")
+    expect(rows.nth(0)).to_contain_text(member["open_date"].isoformat())
+    today = date.today().isoformat()
+    rows = run_query(page, stack, "缴存人账户状态变更查询", chosen, start_date=today, end_date=today)
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("封存")
     expect(rows.nth(0)).to_contain_text("离职")
     expect(rows.nth(1)).to_contain_text("启封")
     expect(rows.nth(1)).to_contain_text("错误封存更正")
-    only_seals = run_query(page, stack, "缴存人账户状态变更查询", (member["member_no"], member["member_no"]),
-                           change_type="05")
+    only_seals = run_query(page, stack, "缴存人账户状态变更查询", chosen, change_type="05", start_date=today,
+                           end_date=today)
     expect(only_seals).to_have_count(1)
     expect(only_seals).to_contain_text("离职")
     # A start after the end: the reason named once, at its filter.
@@ -305,10 +313,10 @@ def test_the_status_history_is_found_printed_as_a_pdf_and_downloaded(browser: Br
     expect(alert(page)).to_have_text("查询日期（止）：开始日期不能晚于结束日期")
     expect(page.locator("#query-results")).to_have_count(0)
     expect(page.locator("#filter-start_date")).to_have_value("2026-12-01")
-    rows = run_query(page, stack, "缴存人账户状态变更查询", (member["member_no"], member["member_no"]))
+    rows = run_query(page, stack, "缴存人账户状态变更查询", chosen, start_date=today, end_date=today)
     expect(rows).to_have_count(2)
 
-    # 打印: the PDF opens in a new page.
+    # 打印 and 数据下载 take the query's filters (today's two changes). 打印: the PDF opens in a new page.
     with page.context.expect_event("response", lambda r: "/print" in r.url) as answered, \
             page.context.expect_page() as opened:
         page.locator("#print").click()
