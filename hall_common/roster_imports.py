@@ -169,7 +169,7 @@ def run(book: RosterBook, import_id: int) -> None:
     values: dict[str, Any] = {"good": len(good), "bad": len(bad_rows), "done": len(rows),
                               "errors": json.dumps([[e.row, e.field, e.reason] for e in errors], ensure_ascii=False)}
     if errors:
-        values.update(status=CHECKED, message=f"共{len(rows)}行，{len(good)}行正确，{len(bad_rows)}行有错误")
+        values.update(status=CHECKED, message=f"共{len(rows)}行，正确{len(good)}行，错误{len(bad_rows)}行")
         if len(record.content) > settings.import_inline_bytes:
             values["marked"] = marked_workbook(record.content, roster.columns, errors)
     elif not good:
