@@ -107,7 +107,7 @@ def test_registration_entry_upload_and_commit_through_the_gateway(member: Flask)
     uploaded = client.post("/members/roster/member_registration/imports", content_type="multipart/form-data",
                            data={"option": "12", "file": (BytesIO(content), "名单.xlsx")}, follow_redirects=True)
     page = uploaded.get_data(as_text=True)
-    assert alerts(page) == ["共2行，1行正确，1行有错误"]
+    assert alerts(page) == ["共2行，正确1行，错误1行"]
     errors = re.findall(r"<li>([^<]+)</li>", page.split('id="import-errors"')[1].split("</ul>")[0])
     assert errors == ["第3行 证件号码：应为18位居民身份证号码（请以文本格式填写）"]
     marked = client.get(found(r'id="marked-link" href="([^"]+)"', page))
