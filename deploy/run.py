@@ -17,7 +17,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
-    print("starting Redis, six services, the gateway, the Celery workers (events and heavy jobs) and beat ...", flush=True)
+    print("starting Redis, six services, the gateway, the Celery workers (events, heavy jobs) and beat", flush=True)
     try:
         stack.start()  # stops what it started if interrupted or failing
     except KeyboardInterrupt:
