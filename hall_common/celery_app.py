@@ -20,6 +20,7 @@ from celery import Celery
 from .settings import get_settings
 
 HEAVY_QUEUE = "heavy"
+UNACKED_MUTEX_SECONDS = 10
 
 
 def _configure(app: Celery, transport_options: dict[str, Any]) -> Celery:
@@ -52,6 +53,11 @@ def get_celery() -> Celery:
         # Sweep for abandoned events every interval (kombu's default scans only every 100 s).
         "unacked_restore_interval": settings.event_restore_interval,
         "unacked_restore_throttle": 1,
+        # A sweep holds a Redis lock for milliseconds; a worker SIGKILLed while holding it left it for
+        # kombu's default 5 minutes, and no event came back meanwhile (seen in CI: the third of three
+        # kills came back only by the outbox's resend). A second sweeper at worst restores an event
+        # twice, which the idempotent consumers absorb.
+        "unacked_mutex_expire": UNACKED_MUTEX_SECONDS,
     })
 
 
