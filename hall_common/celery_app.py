@@ -53,10 +53,10 @@ def get_celery() -> Celery:
         # Sweep for abandoned events every interval (kombu's default scans only every 100 s).
         "unacked_restore_interval": settings.event_restore_interval,
         "unacked_restore_throttle": 1,
-        # A sweep holds a Redis lock for milliseconds; a worker SIGKILLed while holding it left it for
-        # kombu's default 5 minutes, and no event came back meanwhile (seen in CI: the third of three
-        # kills came back only by the outbox's resend). A second sweeper at worst restores an event
-        # twice, which the idempotent consumers absorb.
+        # A sweep holds a Redis lock for milliseconds; a worker SIGKILLed while holding it keeps it for
+        # kombu's default 5 minutes, during which no abandoned event comes back (the likely cause of a
+        # CI run where a killed worker's event returned only by the outbox's resend, a minute later).
+        # A second sweeper at worst restores an event twice, which the idempotent consumers absorb.
         "unacked_mutex_expire": UNACKED_MUTEX_SECONDS,
     })
 
