@@ -96,8 +96,14 @@ def begin_attempt(operator: Operator) -> Attempt:
 
 def _locked(login_name: str, now: datetime) -> BusinessError:
     locked_until = db.session().scalar(select(Operator.locked_until).where(Operator.login_name == login_name))
-    seconds = (locked_until - now).total_seconds() if locked_until else 0.0
-    minutes = math.ceil(seconds / 60) if seconds > 0 else get_settings().login_lock_minutes
+    return locked_refusal((locked_until - now).total_seconds() if locked_until else 0.0)
+
+
+def locked_refusal(seconds_left: float) -> BusinessError:
+    """The lock's refusal with the minutes left, never more than a lock lasts: a concurrent attempt
+    whose clock was read just before another one set the lock sees a little over the full time."""
+    lock_minutes = get_settings().login_lock_minutes
+    minutes = min(math.ceil(seconds_left / 60), lock_minutes) if seconds_left > 0 else lock_minutes
     return BusinessError(f"密码连续错误次数过多，账号已锁定，请{minutes}分钟后再试", 403)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from functools import lru_cache
 from typing import Any
@@ -55,9 +54,7 @@ def _count(storage: Any, name: str, bad_message: str) -> BusinessError:
     key = hashlib.sha256(name.strip().casefold().encode("utf-8", "replace")).hexdigest()[:4]
     lock_key, failures_key = f"hall-auth:ghost-lock:{key}", f"hall-auth:ghost-failures:{key}"
     if storage.get(lock_key):
-        seconds = storage.get_expiry(lock_key) - time.time()
-        minutes = math.ceil(seconds / 60) if seconds > 0 else settings.login_lock_minutes
-        return BusinessError(f"密码连续错误次数过多，账号已锁定，请{minutes}分钟后再试", 403)
+        return accounts.locked_refusal(storage.get_expiry(lock_key) - time.time())
     number = storage.incr(failures_key, FAILURES_KEPT_SECONDS)
     if number >= settings.login_max_failures:
         storage.incr(lock_key, settings.login_lock_minutes * 60)
