@@ -1,135 +1,25 @@
-"""The roster pages (缴存人登记, 封存, 启封) and 缴存人信息查询 through the gateway, with the member
-service replaced by a fake that answers as CONTRACT16 §3/§4 says: the page drawn from the form spec,
-录入清册 and its refusal shown at the fields, the upload forwarded as the file's raw bytes, files
-streamed through without being held whole, the member type-ahead, and an account without the
-permission sent home."""
+"""The roster pages (缴存人登记, 封存, 启封) through the gateway, with the member service replaced by a
+fake: the page drawn from the form spec, 录入清册 and its refusal shown at the fields, the upload
+forwarded as the file's raw bytes, the commit, the import's progress and errors, the member
+type-ahead, and an account without the permission sent home."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from io import BytesIO
-from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from gateway import create_app
-from hall_common import client as client_module
-from hall_common.client import ServiceClient, ServiceError
+from hall_common.client import ServiceError
 
-EMP = "100100001"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REGISTRATION_SPEC = {
-    "type": "member_registration", "title": "缴存人登记", "entry_label": "录入清册", "entry_message": "",
-    "commit_label": "确认开户", "commit_scope": "all",
-    "fields": [
-        {"key": "name", "label": "姓名", "kind": "text", "choices": [], "required": True, "default": None},
-        {"key": "id_number", "label": "证件号码", "kind": "id", "choices": [], "required": True, "default": None},
-        {"key": "base", "label": "缴存基数", "kind": "money", "choices": [], "required": True, "default": None},
-        {"key": "open_month", "label": "起缴年月", "kind": "month", "choices": [], "required": True, "default": None},
-    ],
-    "columns": [{"key": "name", "label": "姓名"}, {"key": "id_number", "label": "证件号码"},
-                {"key": "base", "label": "缴存基数"}],
-    "import_option": {"key": "ratio", "label": "选择缴存比例",
-                      "choices": [{"value": "12", "label": "12%"}, {"value": "5", "label": "5%"}]},
-}
-SEAL_SPEC = {
-    "type": "member_seal", "title": "封存", "entry_label": "录入清册", "entry_message": "",
-    "commit_label": "确定封存", "commit_scope": "selected",
-    "fields": [
-        {"key": "member_no", "label": "个人账号", "kind": "member", "choices": [], "required": True, "default": None},
-        {"key": "reason", "label": "封存原因", "kind": "choice", "choices": ["离职", "退休"], "required": True,
-         "default": None},
-    ],
-    "columns": [{"key": "member_no", "label": "个人账号"}, {"key": "name", "label": "姓名"},
-                {"key": "reason", "label": "封存原因"}],
-    "import_option": None,
-}
-SPECS = {"member_registration": REGISTRATION_SPEC, "member_seal": SEAL_SPEC, "member_unseal": {
-    **SEAL_SPEC, "type": "member_unseal", "title": "启封", "commit_label": "确定启封"}}
-
-
-class FakeMember:
-    """The member service as the gateway calls it; each call is kept as (method, path, params, body)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, Any, Any]] = []
-        self.rows: list[dict[str, Any]] = []
-        self.current: dict[str, Any] | None = None
-        self.refuse: ServiceError | None = None
-        self.members = [{"member_no": f"90000000{i:02d}", "name": f"张{i}", "id_number": "110101199003077777",
-                         "status": "01", "status_name": "正常"} for i in range(12)]
-
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
-        self.calls.append((method, path, params, json))
-        if self.refuse is not None and method != "GET":
-            raise self.refuse
-        if found := re.fullmatch(r"/rosters/(\w+)/form", path):
-            return SPECS[found.group(1)]
-        if re.fullmatch(rf"/employers/{EMP}/rosters/\w+", path):
-            return {"items": self.rows, "total": len(self.rows), "page": 1, "per_page": 20}
-        if path.endswith("/imports/current"):
-            return {"import": self.current}
-        if found := re.fullmatch(rf"/employers/{EMP}/imports/(\d+)", path):
-            return {"import": self.current}
-        if path.endswith("/rows") and method == "POST":
-            return {"message": "缴存人登记清册录入成功", "row": {"id": 1, **json}}
-        if path.endswith("/commit"):
-            return {"message": "缴存人登记提交成功", "business_id": 7, "row_count": len(self.rows)}
-        if "/rows/" in path and method == "DELETE":
-            return {"message": "删除成功"}
-        if path.endswith(("/accept", "/discard")):
-            return {"message": "已导入正确数据", "import": self.current}
-        if path.endswith("/members/search"):
-            return self.members
-        if "/queries/" in path:
-            return {"title": "缴存人账户信息", "columns": [{"key": "member_no", "label": "个人账号"},
-                                                        {"key": "balance", "label": "账户余额"}],
-                    "items": [{"member_no": "9000000001", "balance": "1234.50"}], "total": 41, "page": 1,
-                    "per_page": 20}
-        raise AssertionError(f"unexpected call {method} {path}")
-
-    def upload(self, path: str, data: bytes, content_type: str, params: dict[str, Any] | None = None) -> Any:
-        self.calls.append(("UPLOAD", path, params, (data, content_type)))
-        return {"message": "文件已上传，正在检查",
-                "import": {"id": 3, "status": "queued", "total": 0, "done": 0, "message": ""}}
-
-    def paths(self, method: str) -> list[str]:
-        return [path for m, path, _, _ in self.calls if m == method]
+from .gateway_member_support import ALL, EMP, XLSX, FakeMember, fake_member, flashed, operator
 
 
 @pytest.fixture
 def member(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMember]:
-    fake = FakeMember()
-
-    def request(self: ServiceClient, method: str, path: str, params: dict[str, Any] | None = None,
-                json: Any = None) -> Any:
-        assert self.service == "member"
-        return fake.request(method, path, params, json)
-
-    monkeypatch.setattr(ServiceClient, "request", request)
-    monkeypatch.setattr(ServiceClient, "upload", lambda self, *a, **kw: fake.upload(*a, **kw))
-    yield fake
-
-
-def operator(perms: list[str]) -> FlaskClient:
-    client = create_app({"WTF_CSRF_ENABLED": False}).test_client()
-    with client.session_transaction() as session:
-        session["employer_session"] = {
-            "token": "t", "expires_at": time.time() + 3600, "last_active": time.time(), "sound_enabled": False,
-            "principal": {"name": "王晓燕", "sub": "wangxy", "emp": EMP, "emp_name": "太原市示例科技有限公司",
-                          "perms": perms}}
-    return client
-
-
-ALL = ["member_register", "seal", "unseal", "member_query"]
-
-
-def flashed(page: str) -> list[str]:
-    return re.findall(r'role="alert">([^<]*)</div>', page)
-
+    yield from fake_member(monkeypatch)
 
 def test_the_registration_page_is_drawn_from_the_spec(member: FakeMember) -> None:
     member.rows = [{"id": 5, "name": "李四", "id_number": "110101199003074477", "base": "3000.00"}]
@@ -202,105 +92,6 @@ def test_an_upload_goes_on_as_the_files_raw_bytes_with_the_option(member: FakeMe
     member.calls.clear()
     none = client.post("/members/roster/member_registration/imports", data={"option": "5"})
     assert none.status_code == 302 and member.paths("UPLOAD") == []
-
-
-def test_the_client_posts_the_bytes_and_reads_a_refusal_of_a_stream(monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[dict[str, Any]] = []
-
-    class Answer:
-        def __init__(self, status: int, data: bytes) -> None:
-            self.status, self.data, self.released = status, data, False
-
-        def read(self) -> bytes:
-            return self.data
-
-        def release_conn(self) -> None:
-            self.released = True
-
-    answers = [Answer(202, b'{"import": {"id": 3, "status": "checked"}}'),
-               Answer(422, '{"message": "打印内容超过5000条，请缩小查询范围后打印"}'.encode())]
-
-    class Pool:
-        def request(self, method: str, url: str, **kw: Any) -> Answer:
-            sent.append({"method": method, "url": url, **kw})
-            return answers.pop(0)
-
-    monkeypatch.setattr(client_module, "_http", lambda: Pool())
-    member = ServiceClient("member", "tok", base_url="http://member")
-    assert member.upload("/x/imports", b"\x00\x01xlsx", XLSX, {"option": "12", "file_name": "名单 1.xlsx"}) == {
-        "import": {"id": 3, "status": "checked"}}
-    assert sent[0]["body"] == b"\x00\x01xlsx"
-    assert sent[0]["url"] == "http://member/x/imports?option=12&file_name=%E5%90%8D%E5%8D%95+1.xlsx"
-    assert sent[0]["headers"]["Content-Type"] == XLSX
-    assert sent[0]["headers"]["Authorization"] == "Bearer tok"
-    with pytest.raises(ServiceError) as refused:
-        member.stream("GET", "/q/print")
-    assert refused.value.status == 422 and refused.value.message == "打印内容超过5000条，请缩小查询范围后打印"
-    assert sent[1]["preload_content"] is False
-    assert sent[1]["timeout"].read_timeout >= 60
-
-
-class Upstream:
-    """A file answer from the service, its chunks produced only when asked for."""
-
-    def __init__(self, chunks: int, disposition: str) -> None:
-        self.headers = {"Content-Type": XLSX, "Content-Disposition": disposition}
-        self.produced = 0
-        self.total = chunks
-        self.released = False
-
-    def stream(self, amount: int, decode_content: bool = True) -> Iterator[bytes]:
-        for _ in range(self.total):
-            self.produced += 1
-            yield b"x" * amount
-
-    def release_conn(self) -> None:
-        self.released = True
-
-
-def test_an_export_is_passed_on_chunk_by_chunk(member: FakeMember, monkeypatch: pytest.MonkeyPatch) -> None:
-    upstream = Upstream(50, "attachment; filename*=UTF-8''%E7%BC%B4%E5%AD%98.xlsx")
-    asked: list[tuple[str, Any]] = []
-
-    def stream(self: ServiceClient, method: str, path: str, params: Any = None, **kw: Any) -> Upstream:
-        asked.append((path, params))
-        return upstream
-
-    monkeypatch.setattr(ServiceClient, "stream", stream)
-    answer = operator(ALL).get("/members/query/member-accounts/export?open_from=2026-01-01&member_no=&x=1",
-                               buffered=False)
-    assert asked == [(f"/employers/{EMP}/queries/member-accounts/export", {"open_from": "2026-01-01"})]
-    assert answer.status_code == 200
-    assert answer.headers["Content-Disposition"] == upstream.headers["Content-Disposition"]
-    # The test client reads the first chunk to see the answer start; the rest waits for the browser.
-    assert upstream.produced <= 1
-    body = iter(answer.response)
-    assert len(next(body)) == 64 * 1024 and len(next(body)) == 64 * 1024 and upstream.produced == 2
-    assert sum(len(chunk) for chunk in body) == 48 * 64 * 1024
-    answer.close()
-    assert upstream.released
-
-
-def test_a_print_opens_inline_and_a_refusal_is_shown_on_the_query_page(
-        member: FakeMember, monkeypatch: pytest.MonkeyPatch) -> None:
-    upstream = Upstream(1, "attachment; filename*=UTF-8''a.pdf")
-    upstream.headers["Content-Type"] = "application/pdf"
-    monkeypatch.setattr(ServiceClient, "stream", lambda self, *a, **kw: upstream)
-    client = operator(ALL)
-    answer = client.get("/members/query/member-changes/print")
-    assert answer.mimetype == "application/pdf"
-    assert answer.headers["Content-Disposition"] == "inline; filename*=UTF-8''a.pdf"
-
-    def refuse(self: ServiceClient, *a: Any, **kw: Any) -> Any:
-        raise ServiceError("member", 422, "打印内容超过5000条，请缩小查询范围后打印")
-
-    monkeypatch.setattr(ServiceClient, "stream", refuse)
-    refused = client.get("/members/query/member-changes/print?start_date=2026-01-01")
-    assert refused.status_code == 302
-    assert refused.headers["Location"] == "/members/query?tab=member-changes&run=1&start_date=2026-01-01"
-    with client.session_transaction() as session:
-        assert session["_flashes"] == [("error", "打印内容超过5000条，请缩小查询范围后打印")]
-    assert client.get("/members/query/no-such/print").status_code == 404
 
 
 def test_the_member_search_is_proxied_with_the_pickers_status(member: FakeMember) -> None:
@@ -381,41 +172,6 @@ def test_an_import_being_checked_shows_its_progress_and_a_checked_one_its_errors
     answer = client.post("/members/roster/member_registration/imports/3/accept")
     assert answer.headers["Location"] == "/members/register"
     assert f"/employers/{EMP}/imports/3/accept" in member.paths("POST")
-
-
-def test_the_query_tabs_send_their_filters_and_page(member: FakeMember) -> None:
-    client = operator(["member_query"])
-    page = client.get("/members/query").get_data(as_text=True)
-    assert [t for t in re.findall(r'data-tab="([\w-]+)"', page)] == [
-        "member-accounts", "member-changes", "member-status-changes"]
-    assert 'id="query-form"' in page and "query-results" not in page  # nothing asked before 查询
-    assert member.calls == []
-    page = client.get("/members/query?tab=member-status-changes&run=1&change_type=05&member_no=9000000001"
-                      "&start_date=&page=2").get_data(as_text=True)
-    assert [(p, params) for _, p, params, _ in member.calls] == [
-        (f"/employers/{EMP}/queries/member-status-changes",
-         {"member_no": "9000000001", "change_type": "05", "page": 2, "per_page": 20})]
-    assert '<option value="05" selected>封存</option>' in page
-    assert "<td>1234.50</td>" in page and "<td>21</td>" in page  # page 2 numbers from 21
-    assert 'id="print" href="/members/query/member-status-changes/print?' in page and 'target="_blank"' in page
-    assert 'id="download" href="/members/query/member-status-changes/export?' in page
-
-
-def test_a_refused_query_names_the_filter(member: FakeMember, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: ServiceClient, method: str, path: str, **kw: Any) -> Any:
-        raise ServiceError("member", 422, "查询条件有误", {"query": {"open_to": ["结束日期不能早于开始日期"]}})
-
-    monkeypatch.setattr(ServiceClient, "request", refuse)
-    page = operator(["member_query"]).get("/members/query?run=1&open_from=2026-02-01&open_to=2026-01-01") \
-        .get_data(as_text=True)
-    assert flashed(page) == ["开户日期（止）：结束日期不能早于开始日期"]
-    assert 'value="2026-02-01"' in page
-
-
-def test_the_login_page_says_printing_needs_nothing_installed() -> None:
-    page = create_app().test_client().get("/login").get_data(as_text=True)
-    hint = re.search(r'id="print-hint">([^<]+)<', page)
-    assert hint is not None and "无需安装" in hint.group(1)
 
 
 def test_every_member_page_refuses_an_account_without_its_permission(member: FakeMember) -> None:
