@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Index, Integer, String
+from sqlalchemy import Date, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hall_common.coltypes import Money, Ratio
+from hall_common.audit import audit_model
+from hall_common.coltypes import Money, Ratio, ScaledDecimal
 from hall_common.db import utcnow
 from hall_common.models import plumbing_models
 from hall_common.roster_models import roster_models
@@ -29,6 +30,7 @@ class Base(DeclarativeBase):
 
 PLUMBING = plumbing_models(Base)
 ROSTER = roster_models(Base)
+AuditRecord = audit_model(Base)  # the center's policy changes (政策参数), with before and after
 
 
 class Member(Base):
@@ -46,6 +48,20 @@ class Member(Base):
     mobile: Mapped[str] = mapped_column(String(20), default="")
     # The first month contributions are due (YYYYMM), as registered.
     first_month: Mapped[str] = mapped_column(String(6), default="")
+    # The monthly amount's two parts as the policy in force rounded them when they were set (registration,
+    # base adjustment): stored, so a later change of rounding rule never rewrites what a member owes.
+    employer_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    personal_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # Customer information (manual ch. 9); coded values (education, marital status) per DOMAIN.md.
+    education: Mapped[str] = mapped_column(String(2), default="")
+    landline: Mapped[str] = mapped_column(String(20), default="")
+    postcode: Mapped[str] = mapped_column(String(6), default="")
+    duty: Mapped[str] = mapped_column(String(50), default="")  # 职务
+    occupation: Mapped[str] = mapped_column(String(50), default="")  # 职业
+    title: Mapped[str] = mapped_column(String(50), default="")  # 职称
+    marital_status: Mapped[str] = mapped_column(String(2), default="")
+    home_address: Mapped[str] = mapped_column(String(200), default="")
+    family_income: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # 家庭收入, yuan a month
 
     # The type-ahead searches by prefix of name, ID or number within one employer; 12.1 by opening date.
     # Each begins with the employer, so the planner takes the one whose second column the query ranges
@@ -103,3 +119,61 @@ class InfoChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_member_info_changes_employer", "employer_no", "changed_at"),)
+
+
+class Contribution(Base):
+    """A member's contribution terms from a month on: opened at registration, appended by every base
+    adjustment. The terms of month M are the row with the latest ``from_month`` <= M, so an adjustment
+    effective from a later month leaves the months before it as they were."""
+
+    __tablename__ = "member_contributions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employer_no: Mapped[str] = mapped_column(String(20))
+    member_no: Mapped[str] = mapped_column(String(20))
+    from_month: Mapped[str] = mapped_column(String(6))  # YYYYMM
+    base: Mapped[Decimal] = mapped_column(Money())
+    employer_ratio: Mapped[Decimal] = mapped_column(Ratio())
+    personal_ratio: Mapped[Decimal] = mapped_column(Ratio())
+    employer_amount: Mapped[Decimal] = mapped_column(Money())
+    personal_amount: Mapped[Decimal] = mapped_column(Money())
+    business_type: Mapped[str] = mapped_column(String(40), default="")
+    business_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_member_contributions_member_month", "member_no", "from_month"),
+        Index("ix_member_contributions_employer", "employer_no", "from_month"),
+    )
+
+
+def Rate() -> ScaledDecimal:  # noqa: N802  (reads as a column type)
+    """An annual interest rate such as 0.015000 (1.5%)."""
+    return ScaledDecimal(9, 6)
+
+
+class PolicyVersion(Base):
+    """The center's policy (政策参数) from a date on: the one in force on day D has the latest
+    ``effective_from`` <= D. A version in force or past is never edited: a change is a new version."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    base_min: Mapped[Decimal] = mapped_column(Money())
+    base_max: Mapped[Decimal] = mapped_column(Money())
+    amount_min: Mapped[Decimal] = mapped_column(Money())  # the monthly amount (both parts)
+    amount_max: Mapped[Decimal] = mapped_column(Money())
+    employer_ratio_min: Mapped[Decimal] = mapped_column(Ratio())
+    employer_ratio_max: Mapped[Decimal] = mapped_column(Ratio())
+    personal_ratio_min: Mapped[Decimal] = mapped_column(Ratio())
+    personal_ratio_max: Mapped[Decimal] = mapped_column(Ratio())
+    # The monthly amount's rounding: each part to the fen ("0.01") or the yuan ("1"), by a decimal mode.
+    amount_places: Mapped[str] = mapped_column(String(4), default="0.01")
+    rounding: Mapped[str] = mapped_column(String(20), default="ROUND_HALF_UP")
+    current_rate: Mapped[Decimal] = mapped_column(Rate())  # 当年归集 annual interest rate
+    carried_rate: Mapped[Decimal] = mapped_column(Rate())  # 上年结转 annual interest rate
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("effective_from", name="uq_policy_versions_effective_from"),)
