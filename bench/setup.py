@@ -138,12 +138,14 @@ def members(employer_no: str, total: int) -> dict[str, Any]:
             rows = []
             for n in range(first, min(first + 20_000, total)):
                 body = f"140105{date.fromordinal(date(1960, 1, 1).toordinal() + n // 1000):%Y%m%d}{n % 1000:03d}"
+                base = Decimal(5000 + n % 1000)
                 rows.append({
                     "member_no": f"{employer_no}{n + 1:06d}", "employer_no": employer_no,
                     "name": surnames[n % 20] + given[(n // 20) % 20] + given[(n // 400) % 20],
                     "id_type": "居民身份证", "id_number": body + ric.calc_check_digit(body + "0"),
-                    "base": Decimal(5000 + n % 1000), "employer_ratio": Decimal("0.12"),
-                    "personal_ratio": Decimal("0.12"), "status": "01",
+                    "base": base, "employer_ratio": Decimal("0.12"), "personal_ratio": Decimal("0.12"),
+                    "employer_amount": base * Decimal("0.12"), "personal_amount": base * Decimal("0.12"),
+                    "status": "01",
                     "open_date": date(2020, 1, 1), "mobile": "", "first_month": "202001"})
             with engine.begin() as connection:
                 connection.execute(table.insert(), rows)
