@@ -16,6 +16,7 @@ from hall_common import business_types
 from hall_common.client import ServiceError
 
 from . import session as sessions
+from .rosters import field_errors
 from .views import bp, login_required
 
 ROWS_PER_PAGE = 20
@@ -35,18 +36,29 @@ def permitted(instance: dict[str, Any]) -> bool:
     return not permission or sessions.permitted(permission)
 
 
-def _rows(instance: dict[str, Any]) -> dict[str, Any] | None:
-    """One page of the business's rows as its owner keeps them, or None if the owner has none to show."""
+def _page() -> int:
     page = request.args.get("page", "")
-    try:
-        rows: dict[str, Any] = sessions.client(instance["owner"]).get(
-            f"/businesses/{instance['business_type']}/{instance['business_id']}",
-            page=min(int(page), 100_000) if page.isdigit() and int(page) >= 1 else 1, per_page=ROWS_PER_PAGE)
-    except ServiceError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return None
-    return rows
+    return min(int(page), 100_000) if page.isdigit() and int(page) >= 1 else 1
+
+
+def _roster_path(instance: dict[str, Any]) -> str:
+    return (f"/employers/{instance['employer_no']}/rosters/{instance['business_type']}"
+            f"/businesses/{instance['business_id']}/rows")
+
+
+def _rows(instance: dict[str, Any]) -> dict[str, Any] | None:
+    """One page of the business's rows as its owner keeps them, or None if the owner has none to show.
+    A roster business's rows come with their ids and values, to be corrected here while returned."""
+    owner = sessions.client(instance["owner"])
+    for path in (_roster_path(instance), f"/businesses/{instance['business_type']}/{instance['business_id']}"):
+        try:
+            rows: dict[str, Any] = owner.get(path, page=_page(), per_page=ROWS_PER_PAGE)
+        except ServiceError as exc:
+            if exc.status >= 500 or exc.status == 401:
+                raise
+            continue  # not a roster business (or not this owner's): its plain rows
+        return rows
+    return None
 
 
 @bp.route("/processes/<int:instance_id>")
@@ -84,6 +96,63 @@ def end_process(instance_id: int) -> Any:
         flash(exc.message, "error")
     else:
         flash(f"流程已结束，可重新办理{instance['title']}", "success")
+    return redirect(url_for("hall.process", instance_id=instance_id))
+
+
+def _correctable(instance_id: int) -> dict[str, Any] | None:
+    """The instance if this operator may correct its rows here (returned, a roster business, allowed)."""
+    _, instance = _instance(instance_id)
+    if not permitted(instance):
+        flash(NO_RIGHT, "error")
+        return None
+    return instance if instance["status"] == "returned" else None
+
+
+@bp.route("/processes/<int:instance_id>/rows/<int:row_id>", methods=["GET", "POST"])
+@login_required
+def correct_row(instance_id: int, row_id: int) -> Any:
+    """修改 one row of a returned roster business: the type's form, filled with the row's values."""
+    instance = _correctable(instance_id)
+    if instance is None:
+        return redirect(url_for("hall.process", instance_id=instance_id))
+    owner = sessions.client(instance["owner"])
+    form = owner.get(f"/rosters/{instance['business_type']}/form")
+    listed = owner.get(_roster_path(instance), page=_page(), per_page=ROWS_PER_PAGE)
+    row = next((r for r in listed["items"] if r["id"] == row_id), None)
+    if row is None:
+        flash("该记录不在此业务中，请刷新后查看", "error")
+        return redirect(url_for("hall.process", instance_id=instance_id))
+    values = dict(row["values"])
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {f["key"]: request.form.get(f["key"], "").strip()[:200] for f in form["fields"]}
+        try:
+            owner.request("PUT", f"{_roster_path(instance)}/{row_id}", json={"values": values})
+        except ServiceError as exc:
+            if exc.status >= 500 or exc.status == 401:
+                raise
+            flash(exc.message, "error")
+            errors = field_errors(exc)
+        else:
+            flash("修改成功，可继续修改或重新提交", "success")
+            return redirect(url_for("hall.process", instance_id=instance_id, page=_page()))
+    return render_template("process_row.html", instance=instance, form=form, values=values, errors=errors,
+                           row_id=row_id, page=_page())
+
+
+@bp.route("/processes/<int:instance_id>/rows/<int:row_id>/delete", methods=["POST"])
+@login_required
+def remove_row(instance_id: int, row_id: int) -> Any:
+    instance = _correctable(instance_id)
+    if instance is not None:
+        try:
+            sessions.client(instance["owner"]).request("DELETE", f"{_roster_path(instance)}/{row_id}")
+        except ServiceError as exc:
+            if exc.status >= 500 or exc.status == 401:
+                raise
+            flash(exc.message, "error")
+        else:
+            flash("删除成功", "success")
     return redirect(url_for("hall.process", instance_id=instance_id))
 
 

@@ -143,12 +143,15 @@ class RosterBook:
                 "created_by": row.created_by,
                 "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
 
-    def add_row(self, principal: Principal, employer_no: str, type_: str, values: Mapping[str, str]) -> Any:
-        """录入清册: one row typed on the form, checked as an imported one is."""
+    def entry(self, employer_no: str, type_: str, values: Mapping[str, str],
+              keep: str | None = None) -> tuple[str, Any]:
+        """One row typed on a form, checked as an imported one is: its (claim, data), or a 422 naming each
+        field's reasons. ``keep``: the claim the row being corrected already holds (not a duplicate)."""
         roster = self.get(type_)
         checked = roster.check(employer_no, "", [(0, values)], {})
         keys = {f.label: f.key for f in roster.fields} | {c.label: c.key for c in roster.columns}
-        if not checked.errors and checked.good and self._claimed(employer_no, type_, [checked.good[0][1]]):
+        claim = checked.good[0][1] if not checked.errors and checked.good else None
+        if claim is not None and claim != keep and self._claimed(employer_no, type_, [claim]):
             checked.errors.append(RowError(0, _label(roster, roster.claim_field), f"{roster.claim_label}已在清册中"))
         if checked.errors:
             per_field: dict[str, list[str]] = {}
@@ -156,7 +159,12 @@ class RosterBook:
                 per_field.setdefault(keys.get(error.field, roster.claim_field), []).append(error.reason)
             message = "；".join(f"{e.field}：{e.reason}" if e.field else e.reason for e in checked.errors)
             raise BusinessError(message, 422, {"json": per_field})
-        _, claim, data = checked.good[0]
+        return checked.good[0][1], checked.good[0][2]
+
+    def add_row(self, principal: Principal, employer_no: str, type_: str, values: Mapping[str, str]) -> Any:
+        """录入清册: one row typed on the form, checked as an imported one is."""
+        roster = self.get(type_)
+        claim, data = self.entry(employer_no, type_, values)
         session = db.session()
         row = self.models.row(employer_no=employer_no, business_type=type_, claim=claim, data=data,
                               created_by=principal.display_name)

@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from . import roster_imports as imports
+from . import roster_returns as returns
 from .access import allow
 from .roster import MAX_COMMIT_ROWS, RosterBook
 from .schemas import INT32_MAX, PageQuery
@@ -75,6 +76,13 @@ class EntrySchema(Schema):
     values = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
                          values=fields.String(validate=validate.Length(max=200)), required=True,
                          validate=validate.Length(max=40, error="字段过多"))
+
+
+class ReturnedRowsSchema(RowsPageSchema):
+    status = fields.String()
+    correctable = fields.Boolean()
+    caption = fields.String()
+    columns = fields.List(fields.Nested(RosterColumnSchema))
 
 
 class EntryResultSchema(Schema):
@@ -191,6 +199,35 @@ def roster_blueprint(book: RosterBook) -> Blueprint:
     def delete_row(employer_no: str, business_type: str, row_id: int) -> dict[str, Any]:
         writable(employer_no, business_type)
         book.delete_row(employer_no, business_type, row_id)
+        return {"message": "删除成功"}
+
+    returned_path = rows_path + "/businesses/<int:business_id>/rows"
+
+    @blp.route(returned_path)
+    @allow("employer", "center")
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, ReturnedRowsSchema)
+    def returned_rows(query: dict[str, Any], employer_no: str, business_type: str, business_id: int) -> Any:
+        """A committed business's rows, each with the values to correct it from while it is returned."""
+        readable(employer_no, business_type)
+        return returns.rows(book, employer_no, business_type, business_id, query["page"], query["per_page"])
+
+    @blp.route(returned_path + "/<int:row_id>", methods=["PUT"])
+    @allow("employer")
+    @blp.arguments(EntrySchema)
+    @blp.response(200, EntryResultSchema)
+    def correct_row(body: dict[str, Any], employer_no: str, business_type: str, business_id: int,
+                    row_id: int) -> dict[str, Any]:
+        principal = writable(employer_no, business_type)
+        row = returns.correct(book, principal, employer_no, business_type, business_id, row_id, body["values"])
+        return {"message": "修改成功", "row": book.row_view(book.get(business_type), row)}
+
+    @blp.route(returned_path + "/<int:row_id>", methods=["DELETE"])
+    @allow("employer")
+    @blp.response(200, MessageSchema)
+    def remove_row(employer_no: str, business_type: str, business_id: int, row_id: int) -> dict[str, Any]:
+        writable(employer_no, business_type)
+        returns.remove(book, employer_no, business_type, business_id, row_id)
         return {"message": "删除成功"}
 
     @blp.route(rows_path + "/commit", methods=["POST"])
