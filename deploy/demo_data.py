@@ -63,8 +63,11 @@ PERMISSIONS = {
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 _GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋",
           "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
-# The first employer: 40 normal, 6 sealed, 2 frozen, 2 closed by withdrawal; the second: 5 normal.
-_STATUSES = {EMPLOYER_NO: ["01"] * 40 + ["02"] * 6 + ["06"] * 2 + ["05"] * 2, SECOND_EMPLOYER_NO: ["01"] * 5}
+# The first employer: 40 normal, 6 sealed, 2 frozen, 2 closed by withdrawal, then 230 more normal ones
+# (enough for a base adjustment of two hundred by import beside the single and batch-edit ones); the
+# second: 5 normal.
+_STATUSES = {EMPLOYER_NO: ["01"] * 40 + ["02"] * 6 + ["06"] * 2 + ["05"] * 2 + ["01"] * 230,
+             SECOND_EMPLOYER_NO: ["01"] * 5}
 
 
 def _id_number(index: int) -> str:

@@ -84,3 +84,13 @@ def decide(app: Flask, type_: str, business_id: str, kind: str = "business.appro
 def members_by_id(app: Flask, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
     page = app.test_client().get(f"{BASE}/members?per_page=200", headers=headers).get_json()
     return {item["member"]["id_number"]: item for item in page["items"]}
+
+
+def account_of(app: Flask, headers: dict[str, str], id_number: str) -> dict[str, Any] | None:
+    """The member opened with this ID (12.1's row), or None."""
+    client = app.test_client()
+    found = client.get(f"{BASE}/members/search?q={id_number}", headers=headers).get_json()
+    if not found:
+        return None
+    page = client.get(f"{BASE}/queries/member-accounts?member_no={found[0]['member_no']}", headers=headers)
+    return dict(page.get_json()["items"][0])

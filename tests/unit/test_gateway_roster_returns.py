@@ -18,7 +18,7 @@ from hall_common.events import subscribers
 from services.workflow import definitions
 
 from .conftest import auth, make_app, outbox_events, token_for
-from .member_support import add, commit, registration, resident_id
+from .member_support import account_of, add, commit, registration, resident_id
 from .test_gateway_business_types import alert, operator
 
 PROCESSES = Path(__file__).resolve().parents[2] / "services" / "workflow" / "processes"
@@ -114,7 +114,6 @@ def test_returned_rows_are_corrected_and_removed_on_the_process_page_then_resubm
     page = hall.get(f"/processes/{instance_id}").get_data(as_text=True)
     assert "correct-row" not in page  # in approval again: nothing to correct
     stack.center("approve", "同意")
-    opened = member.test_client().get("/employers/100100001/queries/member-accounts?per_page=100",
-                                      headers=employer_headers).get_json()["items"]
-    bases = {m["id_number"]: m["base"] for m in opened}
-    assert bases[resident_id(400)] == "5200.00" and resident_id(401) not in bases
+    opened = account_of(member, employer_headers, resident_id(400))
+    assert opened is not None and opened["base"] == "5200.00"
+    assert account_of(member, employer_headers, resident_id(401)) is None

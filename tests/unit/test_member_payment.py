@@ -10,8 +10,8 @@ from .conftest import make_app
 def test_members_with_status_and_monthly_amounts(employer_headers: dict[str, str]) -> None:
     client = make_app("member").test_client()
     page = client.get("/employers/100100001/members?per_page=100", headers=employer_headers).get_json()
-    assert page["total"] == 50
-    assert page["status_counts"] == {"01": 40, "02": 6, "05": 2, "06": 2}
+    assert page["total"] == 280
+    assert page["status_counts"] == {"01": 270, "02": 6, "05": 2, "06": 2}
     for row in page["items"]:
         base = Decimal(row["member"]["base"])
         expected = (base * Decimal("0.12")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
@@ -39,4 +39,4 @@ def test_employer_balance_is_the_sum_of_member_balances(employer_headers: dict[s
         "/employers/100100001/account", headers=employer_headers).get_json()
     assert Decimal(account["balance"]) == sum(Decimal(m["balance"]) for m in demo_data.members())
     assert account["unallocated"] == "0.00"
-    assert account["member_accounts"] == 50
+    assert account["member_accounts"] == 280
