@@ -7,6 +7,7 @@ amount's parts) is stored with the member, so a later policy never rewrites hist
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -70,3 +71,41 @@ def in_force(on: date) -> Policy:
 def month_start(month: str) -> date:
     """The first day of a YYYYMM month (already validated)."""
     return date(int(month[:4]), int(month[4:6]), 1)
+
+
+def of_month(month: str) -> Policy:
+    """The policy in force on the first day of a YYYYMM month (a business's effective month)."""
+    return in_force(month_start(month))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    field: str  # the label of the field refused (缴存基数, 月缴存额, 单位缴存比例, 个人缴存比例)
+    reason: str  # names the member, the value and the bound
+
+
+def refusals(policy: Policy, who: str, base: Decimal, employer_ratio: Decimal,
+             personal_ratio: Decimal) -> list[Refusal]:
+    """Every limit of ``policy`` the figures break, each naming ``who`` (e.g. "张三（100000001）"), the value
+    and the bound, so one refusal says all an operator needs to correct the row."""
+    found: list[Refusal] = []
+
+    def bound(label: str, value: Decimal, low: Decimal, high: Decimal, text: Callable[[Decimal], str]) -> None:
+        if value < low:
+            found.append(Refusal(label, f"{who}的{label}{text(value)}低于下限{text(low)}"))
+        elif value > high:
+            found.append(Refusal(label, f"{who}的{label}{text(value)}高于上限{text(high)}"))
+
+    def money(value: Decimal) -> str:
+        return f"{value:.2f}元"
+
+    def percent(value: Decimal) -> str:
+        return f"{(value * 100).normalize():f}%"
+
+    bound("缴存基数", base, policy.base_min, policy.base_max, money)
+    bound("单位缴存比例", employer_ratio, policy.employer_ratio_min, policy.employer_ratio_max, percent)
+    bound("个人缴存比例", personal_ratio, policy.personal_ratio_min, policy.personal_ratio_max, percent)
+    if not found:
+        total = policy.monthly_amount(base, employer_ratio, personal_ratio)[2]
+        bound("月缴存额", total, policy.amount_min, policy.amount_max, money)
+    return found

@@ -81,7 +81,8 @@ def test_returned_rows_are_corrected_and_removed_on_the_process_page_then_resubm
     stack = Stack(monkeypatch)
     member = stack.apps["member"]
     for serial in (400, 401):
-        assert add(member, employer_headers, TYPE, registration(f"退回{serial}", resident_id(serial))).status_code == 201
+        values = registration(f"退回{serial}", resident_id(serial))
+        assert add(member, employer_headers, TYPE, values).status_code == 201
     assert commit(member, employer_headers, TYPE).status_code == 201
     stack.relay()
     stack.center("return", "第一行基数有误")

@@ -11,7 +11,17 @@ from flask import Flask
 
 from ..threads import at_once
 from .conftest import AnyDb, make_app
-from .member_support import BASE, account_of, add, business_ids, commit, decide, outbox_events, registration, resident_id
+from .member_support import (
+    BASE,
+    account_of,
+    add,
+    business_ids,
+    commit,
+    decide,
+    outbox_events,
+    registration,
+    resident_id,
+)
 
 TYPE = "member_registration"
 ROWS = f"{BASE}/rosters/{TYPE}/businesses"
