@@ -66,6 +66,8 @@ class ChangeField:
     # Coded values (code -> name, e.g. GB/T 4658's education): the page offers a choice, the roster
     # and the history show "21 本科".
     choices: Mapping[str, str] | None = None
+    # The checked value as stored and shown (money to its two places); None keeps it as typed.
+    normalize: Callable[[str], str] | None = None
 
     def show(self, value: str) -> str:
         if self.choices is not None and value in self.choices:
@@ -131,10 +133,13 @@ class ChangeRoster:
 
     def profile_fields(self, record: Any) -> list[dict[str, Any]]:
         """The record's items as the change page shows them: greyed ones echoed, editable ones offered."""
-        return [{"name": f.name, "label": f.label, "value": self.current(record, f.name), "editable": f.editable,
-                 "max_length": f.max_length,
-                 "choices": [{"code": c, "name": n} for c, n in f.choices.items()] if f.choices else None}
-                for f in self.fields]
+        items = []
+        for f in self.fields:
+            value = self.current(record, f.name)
+            items.append({"name": f.name, "label": f.label, "value": value, "shown": f.show(value),
+                          "editable": f.editable, "max_length": f.max_length,
+                          "choices": [{"code": c, "name": n} for c, n in f.choices.items()] if f.choices else None})
+        return items
 
     def check(self, record: Any, changes: list[dict[str, str]]) -> list[dict[str, str]]:
         """Validate every roster row; collect all row errors so the operator fixes them in one go."""
@@ -155,7 +160,7 @@ class ChangeRoster:
             assert item is not None
             seen.add(item.name)
             rows.append({"field": item.name, "label": item.label, "old": item.show(self.current(record, item.name)),
-                         "new": value})
+                         "new": item.normalize(value) if item.normalize else value})
         if errors:
             raise BusinessError("；".join(lines), 422, {"json": {"changes": errors}})
         return rows
@@ -196,6 +201,8 @@ class ChangeRoster:
         rows = self.check(record, changes)
         if self.pending_id(keys.get(self.slot, employer_no)) is not None:
             raise BusinessError(self.pending_message, 409)
+        if hasattr(self.model, "employer_name"):  # kept for the outcome's message, where the owner lacks it
+            keys["employer_name"] = employer_name
         request = self.model(employer_no=employer_no, changes=rows, operator=principal.display_name, **keys)
         session.add(request)
         try:
