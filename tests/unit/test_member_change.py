@@ -89,7 +89,8 @@ def test_an_approved_change_is_applied_shown_in_12_2_and_messaged(app: Flask, em
     assert (after["education"], after["landline"], after["marital_status"], after["family_income"]) == (
         "21 本科", "0351-7654321", "20 已婚", "8000.50")
     assert history(app, employer_headers, member) == [
-        ("学历", "", "21 本科"), ("固定电话", "", "0351-7654321"), ("婚姻状况", "", "20 已婚"), ("家庭收入", "", "8000.50")]
+        ("学历", "", "21 本科"), ("固定电话", "", "0351-7654321"), ("婚姻状况", "", "20 已婚"),
+        ("家庭收入", "", "8000.50")]
     [changed] = [e["data"] for e in outbox_events(app) if e["type"] == "member.info_changed"]
     assert (changed["member_no"], changed["employer_name"], changed["approver"]) == (
         member, "太原市示例科技有限公司", "中心审核员李明")
@@ -113,11 +114,13 @@ def test_codes_and_values_are_checked_every_row_named_and_nothing_stored(
     assert "第1行 学历：学历代码不正确，应为11 博士、14 硕士" in message
     assert "第2行" not in message  # 20 已婚 is a GB/T 2261.2 code
     for text in ("第3行 邮政编码：邮政编码格式不正确，应为6位数字", "第4行 家庭收入：家庭收入应为不小于0的金额",
-                 "第5行 姓名：置灰项不允许修改", "第6行 固定电话：固定电话格式不正确", "第7行 职务：职务不能超过50个字"):
+                 "第5行 姓名：置灰项不允许修改", "第6行 固定电话：固定电话格式不正确",
+                 "第7行 职务：职务不能超过50个字"):
         assert text in message
     assert set(bad.get_json()["errors"]["json"]["changes"]) == {"0", "2", "3", "4", "5", "6"}
     for changes, reason in [({}, "待变更清册为空，请先修改需变更的项目"),
-                            ({"family_income": "12.345"}, "第1行 家庭收入：家庭收入应为不小于0的金额（元），最多两位小数"),
+                            ({"family_income": "12.345"},
+                             "第1行 家庭收入：家庭收入应为不小于0的金额（元），最多两位小数"),
                             ({"home_address": " "}, "第1行 家庭住址：变更后的内容与原内容相同")]:
         assert answer(post(app, employer_headers, member, changes)) == (422, reason)
     unchanged = post(app, employer_headers, member, {"education": "21"})
@@ -136,7 +139,8 @@ def test_a_member_with_a_change_in_approval_is_refused(app: Flask, employer_head
     assert post(app, employer_headers, NORMAL[4]["member_no"], {"title": "工程师"}).status_code == 201
 
 
-def test_a_sealed_member_may_change_a_frozen_or_closed_one_may_not(app: Flask, employer_headers: dict[str, str]) -> None:
+def test_a_sealed_member_may_change_a_frozen_or_closed_one_may_not(app: Flask,
+                                                                   employer_headers: dict[str, str]) -> None:
     assert post(app, employer_headers, SEALED[0]["member_no"], {"occupation": "教师"}).status_code == 201
     for member, state in ((FROZEN[0], "冻结"), (CLOSED[0], "提取销户")):
         assert answer(post(app, employer_headers, member["member_no"], {"occupation": "教师"})) == (
@@ -175,7 +179,8 @@ def test_returned_corrected_resubmitted_into_the_same_process_and_approved(
     rows = [{"field": "postcode", "value": "030001"}, {"field": "marital_status", "value": "20"}]
     answers = at_once([lambda: answer(app.test_client().put(url, json={"changes": rows}, headers=employer_headers))]
                       * 5, app)
-    assert sorted(answers) == [(200, "已提交至中心审核")] + [(409, "该变更申请未被退回，不能重新提交，请刷新后查看")] * 4
+    refused = (409, "该变更申请未被退回，不能重新提交，请刷新后查看")
+    assert sorted(answers) == [(200, "已提交至中心审核")] + [refused] * 4
     resubmitted = [e["data"] for e in outbox_events(app) if e["type"] == "business.resubmitted"]
     assert [(d["business_id"], d["business_type"]) for d in resubmitted] == [(str(request_id), TYPE)]
     assert decide(app, TYPE, str(request_id)) == "processed"
