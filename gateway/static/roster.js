@@ -36,9 +36,8 @@
     empty.hidden = n > 0;
   }
 
-  inputs.forEach((input) => {
-    input.addEventListener("input", render);
-    input.addEventListener("change", render);
-  });
+  // A text input's "change" fires on blur, i.e. on the mousedown of a cross: redrawing then would take
+  // the clicked button away. Only a choice listens for it (older browsers fire no "input" on a select).
+  inputs.forEach((input) => input.addEventListener(input.tagName === "SELECT" ? "change" : "input", render));
   render();
 })();
