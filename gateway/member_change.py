@@ -84,10 +84,18 @@ def _member_form(client: Any, profile: dict[str, Any], context: dict[str, Any]) 
         if result is not None:
             flash(result["message"], "success")
             return redirect(url_for("hall.member_change", member_no=profile["member_no"]))
+    if pending is not None:  # the read-only roster names a coded value as the live one does ("21 本科")
+        pending = {**pending, "changes": _named(profile["fields"], pending["changes"])}
     path = change_pages.process_path(TYPE, pending["id"], pending.get("instance_id")) if pending else None
     shown = {f["name"]: values.get(f["name"], kept.get(f["name"], f["value"])) for f in profile["fields"]}
     context.update(pending=pending, returned=returned, path=path, settling=change_pages.settling(path), values=shown)
     return None
+
+
+def _named(fields: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = {f["name"]: {c["code"]: c["name"] for c in f.get("choices") or []} for f in fields}
+    return [{**row, "new": f"{row['new']} {names[row['field']][row['new']]}"}
+            if row["new"] in names.get(row["field"], {}) else row for row in rows]
 
 
 @bp.route("/members/change/<int:request_id>/end", methods=["POST"])

@@ -84,7 +84,7 @@ def test_member_change_cancelled_row_returned_corrected_resubmitted_approved(bro
     expect(employer.locator("#roster tbody tr").first).to_contain_text("21 本科")
     employer.get_by_role("button", name="重新提交").click()
     expect(employer.get_by_role("alert").first).to_have_text("已提交至中心审核")
-    expect(employer.locator("#pending-roster")).to_contain_text("21")
+    expect(employer.locator("#pending-roster")).to_contain_text("21 本科")
 
     second = wait_for(lambda: _open_task(stack, {first["task"]["id"]}), what="the review task again")
     assert second["instance"]["id"] == first["instance"]["id"]  # the same process instance

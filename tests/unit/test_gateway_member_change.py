@@ -85,7 +85,8 @@ def test_save_submits_and_the_member_then_shows_in_approval_read_only(member: Fl
     assert "已提交至中心审核" in page
     assert "缴存人存在未审批完成的变更业务，请等待中心审批完成后再次提交。" in page and 'id="change-form"' not in page
     roster = re.search(r'<table id="pending-roster">(.*?)</table>', page, re.S)
-    assert roster is not None and "<td>学历</td>" in roster.group(1) and "<td>0351-7654321</td>" in roster.group(1)
+    assert roster is not None and "<td>学历</td><td></td><td>21 本科</td>" in roster.group(1)
+    assert "<td>0351-7654321</td>" in roster.group(1)
     listed = re.search(r'<table id="pending-changes">(.*?)</table>', page, re.S)
     assert listed is not None and chosen in listed.group(1) and "审批中" in listed.group(1)
     # A second save for the member is refused by the service, not stored twice.
