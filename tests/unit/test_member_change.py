@@ -123,6 +123,12 @@ def test_codes_and_values_are_checked_every_row_named_and_nothing_stored(
                              "第1行 家庭收入：家庭收入应为不小于0的金额（元），最多两位小数"),
                             ({"home_address": " "}, "第1行 家庭住址：变更后的内容与原内容相同")]:
         assert answer(post(app, employer_headers, member, changes)) == (422, reason)
+    control = post(app, employer_headers, member, {"duty": "科\x00长"})
+    assert control.status_code == 422 and "不能包含控制字符" in str(control.get_json()["errors"])
+    surrogate = app.test_client().post(f"{BASE}/member-changes", headers={**employer_headers, "Content-Type":
+                                       "application/json"}, data=b'{"member_no": "%s", "changes": [{"field": "duty",'
+                                       b' "value": "\\ud800"}]}' % member.encode())
+    assert surrogate.status_code == 422 and "含有无效字符" in str(surrogate.get_json())
     unchanged = post(app, employer_headers, member, {"education": "21"})
     assert unchanged.status_code == 201
     assert decide(app, TYPE, str(unchanged.get_json()["request"]["id"])) == "processed"
