@@ -29,6 +29,7 @@ from . import (
     errors,
     filters,
     login,
+    member_change,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     member_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)

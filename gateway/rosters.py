@@ -50,8 +50,8 @@ def _rosters(types: dict[str, str]) -> dict[str, Roster]:
 
 
 ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02"})
-# Who may look members up: any page with the picker (the three rosters and 缴存人信息查询).
-SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query")
+# Who may look members up: any page with the picker (the three rosters, 缴存人信息查询 and 信息变更).
+SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change")
 
 
 def refusal(exc: ServiceError) -> str:

@@ -21,6 +21,7 @@ from hall_common import business_types
 from hall_common.client import ServiceError, gather
 from hall_common.permissions import PERMISSIONS
 
+from . import change_pages
 from . import session as sessions
 from .homecache import Revoked, home_blocks
 from .session import EMPLOYER_KEY
@@ -129,20 +130,6 @@ def _may_change() -> bool:
     return False
 
 
-def _process_path(request_id: int, instance_id: int | None) -> dict[str, Any] | None:
-    """The path of the request's approval process, or None while its process is still being started."""
-    workflow = sessions.client("workflow")
-    try:
-        if not instance_id:
-            instance_id = workflow.get(f"/businesses/employer_change/{request_id}/instance")["id"]
-        path: dict[str, Any] = workflow.get(f"/instances/{instance_id}/path")
-    except ServiceError as exc:
-        if exc.status != 404:
-            raise
-        return None
-    return path
-
-
 @bp.route("/employer/change", methods=["GET", "POST"])
 @login_required
 def employer_change() -> Any:
@@ -157,38 +144,23 @@ def employer_change() -> Any:
     returned = pending is not None and pending["status"] == "returned"
     # A returned request's corrections are what the form starts from.
     kept = {row["field"]: row["new"] for row in pending["changes"]} if returned else {}
-    posted: dict[str, str] = {}
+    values: dict[str, str] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        # The roster is what differs from the registered values; the page shows the same rows live.
-        posted = {f["name"]: request.form.get(f["name"], f["value"]) for f in profile["fields"] if f["editable"]}
-        changes = [
-            {"field": f["name"], "value": posted[f["name"]]}
-            for f in profile["fields"]
-            if f["editable"] and posted[f["name"]].strip() != f["value"]
-        ]
-        try:
-            if returned:
-                result = client.request("PUT", f"/employers/{employer_no}/change-requests/{pending['id']}",
-                                        json={"changes": changes})
-            else:
-                result = client.post(f"/employers/{employer_no}/change-requests", {"changes": changes})
-        except ServiceError as exc:
-            if exc.status >= 500 or exc.status == 401:
-                raise
-            flash(exc.message, "error")
-            rows = exc.errors.get("json", {}).get("changes", {})
-            errors = {changes[int(i)]["field"]: "；".join(v["value"]) for i, v in rows.items() if int(i) < len(changes)}
+        values, changes = change_pages.posted(profile["fields"], {})
+        if returned:
+            call = partial(client.request, "PUT", f"/employers/{employer_no}/change-requests/{pending['id']}",
+                           json={"changes": changes})
         else:
+            call = partial(client.post, f"/employers/{employer_no}/change-requests", {"changes": changes})
+        result, errors = change_pages.send(call, changes)
+        if result is not None:
             flash(result["message"], "success")
             return redirect(url_for("hall.employer_change"))
-    path = _process_path(pending["id"], pending.get("instance_id")) if pending else None
-    # The process already left review (ended, decided) but the owner has not heard yet: wait, do not offer.
-    settling = bool(path and path["instance"]["status"] not in ("running", "returned"))
-    values = {f["name"]: posted.get(f["name"], kept.get(f["name"], f["value"])) for f in profile["fields"]}
+    path = change_pages.process_path("employer_change", pending["id"], pending.get("instance_id")) if pending else None
+    values = {f["name"]: values.get(f["name"], kept.get(f["name"], f["value"])) for f in profile["fields"]}
     return render_template("employer_change.html", profile=profile, values=values, errors=errors,
-                           pending=pending, returned=returned, path=path,
-                           settling=settling)
+                           pending=pending, returned=returned, path=path, settling=change_pages.settling(path))
 
 
 @bp.route("/employer/change/<int:request_id>/end", methods=["POST"])
@@ -197,19 +169,7 @@ def end_change(request_id: int) -> Any:
     """结束流程: the employer ends the request's process; the request may then be submitted anew."""
     if not _may_change():
         return redirect(url_for("hall.home"))
-    path = _process_path(request_id, None)
-    if path is None:
-        flash("流程实例不存在", "error")
-        return redirect(url_for("hall.employer_change"))
-    try:
-        sessions.client("workflow").post(f"/instances/{path['instance']['id']}/end",
-                                         {"reason": request.form.get("reason", "").strip() or "单位结束流程"})
-    except ServiceError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        flash(exc.message, "error")
-    else:
-        flash("流程已结束，可重新办理单位信息变更", "success")
+    change_pages.end_process("employer_change", request_id, "流程已结束，可重新办理单位信息变更")
     return redirect(url_for("hall.employer_change"))
 
 

@@ -50,6 +50,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "member.registered": ("notify",),
     "member.sealed": ("notify",),
     "member.unsealed": ("notify",),
+    # A member info change (ch. 9) applied or rejected: the rows as applied, the member named.
+    "member.info_changed": ("notify",),
+    "member.info_change_rejected": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }

@@ -6,23 +6,13 @@ only through the center's own business; ratios change through their own adjustme
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hall_common import validators
-from hall_common.validators import Validator
+from hall_common.change_roster import ChangeField
 
 STATUS_NAMES = {"01": "正常", "02": "开户", "03": "缓缴", "04": "销户", "05": "封存", "99": "其他"}
 
-
-@dataclass(frozen=True)
-class ProfileField:
-    name: str
-    label: str
-    editable: bool
-    validate: Validator | None = None
-    # The longest value the field takes (its column's length): the change page's input carries it as
-    # maxlength, so a pasted essay stops at the input instead of breaking the roster's layout.
-    max_length: int | None = None
+# An item of the profile: the change roster's field (hall_common.change_roster), configured here.
+ProfileField = ChangeField
 
 
 PROFILE_FIELDS: tuple[ProfileField, ...] = (

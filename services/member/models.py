@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, DateTime, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.audit import audit_model
+from hall_common.change_roster import ChangeRequestColumns
 from hall_common.coltypes import Money, Ratio, ScaledDecimal
 from hall_common.db import utcnow
 from hall_common.models import plumbing_models
@@ -119,6 +120,26 @@ class InfoChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_member_info_changes_employer", "employer_no", "changed_at"),)
+
+
+class MemberChangeRequest(ChangeRequestColumns, Base):
+    """缴存人信息变更 (ch. 9): one member's 待变更清册 as submitted, through its approval (the change roster,
+    hall_common.change_roster); applied to the member and to 12.2's InfoChange on approval."""
+
+    __tablename__ = "member_change_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employer_no: Mapped[str] = mapped_column(String(20))
+    member_no: Mapped[str] = mapped_column(String(20))
+    # The employer's name as the submitting session knew it: the outcome's message names it.
+    employer_name: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (
+        # At most one pending (in approval or returned) change per member, even under a double click.
+        Index("uq_member_change_requests_one_pending", "member_no", unique=True,
+              sqlite_where=text("status IN ('in_approval', 'returned')"),
+              postgresql_where=text("status IN ('in_approval', 'returned')")),
+        Index("ix_member_change_requests_employer", "employer_no", "status", "id"),
+    )
 
 
 class Contribution(Base):
