@@ -40,7 +40,9 @@ class Figure(fields.Decimal):
         self.low, self.high = low, high
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or isinstance(value, str) and not value.strip():
+        if isinstance(value, str) and not value.strip():
+            raise self.make_error("required")
+        if isinstance(value, bool):
             raise self.make_error("invalid")
         number: Decimal = super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data,
                                                **kwargs)
