@@ -5,6 +5,7 @@ of every change with before and after, and the version in force on either side o
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from .conftest import auth, make_app, token_for
 LATER = date.today() + timedelta(days=400)
 
 
-def version(effective_from: date = LATER, **changes: str) -> dict[str, str]:
+def version(effective_from: date | str = LATER, **changes: str) -> dict[str, str]:
     return {"effective_from": str(effective_from), "base_min": "1980", "base_max": "28512",
             "amount_min": "198", "amount_max": "6842.88", "employer_ratio_min_pct": "5",
             "employer_ratio_max_pct": "12", "personal_ratio_min_pct": "5", "personal_ratio_max_pct": "12",
@@ -162,7 +163,7 @@ def test_concurrent_edits_lose_nothing_an_edit_from_a_stale_reading_is_told_to_r
         return app.test_client().put(f"/policy/versions/{added['id']}", json=version(base_min=base_min),
                                      headers=center_headers)
 
-    answers = at_once([lambda n=n: edit(str(2000 + n)) for n in range(8)])
+    answers = at_once([partial(edit, str(2000 + n)) for n in range(8)])
     codes = sorted(a.status_code for a in answers)
     assert codes.count(200) >= 1 and set(codes) <= {200, 409}
     refused = [a.get_json()["message"] for a in answers if a.status_code == 409]
