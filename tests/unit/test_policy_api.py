@@ -5,8 +5,8 @@ of every change with before and after, and the version in force on either side o
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import partial
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
