@@ -66,7 +66,7 @@ def versions() -> Any:
             _refused(exc)
             return redirect(url_for("policy.versions"))
         if not version["editable"]:
-            flash("该版本已生效，已生效或已失效的政策参数不得修改，请新增一个版本", "error")
+            flash("该版本已生效，已生效或已失效的政策参数不得修改或删除，请新增一个版本", "error")
             return redirect(url_for("policy.versions"))
         return _page({key: str(version.get(key, "")) for key in FIELDS}, editing=version)
     return _page(dict(BLANK))
