@@ -17,7 +17,17 @@ from services.member.models import Contribution, Member, PolicyVersion
 from services.member.policy import from_row
 
 from .conftest import make_app
-from .member_support import add, business_ids, commit, decide, registration, resident_id, rows
+from .member_support import (
+    account_of,
+    add,
+    business_ids,
+    commit,
+    decide,
+    members_by_id,
+    registration,
+    resident_id,
+    rows,
+)
 
 TYPE = "member_registration"
 D = Decimal
@@ -147,6 +157,11 @@ def test_the_opening_stores_the_monthly_amount_as_the_first_months_policy_rounds
         month, D("6543.21"), D(part), D(part))
     assert (term.business_type, term.business_id) == (TYPE, int(business_id))
     assert term.employer_amount + term.personal_amount == D(total)
+    # The member list and 12.1 show what is stored, not a figure recomputed by another rule.
+    listed = members_by_id(app, employer_headers)[resident_id(26)]
+    assert (listed["employer_amount"], listed["monthly_amount"]) == (part, total)
+    account = account_of(app, employer_headers, resident_id(26))
+    assert account is not None and account["monthly_amount"] == total
 
 
 def test_a_later_policy_change_does_not_rewrite_a_stored_amount(app: Flask, employer_headers: dict[str, str],
