@@ -15,7 +15,7 @@ from flask import Flask
 from services.member import policy_admin
 from tests.threads import at_once
 
-from .conftest import auth, make_app, token_for
+from .conftest import AnyDb, auth, make_app, token_for
 
 LATER = date.today() + timedelta(days=400)
 
@@ -156,7 +156,8 @@ def test_a_version_in_force_or_past_is_never_edited_nor_deleted(app: Flask, cent
 
 
 def test_concurrent_edits_lose_nothing_an_edit_from_a_stale_reading_is_told_to_refresh(
-        app: Flask, center_headers: dict[str, str]) -> None:
+        any_db: AnyDb, center_headers: dict[str, str]) -> None:
+    app = any_db.app("member")
     added = app.test_client().post("/policy/versions", json=version(), headers=center_headers).get_json()
 
     def edit(base_min: str) -> Any:
@@ -195,3 +196,15 @@ def test_the_version_in_force_changes_on_its_effective_date(app: Flask, center_h
     assert (none.status_code, none.get_json()["message"]) == (422, "该日期无生效的政策参数，请联系公积金中心")
     bad = client.get("/policy/in-force?on=2026-13-01", headers=employer_headers)
     assert bad.status_code == 422 and bad.get_json()["message"] == "日期应为有效日期（YYYY-MM-DD）"
+
+
+def test_of_versions_added_at_once_for_the_same_day_one_is_stored(any_db: AnyDb,
+                                                                  center_headers: dict[str, str]) -> None:
+    app = any_db.app("member")
+
+    def add(base_min: str) -> Any:
+        return app.test_client().post("/policy/versions", json=version(base_min=base_min), headers=center_headers)
+
+    answers = at_once([partial(add, str(1980 + n)) for n in range(6)])
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409, 409]
+    assert [r["action"] for r in audits(app, center_headers)] == ["policy_create"]
