@@ -114,6 +114,11 @@ def test_two_versions_from_the_same_day_are_refused(app: Flask, center_headers: 
     again = client.post("/policy/versions", json=version(base_min="2000"), headers=center_headers)
     assert again.status_code == 409
     assert again.get_json()["message"] == f"生效日期 {LATER.isoformat()} 已有政策参数版本"
+    other = client.post("/policy/versions", json=version(LATER + timedelta(days=1)), headers=center_headers)
+    moved = client.put(f"/policy/versions/{other.get_json()['id']}", json=version(), headers=center_headers)
+    assert (moved.status_code, moved.get_json()["message"]) == (409, f"生效日期 {LATER.isoformat()} 已有政策参数版本")
+    assert client.get(f"/policy/versions/{other.get_json()['id']}", headers=center_headers).get_json()[
+        "effective_from"] == (LATER + timedelta(days=1)).isoformat()
 
 
 def test_every_change_is_audited_with_the_version_before_and_after(app: Flask, center_headers: dict[str, str]) -> None:
