@@ -44,11 +44,14 @@ def today() -> date:
     return date.today()
 
 
-def _state(row: PolicyVersion, on: date) -> str:
+def _in_force_from(on: date) -> date | None:
+    """The effective date of the version in force on ``on``."""
+    return db.session().scalar(select(func.max(PolicyVersion.effective_from)).where(PolicyVersion.effective_from <= on))
+
+
+def _state(row: PolicyVersion, on: date, current: date | None) -> str:
     if row.effective_from > on:
         return "future"
-    current = db.session().scalar(select(func.max(PolicyVersion.effective_from))
-                                  .where(PolicyVersion.effective_from <= on))
     return "in_force" if row.effective_from == current else "past"
 
 
@@ -62,8 +65,10 @@ def figures(row: PolicyVersion) -> dict[str, Any]:
     return values
 
 
-def view(row: PolicyVersion, on: date | None = None) -> dict[str, Any]:
-    state = _state(row, on or today())
+def view(row: PolicyVersion, on: date | None = None, current: date | None = None) -> dict[str, Any]:
+    """The version with its state on ``on`` (today); ``current``: the in-force version's date, if known."""
+    day = on or today()
+    state = _state(row, day, current or _in_force_from(day))
     return {
         **figures(row), "id": row.id, "effective_from": row.effective_from,
         "amount_places_name": PLACES.get(row.amount_places, row.amount_places),
@@ -80,7 +85,8 @@ def list_versions(page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
     rows = session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective_from.desc())
                            .offset((page - 1) * per_page).limit(per_page))
     on = today()
-    return [view(r, on) for r in rows], total
+    current = _in_force_from(on)  # once for the page, not once a row
+    return [view(r, on, current) for r in rows], total
 
 
 def get_version(version_id: int) -> dict[str, Any]:
