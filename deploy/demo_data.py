@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from stdnum.cn import ric
@@ -70,6 +70,28 @@ _STATUSES = {EMPLOYER_NO: ["01"] * 40 + ["02"] * 6 + ["06"] * 2 + ["05"] * 2 + [
              SECOND_EMPLOYER_NO: ["01"] * 5}
 
 
+# The center's policy (政策参数), Taiyuan-like: the base from the minimum wage to three times the
+# previous year's average monthly wage, the adjustment year from 1 July; ratios 5%-12% each side; the
+# monthly amount's bounds follow (lowest base at 5%+5%, highest at 12%+12%); each part HALF_UP to the fen;
+# interest 1.5% a year on both the year's deposits (当年归集) and the balance carried over (上年结转).
+POLICIES: list[dict[str, Any]] = [
+    {"effective_from": date(2025, 7, 1), "base_min": Decimal("1880.00"), "base_max": Decimal("26952.00"),
+     "amount_min": Decimal("188.00"), "amount_max": Decimal("6468.48"), "note": "2025年度缴存基数上下限"},
+    {"effective_from": date(2026, 7, 1), "base_min": Decimal("1980.00"), "base_max": Decimal("28512.00"),
+     "amount_min": Decimal("198.00"), "amount_max": Decimal("6842.88"), "note": "2026年度缴存基数上下限"},
+]
+for _policy in POLICIES:
+    _policy.update(employer_ratio_min=Decimal("0.0500"), employer_ratio_max=Decimal("0.1200"),
+                   personal_ratio_min=Decimal("0.0500"), personal_ratio_max=Decimal("0.1200"),
+                   amount_places="0.01", rounding="ROUND_HALF_UP", current_rate=Decimal("0.015000"),
+                   carried_rate=Decimal("0.015000"), created_by="system")
+
+
+def _part(base: Decimal) -> Decimal:
+    """One side's monthly part at the demo ratio: to the fen, HALF_UP (the policy's rule)."""
+    return (base * RATIO).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _id_number(index: int) -> str:
     born = date(1970 + index % 30, 1 + index % 12, 1 + index % 28)
     body = f"140105{born:%Y%m%d}{index % 1000:03d}"
@@ -81,16 +103,21 @@ def members(employer_no: str = EMPLOYER_NO) -> list[dict[str, Any]]:
     result = []
     for i, status in enumerate(_STATUSES[employer_no]):
         n = i + offset
+        base = Decimal(3000 + (n * 937) % 17000) + Decimal(n % 100) / 100  # within every POLICIES' bounds
+        opened = date(2015 + n % 10, 1 + n % 12, 1)
         result.append({
             "member_no": f"{employer_no}{i + 1:04d}",
             "employer_no": employer_no,
             "name": _SURNAMES[n % len(_SURNAMES)] + _GIVEN[(n * 7) % len(_GIVEN)],
             "id_number": _id_number(n),
-            "base": Decimal(3000 + (n * 937) % 17000) + Decimal(n % 100) / 100,
+            "base": base,
             "employer_ratio": RATIO,
             "personal_ratio": RATIO,
+            "employer_amount": _part(base),
+            "personal_amount": _part(base),
+            "first_month": f"{opened:%Y%m}",
             "status": status,
-            "open_date": date(2015 + n % 10, 1 + n % 12, 1),
+            "open_date": opened,
             "balance": Decimal(0) if status == "05" else Decimal(5000 + (n * 1733) % 60000) + Decimal(n % 7) / 4,
         })
     return result

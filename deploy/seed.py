@@ -89,6 +89,31 @@ def seed_member() -> None:
                                          reason="离职", changed_at=opened + timedelta(days=400)))
 
 
+def seed_member_demo() -> None:
+    """The demo's policy versions (demo_data.POLICIES) and each demo member's contribution terms from
+    its first month. Only for make run: the unit tests seed with SEEDERS and set the policy each needs
+    (the migration's initial version stands otherwise)."""
+    from sqlalchemy import select
+
+    from services.member.models import Contribution, PolicyVersion
+
+    session = db.session()
+    have = set(session.scalars(select(PolicyVersion.effective_from)))
+    for policy in demo.POLICIES:
+        if policy["effective_from"] not in have:
+            session.add(PolicyVersion(**policy))
+    termed = set(session.scalars(select(Contribution.member_no).distinct()))
+    for employer in demo.EMPLOYERS:
+        for row in demo.members(employer["employer_no"]):
+            if row["member_no"] in termed:
+                continue
+            session.add(Contribution(
+                employer_no=row["employer_no"], member_no=row["member_no"], from_month=row["first_month"],
+                base=row["base"], employer_ratio=row["employer_ratio"], personal_ratio=row["personal_ratio"],
+                employer_amount=row["employer_amount"], personal_amount=row["personal_amount"],
+                business_type="member_registration"))
+
+
 def seed_payment() -> None:
     from services.payment.models import EmployerAccount, MemberAccount
 
@@ -120,10 +145,16 @@ SEEDERS: dict[str, Callable[[], None]] = {
 }
 
 
+# What only make run's demo seeds, after SEEDERS (which the unit tests use as well).
+DEMO_ONLY: dict[str, Callable[[], None]] = {"member": seed_member_demo}
+
+
 def seed(service: str) -> None:
     app = importlib.import_module(f"services.{service}").create_app()
     with app.app_context():
         SEEDERS[service]()
+        if service in DEMO_ONLY:
+            DEMO_ONLY[service]()
         db.session().commit()
     db.get_db(app).dispose()
 

@@ -22,6 +22,7 @@ from . import (
     admin_groups,
     admin_monitor,
     admin_ops,
+    admin_policy,
     admin_push,
     admin_rights,
     admin_tokens,
@@ -154,6 +155,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_push.bp)
     app.register_blueprint(admin_rights.bp)
     app.register_blueprint(admin_tokens.bp)
+    app.register_blueprint(admin_policy.bp)
     register_context(app)
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)

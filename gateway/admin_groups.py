@@ -23,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 bp = Blueprint("groups", __name__, url_prefix="/admin")
 
 # The services whose admin actions the audit page merges, with the name the console shows.
-AUDIT_SERVICES = {"auth": "认证服务", "workflow": "流程服务"}
+AUDIT_SERVICES = {"auth": "认证服务", "workflow": "流程服务", "member": "缴存人服务"}
 AUDIT_PER_PAGE = 50
 AUDIT_MAX_PAGE = 20  # each service is read up to page x 50 records deep to merge them in time order
 SERVICE_PAGE = 200  # hall_common.schemas.MAX_PER_PAGE
@@ -35,6 +35,7 @@ ACTION_NAMES = {
     "terminate_instance": "终止流程", "center_permissions": "设置中心权限", "role_create": "新建中心角色",
     "role_update": "修改中心角色", "role_members": "设置中心角色成员", "role_delete": "删除中心角色",
     "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
+    "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
 }
 
 

@@ -47,4 +47,5 @@ ALL_CENTER_PERMISSIONS: list[str] = list(CENTER_PERMISSIONS)
 SERVICE_PERMISSIONS: dict[str, str] = {
     "push": "推送消息",  # downstream systems
     "employer_list": "读取单位目录",  # the notify worker's broadcast
+    "policy_read": "读取政策参数",  # the policy in force on a date (the money issue's interest rates)
 }

@@ -11,7 +11,6 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
 from hall_common import db
-from hall_common.money import monthly_amount
 from hall_common.queries import QueryDef
 from hall_common.sheets import SheetColumn
 
@@ -87,7 +86,7 @@ def _account_row(row: Any) -> dict[str, Any]:
         "id_number": member.id_number, "base": member.base,
         "employer_ratio": f"{member.employer_ratio * 100:.2f}%",
         "personal_ratio": f"{member.personal_ratio * 100:.2f}%",
-        "monthly_amount": monthly_amount(member.base, member.employer_ratio, member.personal_ratio)[2],
+        "monthly_amount": member.employer_amount + member.personal_amount,  # as stored (policy of its month)
         "status_name": STATUS_NAMES.get(member.status, member.status), "open_date": member.open_date,
     }
 

@@ -7,18 +7,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import insert, select
 
 from hall_common import business_types, db
 from hall_common.business import Column
-from hall_common.money import monthly_amount
+from hall_common.errors import BusinessError
 from hall_common.outbox import emit
 from hall_common.roster import Checked, FormField, ImportOption, RosterType, chunks
 from hall_common.rowcheck import RESIDENT_ID, RowReader
 from hall_common.sheets import RowError, SheetColumn
 
-from .models import NORMAL, OPEN_STATUSES, OPENING, Member, StatusChange
+from .models import NORMAL, OPEN_STATUSES, OPENING, Contribution, Member, StatusChange
 from .numbers import allocate
+from .policy import NO_POLICY, Policy, of_month, refusals
 
 TYPE = "member_registration"
 ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照", "港澳台居民居住证")
@@ -26,8 +28,8 @@ ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照"
 RATIOS = tuple((str(p), f"{p}%") for p in range(12, 4, -1))
 RATIO_VALUES = tuple(v for v, _ in RATIOS)
 DEFAULT_RATIO = "12"
-# Until the center's policy table exists (base adjustment's issue), the widest plausible bounds.
-BASE_MIN, BASE_MAX = Decimal("1.00"), Decimal("999999.99")
+# The cell's format bounds; the limits are the policy's of the first month (政策参数).
+BASE_MIN, BASE_MAX = Decimal("0.01"), Decimal("99999999.99")
 FIRST_MONTH_EARLIEST = "199101"
 ALREADY_OPEN = "该证件号码已在本单位开户"
 LOOKUP_ONE_BY_ONE = 100
@@ -55,6 +57,33 @@ DISPLAY = (
     Column("first_month", "首次缴存年月"), Column("mobile", "手机号码"),
 )
 LABELS = {f.key: f.label for f in FIELDS}
+# A policy refusal's field (policy.Refusal.field) -> the row's field it names: the monthly amount and
+# both ratios follow from the base and the one ratio a registration chooses.
+REFUSED_FIELD = {"缴存基数": "base", "月缴存额": "base", "单位缴存比例": "ratio", "个人缴存比例": "ratio"}
+
+
+def month_policy(month: str) -> Policy | None:
+    """The policy of a first month, or None when no version is in force then; remembered for the
+    request (a page of rows, an import's chunk), never longer: a future version may still change."""
+    memo: dict[str, Policy | None] = g.setdefault("registration_policies", {}) if has_app_context() else {}
+    if month not in memo:
+        try:
+            memo[month] = of_month(month)
+        except BusinessError:
+            memo[month] = None
+    return memo[month]
+
+
+def limit_errors(row_no: int, data: Mapping[str, Any]) -> list[RowError]:
+    """The row's base and ratio against the policy of its first month, each refusal naming the member,
+    the value and the bound."""
+    policy = month_policy(data["first_month"])
+    if policy is None:
+        return [RowError(row_no, LABELS["first_month"], NO_POLICY)]
+    ratio = rate(data)
+    who = f"{data['name']}（{data['id_number']}）"
+    return [RowError(row_no, LABELS[REFUSED_FIELD[r.field]], r.reason)
+            for r in refusals(policy, who, Decimal(data["base"]), ratio, ratio)]
 
 
 def _open_ids(employer_no: str, ids: Sequence[str]) -> set[str]:
@@ -83,6 +112,7 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         data["mobile"] = reader.phone("mobile")
         if reader.ok and base is not None:
             data.update(base=f"{base:.2f}", ratio=ratio)
+            reader.errors.extend(limit_errors(row_no, data))
         read.append((reader, data))
     if len(rows) > LOOKUP_ONE_BY_ONE:  # an import: the employer's open IDs, read once for all its chunks
         if "open_ids" not in memo:
@@ -106,17 +136,29 @@ def rate(data: Mapping[str, Any]) -> Decimal:
     return (Decimal(data["ratio"]) / 100).quantize(Decimal("0.0001"))
 
 
-def derive(data: Mapping[str, Any]) -> dict[str, str]:
+def amounts(data: Mapping[str, Any]) -> tuple[Decimal, Decimal, Decimal] | None:
+    """The employer part, personal part and monthly amount by the policy of the first month."""
+    policy = month_policy(data["first_month"])
+    if policy is None:
+        return None
     ratio = rate(data)
-    return {"ratio_text": f"{data['ratio']}%",
-            "monthly_amount": f"{monthly_amount(Decimal(data['base']), ratio, ratio)[2]:.2f}"}
+    return policy.monthly_amount(Decimal(data["base"]), ratio, ratio)
+
+
+def derive(data: Mapping[str, Any]) -> dict[str, str]:
+    figures = amounts(data)
+    return {"ratio_text": f"{data['ratio']}%", "monthly_amount": f"{figures[2]:.2f}" if figures else ""}
 
 
 def recheck(employer_no: str, rows: Sequence[Any]) -> list[RowError]:
-    """确认开户 again against the members: one may have been registered since the row was added."""
+    """确认开户 again against the members (one may have been registered since the row was added) and
+    the policy (a version not yet in force may have been changed since)."""
     already = _open_ids(employer_no, [r.data["id_number"] for r in rows])
-    return [RowError(index, "证件号码", f"{r.data['name']}（{r.data['id_number']}）{ALREADY_OPEN}")
-            for index, r in enumerate(rows, start=1) if r.data["id_number"] in already]
+    errors = [RowError(index, "证件号码", f"{r.data['name']}（{r.data['id_number']}）{ALREADY_OPEN}")
+              for index, r in enumerate(rows, start=1) if r.data["id_number"] in already]
+    for index, r in enumerate(rows, start=1):
+        errors.extend(limit_errors(index, r.data))
+    return errors
 
 
 def apply(batch: Any, rows: Sequence[Any]) -> None:
@@ -124,21 +166,33 @@ def apply(batch: Any, rows: Sequence[Any]) -> None:
     the status history. A row whose ID was opened meanwhile is marked, not opened twice."""
     session = db.session()
     already = _open_ids(batch.employer_no, [r.data["id_number"] for r in rows])
-    to_open = [r for r in rows if r.data["id_number"] not in already]
+    figures = {r.id: amounts(r.data) for r in rows}
+    to_open = [r for r in rows if r.data["id_number"] not in already and figures[r.id] is not None]
     for row in rows:
         if row.data["id_number"] in already:
             row.result = f"未开户：{ALREADY_OPEN}"
+        elif figures[row.id] is None:  # the version of its month was deleted while in approval
+            row.result = f"未开户：{NO_POLICY}"
     numbers = allocate(batch.employer_no, len(to_open))
     opened = (batch.decided_at or db.utcnow()).date()
-    members, changes = [], []
+    members, changes, terms = [], [], []
     for row, member_no in zip(to_open, numbers, strict=True):
         data = row.data
+        employer_part, personal_part, _ = figures[row.id] or (Decimal(0), Decimal(0), Decimal(0))
         members.append({
             "member_no": member_no, "employer_no": batch.employer_no, "name": data["name"],
             "id_type": data["id_type"], "id_number": data["id_number"], "base": Decimal(data["base"]),
             "employer_ratio": rate(data), "personal_ratio": rate(data),
             "status": NORMAL, "open_date": opened, "mobile": data.get("mobile", ""),
             "first_month": data.get("first_month", ""),
+            # Stored as the first month's policy rounded them: a later rule never rewrites what is owed.
+            "employer_amount": employer_part, "personal_amount": personal_part,
+        })
+        terms.append({
+            "employer_no": batch.employer_no, "member_no": member_no, "from_month": data["first_month"],
+            "base": Decimal(data["base"]), "employer_ratio": rate(data), "personal_ratio": rate(data),
+            "employer_amount": employer_part, "personal_amount": personal_part, "business_type": TYPE,
+            "business_id": batch.id, "created_at": db.utcnow(),
         })
         changes.append({
             "employer_no": batch.employer_no, "member_no": member_no, "change_type": OPENING, "from_status": "",
@@ -150,6 +204,8 @@ def apply(batch: Any, rows: Sequence[Any]) -> None:
         session.execute(insert(Member), list(part))
     for part in chunks(changes, 2000):
         session.execute(insert(StatusChange), list(part))
+    for part in chunks(terms, 2000):
+        session.execute(insert(Contribution), list(part))
     emit(session, "member.registered", outcome_data(batch, len(to_open)), subject=f"{TYPE}/{batch.id}")
 
 

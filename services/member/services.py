@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hall_common import db
-from hall_common.money import monthly_amount
 
 from .models import STATUS_NAMES, Member
 
@@ -16,13 +15,14 @@ SEARCH_LIMIT = 10
 
 
 def member_view(member: Member) -> dict[str, Any]:
-    employer_part, personal_part, total = monthly_amount(member.base, member.employer_ratio, member.personal_ratio)
+    """The member with its monthly amount as stored when it was set (registration, base adjustment):
+    the policy of that month rounded it, and a later policy does not change what the member owes."""
     return {
         "member": member,
         "status_name": STATUS_NAMES.get(member.status, member.status),
-        "employer_amount": employer_part,
-        "personal_amount": personal_part,
-        "monthly_amount": total,
+        "employer_amount": member.employer_amount,
+        "personal_amount": member.personal_amount,
+        "monthly_amount": member.employer_amount + member.personal_amount,
     }
 
 
