@@ -50,6 +50,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "member.registered": ("notify",),
     "member.sealed": ("notify",),
     "member.unsealed": ("notify",),
+    "member.base_adjusted": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }

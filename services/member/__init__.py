@@ -3,8 +3,9 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import models, routes, tasks
+from . import adjustment_routes, models, routes, tasks
 
 RUNTIME = ServiceRuntime("member", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=tasks.housekeeping,
                          register_heavy=tasks.register_heavy)
-create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp, routes.rosters_blp, routes.queries_blp])
+create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp, routes.rosters_blp, routes.queries_blp,
+                                     adjustment_routes.blp])
