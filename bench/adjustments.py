@@ -93,8 +93,9 @@ def _roster(client: httpx.Client, stack: Stack, board: TaskBoard, messages: Mess
             token: str, center: str) -> float:
     auth = {"Authorization": f"Bearer {token}"}
     base = f"{stack.url('member')}/employers/{employer_no}"
-    members = client.get(f"{base}/members", params={"per_page": PER_ROSTER}, headers=auth).json()["items"]
-    members = [{**m, "base": Decimal(m["base"])} for m in members]
+    # The member list's items are {"member": {...}, "status_name", the amounts}; only 正常 members adjust.
+    listed = client.get(f"{base}/members", params={"per_page": PER_ROSTER, "status": "01"}, headers=auth).json()
+    members = [{**m["member"], "base": Decimal(m["member"]["base"])} for m in listed["items"]]
     month = time.strftime("%Y%m")
     template = client.get(f"{base}/rosters/{TYPE}/template", params={"option": "base"}, headers=auth)
     assert template.status_code == 200, template.text[:300]
