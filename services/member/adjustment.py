@@ -29,7 +29,7 @@ from . import adjust_figures as figures
 from .models import NORMAL, STATUS_NAMES, Contribution, InfoChange, Member
 from .policy import Policy, of_month, refusals
 from .registration import outcome_data
-from .statuses import MISSING, _members
+from .statuses import MISSING, members_by_number
 
 TYPE = "base_adjustment"
 CATEGORIES = (("base", "个人缴存基数"), ("amount", "月缴存额"), ("ratio", "缴存比例"))
@@ -145,7 +145,7 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         entered = _entered(reader, category) if category else {}
         month = reader.month("effective_month", earliest, latest)
         read.append((reader, member_no, category, name, id_number, entered, month))
-    members = _members(employer_no, [r[1] for r in read if r[1]])
+    members = members_by_number(employer_no, [r[1] for r in read if r[1]])
     for reader, member_no, category, name, id_number, entered, month in read:
         member = members.get(member_no) if member_no else None
         if member_no and member is None:
@@ -204,7 +204,7 @@ def claimed_text(claim: str, data: Mapping[str, Any]) -> str:
 
 def recheck(employer_no: str, rows: Sequence[Any]) -> list[RowError]:
     """保存 again against the members: one may have been sealed since its row was added."""
-    members = _members(employer_no, [r.data["member_no"] for r in rows])
+    members = members_by_number(employer_no, [r.data["member_no"] for r in rows])
     errors = []
     for index, row in enumerate(rows, start=1):
         member = members.get(row.data["member_no"])
@@ -234,7 +234,7 @@ def apply(batch: Any, rows: Sequence[Any]) -> None:
     count decides); its terms from the effective month are appended and the change recorded in 12.2's
     history with the values before and after."""
     session = db.session()
-    members = _members(batch.employer_no, [r.data["member_no"] for r in rows])
+    members = members_by_number(batch.employer_no, [r.data["member_no"] for r in rows])
     changed_at = batch.decided_at or db.utcnow()
     terms: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []

@@ -35,13 +35,26 @@ def grid(employer_no: str, category: str, q: str, member_no: str, page: int, per
     session = db.session()
     where = _where(employer_no, q, member_no)
     total = session.scalar(select(func.count()).select_from(Member).where(where)) or 0
-    numbers = list(session.scalars(select(Member.member_no).where(where).order_by(Member.member_no)
-                                   .offset((page - 1) * per_page).limit(per_page)))
+    numbers = _page_numbers(where, total, page, per_page)
     members = {m.member_no: m for m in session.scalars(select(Member).where(Member.member_no.in_(numbers)))} \
         if numbers else {}
     held = _held(employer_no, numbers)
     items = [_item(members[n], held.get(n)) for n in numbers if n in members]
     return {"items": items, "total": total, "page": page, "per_page": per_page, "category": category}
+
+
+def _page_numbers(where: Any, total: int, page: int, per_page: int) -> list[str]:
+    """The page's member numbers. An offset steps through the index one entry at a time, so a page past
+    the middle is read from the end backwards: no page steps over more than half the list."""
+    start = (page - 1) * per_page
+    if start >= total:
+        return []
+    query = select(Member.member_no).where(where)
+    if start < total // 2:
+        return list(db.session().scalars(query.order_by(Member.member_no).offset(start).limit(per_page)))
+    end = min(start + per_page, total)
+    backwards = db.session().scalars(query.order_by(Member.member_no.desc()).offset(total - end).limit(end - start))
+    return list(reversed(list(backwards)))
 
 
 def _held(employer_no: str, numbers: list[str]) -> dict[str, Any]:

@@ -53,6 +53,12 @@ def test_the_grid_pages_through_normal_members_with_their_figures(app: Flask, em
     last = _grid(app, employer_headers, page=-(-len(NORMAL) // 50), per_page=50)
     assert [i["member_no"] for i in last["items"]] == [m["member_no"] for m in normal[-(len(NORMAL) % 50 or 50):]]
     assert SEALED[0]["member_no"] not in {i["member_no"] for i in first["items"] + last["items"]}
+    # A page past the middle (read from the end backwards) is the same slice of the list.
+    for per_page, page in ((50, 4), (7, 30), (100, 2)):
+        listed = _grid(app, employer_headers, page=page, per_page=per_page)["items"]
+        assert [i["member_no"] for i in listed] == [m["member_no"] for m in
+                                                    normal[(page - 1) * per_page:page * per_page]], (per_page, page)
+    assert _grid(app, employer_headers, page=99, per_page=50)["items"] == []
     found = _grid(app, employer_headers, q=normal[3]["name"])
     assert normal[3]["member_no"] in [i["member_no"] for i in found["items"]]
     assert all(i["name"].startswith(normal[3]["name"]) for i in found["items"])
