@@ -21,6 +21,7 @@ import httpx
 import sqlalchemy as sa
 
 from deploy.stack import Stack
+from services.notify.models import MESSAGE  # the 消息 box's key in notify's table
 
 from .approval import POLL, TaskBoard
 from .harness import Result, percentile, run_setup, stack_peaks
@@ -74,10 +75,10 @@ class Messages:
         self.stop = threading.Event()
 
     def run(self) -> None:
-        query = sa.text("SELECT DISTINCT business_id FROM inbox_items WHERE business_type = :type AND box = 'messages'")
+        query = sa.text("SELECT DISTINCT business_id FROM inbox_items WHERE business_type = :type AND box = :box")
         while not self.stop.wait(POLL):
             with self.engine.connect() as connection:
-                found = set(connection.execute(query, {"type": TYPE}).scalars())
+                found = set(connection.execute(query, {"type": TYPE, "box": MESSAGE}).scalars())
             with self.changed:
                 self.arrived |= found
                 self.changed.notify_all()
