@@ -21,6 +21,7 @@ import httpx
 import sqlalchemy as sa
 
 from deploy.stack import Stack
+from services.notify.models import MESSAGE  # the 消息 box's key in notify's table
 
 from .approval import POLL, TaskBoard
 from .harness import Result, percentile, run_setup, stack_peaks
@@ -74,10 +75,10 @@ class Messages:
         self.stop = threading.Event()
 
     def run(self) -> None:
-        query = sa.text("SELECT DISTINCT business_id FROM inbox_items WHERE business_type = :type AND box = 'messages'")
+        query = sa.text("SELECT DISTINCT business_id FROM inbox_items WHERE business_type = :type AND box = :box")
         while not self.stop.wait(POLL):
             with self.engine.connect() as connection:
-                found = set(connection.execute(query, {"type": TYPE}).scalars())
+                found = set(connection.execute(query, {"type": TYPE, "box": MESSAGE}).scalars())
             with self.changed:
                 self.arrived |= found
                 self.changed.notify_all()
@@ -93,8 +94,9 @@ def _roster(client: httpx.Client, stack: Stack, board: TaskBoard, messages: Mess
             token: str, center: str) -> float:
     auth = {"Authorization": f"Bearer {token}"}
     base = f"{stack.url('member')}/employers/{employer_no}"
-    members = client.get(f"{base}/members", params={"per_page": PER_ROSTER}, headers=auth).json()["items"]
-    members = [{**m, "base": Decimal(m["base"])} for m in members]
+    # The member list's items are {"member": {...}, "status_name", the amounts}; only 正常 members adjust.
+    listed = client.get(f"{base}/members", params={"per_page": PER_ROSTER, "status": "01"}, headers=auth).json()
+    members = [{**m["member"], "base": Decimal(m["member"]["base"])} for m in listed["items"]]
     month = time.strftime("%Y%m")
     template = client.get(f"{base}/rosters/{TYPE}/template", params={"option": "base"}, headers=auth)
     assert template.status_code == 200, template.text[:300]
@@ -150,8 +152,9 @@ def run(stack: Stack) -> list[Result]:
 
 
 def run_grid(stack: Stack) -> list[Result]:
-    creds: dict[str, Any] = run_setup(stack, "employers", "1")
-    employer_no, token = next(iter(creds["tokens"].items()))
+    # An employer of its own, after the adjustments' ten: its 100,000 members never meet their 100 each.
+    creds: dict[str, Any] = run_setup(stack, "employers", str(EMPLOYERS + 1))
+    employer_no, token = list(creds["tokens"].items())[EMPLOYERS]
     seeded = run_setup(stack, "members", employer_no, str(GRID_MEMBERS))
     url = f"{stack.url('member')}/employers/{employer_no}/base-adjustment/grid"
     pages = GRID_MEMBERS // PER_PAGE

@@ -26,6 +26,7 @@ from . import (
     admin_push,
     admin_rights,
     admin_tokens,
+    base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
     errors,
     filters,

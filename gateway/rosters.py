@@ -49,9 +49,10 @@ def _rosters(types: dict[str, str]) -> dict[str, Roster]:
     return found
 
 
-ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02"})
-# Who may look members up: any page with the picker (the three rosters, 缴存人信息查询 and 信息变更).
-SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change")
+ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02",
+                    "base_adjustment": "01"})  # its page: gateway/base_adjust.py
+# Who may look members up: any page with the picker (the rosters, 缴存人信息查询 and 信息变更).
+SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change", "base_adjust")
 
 
 def refusal(exc: ServiceError) -> str:

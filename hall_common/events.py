@@ -53,6 +53,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # A member info change (ch. 9) applied or rejected: the rows as applied, the member named.
     "member.info_changed": ("notify",),
     "member.info_change_rejected": ("notify",),
+    "member.base_adjusted": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }

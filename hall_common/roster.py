@@ -152,7 +152,8 @@ class RosterBook:
         keys = {f.label: f.key for f in roster.fields} | {c.label: c.key for c in roster.columns}
         claim = checked.good[0][1] if not checked.errors and checked.good else None
         if claim is not None and claim != keep and self._claimed(employer_no, type_, [claim]):
-            checked.errors.append(RowError(0, _label(roster, roster.claim_field), f"{roster.claim_label}已在清册中"))
+            checked.errors.append(RowError(0, _label(roster, roster.claim_field),
+                                           roster.claimed(claim, checked.good[0][2])))
         if checked.errors:
             per_field: dict[str, list[str]] = {}
             for error in checked.errors:
@@ -173,9 +174,40 @@ class RosterBook:
             session.commit()
         except IntegrityError as exc:  # another operator added the same subject a moment ago
             session.rollback()
-            raise BusinessError(f"{roster.claim_label}已在清册中", 409,
-                                {"json": {roster.claim_field: [f"{roster.claim_label}已在清册中"]}}) from exc
+            text = roster.claimed(claim, data)
+            raise BusinessError(text, 409, {"json": {roster.claim_field: [text]}}) from exc
         return row
+
+    def upsert_row(self, principal: Principal, employer_no: str, type_: str, claim: str,
+                   values: Mapping[str, str]) -> Any:
+        """The subject's draft row replaced by these values, or added (the batch-edit grid: a cell left
+        records its row at once). The draft is found by its claim in the UPDATE itself, so of two
+        simultaneous edits of one subject one row results; a subject held by a staged import or a
+        pending business is refused as a second entry would be."""
+        roster = self.get(type_)
+        found, data = self.entry(employer_no, type_, values, keep=claim)
+        if found != claim:
+            raise BusinessError(f"{_label(roster, roster.claim_field)}与所编辑的记录不符", 422)
+        row = self.models.row
+        session = db.session()
+        for _attempt in range(2):  # the second: a simultaneous edit inserted the draft first
+            moved = session.execute(update(row).where(self._draft(employer_no, type_), row.claim == claim)
+                                    .values(data=data, result=None, created_by=principal.display_name)
+                                    .execution_options(synchronize_session=False))
+            if cast(CursorResult[Any], moved).rowcount == 1:
+                session.commit()
+                return session.scalar(select(row).where(self._draft(employer_no, type_), row.claim == claim)
+                                      .execution_options(populate_existing=True))
+            added = self.models.row(employer_no=employer_no, business_type=type_, claim=claim, data=data,
+                                    created_by=principal.display_name)
+            session.add(added)
+            try:
+                session.commit()
+                return added
+            except IntegrityError:
+                session.rollback()
+        text = roster.claimed(claim, data)
+        raise BusinessError(text, 409, {"json": {roster.claim_field: [text]}})
 
     def _claimed(self, employer_no: str, type_: str, claims: Sequence[str]) -> set[str]:
         """The claims already held by live rows (drafts, staged imports, pending businesses)."""
@@ -256,8 +288,11 @@ class RosterBook:
         batch = self._batch(business_id)
         if batch is None:
             raise LookupError(f"roster business {business_id} does not exist")
+        variables: dict[str, Any] = {"row_count": batch.row_count}
+        if roster.variables is not None:
+            variables.update(roster.variables(self.batch_rows(batch)))
         return Summary(text=f"{batch.row_count}{roster.summary_unit}", row_count=batch.row_count,
-                       variables={"row_count": batch.row_count})
+                       variables=variables)
 
     def _read_rows(self, business_id: str, page: int, per_page: int) -> Rows | None:
         batch = self._batch(business_id)

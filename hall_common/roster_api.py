@@ -6,6 +6,7 @@ commit) the employer's own operators only: business is filed in the employer's n
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -16,12 +17,15 @@ from marshmallow import Schema, fields, validate
 from . import roster_imports as imports
 from . import roster_returns as returns
 from .access import allow
+from .errors import BusinessError
 from .roster import MAX_COMMIT_ROWS, RosterBook
 from .schemas import INT32_MAX, PageQuery
 from .security import require_employer, require_own_employer
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+# A claim in a path: a member number, an ID number (the claims the roster types make).
+CLAIM = re.compile(r"^[0-9A-Za-z]{1,40}$")
 
 
 class ChoiceSchema(Schema):
@@ -190,6 +194,19 @@ def roster_blueprint(book: RosterBook) -> Blueprint:
     def add_row(body: dict[str, Any], employer_no: str, business_type: str) -> dict[str, Any]:
         principal = writable(employer_no, business_type)
         row = book.add_row(principal, employer_no, business_type, body["values"])
+        return {"message": book.get(business_type).entry_message,
+                "row": book.row_view(book.get(business_type), row)}
+
+    @blp.route(rows_path + "/rows/by-claim/<claim>", methods=["PUT"])
+    @allow("employer")
+    @blp.arguments(EntrySchema)
+    @blp.response(200, EntryResultSchema)
+    def upsert_row(body: dict[str, Any], employer_no: str, business_type: str, claim: str) -> dict[str, Any]:
+        """The subject's draft row set to these values, added if it has none (the batch-edit grid)."""
+        principal = writable(employer_no, business_type)
+        if not CLAIM.match(claim):
+            raise BusinessError("记录标识不正确", 404)
+        row = book.upsert_row(principal, employer_no, business_type, claim, body["values"])
         return {"message": book.get(business_type).entry_message,
                 "row": book.row_view(book.get(business_type), row)}
 

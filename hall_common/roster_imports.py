@@ -54,7 +54,7 @@ def template(book: RosterBook, type_: str, option: str) -> tuple[bytes, str]:
     if roster.import_option is not None:
         option = _option(roster, option)
         fixed[roster.import_option.label] = dict(roster.import_option.choices)[option]
-    return build_template(title, roster.columns, roster.instructions, fixed), f"{title}导入模板.xlsx"
+    return build_template(title, roster.columns_for(option), roster.instructions, fixed), f"{title}导入模板.xlsx"
 
 
 def _option(roster: RosterType, option: str) -> str:
@@ -133,7 +133,7 @@ def run(book: RosterBook, import_id: int) -> None:
     roster = book.get(record.business_type)
     settings = get_settings()
     try:
-        rows = read_upload(record.content, roster.columns, max_bytes=settings.import_max_bytes,
+        rows = read_upload(record.content, roster.columns_for(record.option), max_bytes=settings.import_max_bytes,
                            max_rows=settings.import_max_rows)
     except ImportRefused as exc:
         _move(book, import_id, (RUNNING,), status=FAILED, message=exc.message)
@@ -171,7 +171,7 @@ def run(book: RosterBook, import_id: int) -> None:
     if errors:
         values.update(status=CHECKED, message=f"共{len(rows)}行，正确{len(good)}行，错误{len(bad_rows)}行")
         if len(record.content) > settings.import_inline_bytes:
-            values["marked"] = marked_workbook(record.content, roster.columns, errors)
+            values["marked"] = marked_workbook(record.content, roster.columns_for(record.option), errors)
     elif not good:
         values.update(status=FAILED, message="文件中没有可导入的数据")
     else:
@@ -188,12 +188,12 @@ def _claims(book: RosterBook, record: Any, roster: RosterType, good: Good) -> tu
     errors: list[RowError] = []
     first_row: dict[str, int] = {}
     label = next((f.label for f in roster.fields if f.key == roster.claim_field), roster.claim_field)
-    label = next((c.label for c in roster.columns if c.key == roster.claim_field), label)
+    label = next((c.label for c in roster.columns_for(record.option) if c.key == roster.claim_field), label)
     held = book._claimed(record.employer_no, record.business_type, [claim for _, claim, _ in good])
     kept = []
     for row_no, claim, data in good:
         if claim in held:
-            errors.append(RowError(row_no, label, f"{roster.claim_label}已在清册中"))
+            errors.append(RowError(row_no, label, roster.claimed(claim, data)))
         elif claim in first_row:
             errors.append(RowError(row_no, label, f"与第{first_row[claim]}行重复"))
         else:
@@ -269,7 +269,8 @@ def marked(book: RosterBook, employer_no: str, import_id: int) -> tuple[bytes, s
     errors = [RowError(r, f, reason) for r, f, reason in json.loads(record.errors)]
     if not errors:
         raise BusinessError("该导入没有错误数据", 404)
-    content = record.marked or marked_workbook(record.content, book.get(record.business_type).columns, errors)
+    columns = book.get(record.business_type).columns_for(record.option)
+    content = record.marked or marked_workbook(record.content, columns, errors)
     return content, "错误标注_" + (record.file_name or "导入文件.xlsx")
 
 

@@ -82,8 +82,8 @@ def correct(book: RosterBook, principal: Principal, employer_no: str, type_: str
         session.commit()
     except IntegrityError as exc:  # the new subject was entered elsewhere a moment ago
         session.rollback()
-        raise BusinessError(f"{roster.claim_label}已在清册中", 409,
-                            {"json": {roster.claim_field: [f"{roster.claim_label}已在清册中"]}}) from exc
+        text = roster.claimed(claim, data)
+        raise BusinessError(text, 409, {"json": {roster.claim_field: [text]}}) from exc
     return session.get(row, row_id, populate_existing=True)
 
 

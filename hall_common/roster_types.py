@@ -76,9 +76,22 @@ class RosterType:
     # What a row shows beyond what it stores (a monthly amount from its base and ratio): computed when
     # shown, so a 100,000-row import stores only what was entered.
     derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # An import template per option (基数调整: one per 变更类别); an option not named uses ``columns``.
+    option_columns: Mapping[str, tuple[SheetColumn, ...]] = field(default_factory=dict)
+    # The refusal of a subject already in a live row, (claim, the row's data) -> text; None: "…已在清册中".
+    claimed_text: Callable[[str, Mapping[str, Any]], str] | None = None
+    # The process variables computed from the business's rows (基数调整: the largest raise, which decides
+    # whether the chief approves too), merged into the summary at submit and at resubmit.
+    variables: Callable[[Sequence[Any]], Mapping[str, str | int | bool | None]] | None = None
 
     def shown(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return {**data, **self.derive(data)} if self.derive else data
+
+    def columns_for(self, option: str) -> tuple[SheetColumn, ...]:
+        return self.option_columns.get(option, self.columns)
+
+    def claimed(self, claim: str, data: Mapping[str, Any]) -> str:
+        return self.claimed_text(claim, data) if self.claimed_text else f"{self.claim_label}已在清册中"
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

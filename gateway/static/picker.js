@@ -21,6 +21,7 @@
     list.hidden = true;
     list.replaceChildren();
     status.textContent = `已选择：${member.name}（${member.member_no}）`;
+    picked.dispatchEvent(new Event("change"));  // a page that echoes more of the member listens
   }
 
   function show(items) {
@@ -41,7 +42,10 @@
     status.textContent = items.length ? `找到${items.length}个缴存人，请选择` : "未找到符合条件的缴存人";
     // A number typed in full is its member: chosen without a click.
     const exact = items.filter((m) => m.member_no === input.value.trim());
-    if (exact.length === 1) picked.value = exact[0].member_no;
+    if (exact.length === 1 && picked.value !== exact[0].member_no) {
+      picked.value = exact[0].member_no;
+      picked.dispatchEvent(new Event("change"));
+    }
   }
 
   async function search() {

@@ -72,6 +72,8 @@ class Member(Base):
         Index("ix_members_employer_name", "employer_no", "name"),
         Index("ix_members_employer_id_number", "employer_no", "id_number"),
         Index("ix_members_employer_open_date", "employer_no", "open_date"),
+        # 基数调整's batch-edit grid: one employer's 正常 members in member number order (0006b_grid_index).
+        Index("ix_members_employer_status_member", "employer_no", "status", "member_no"),
     )
 
 

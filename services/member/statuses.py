@@ -39,7 +39,8 @@ SEAL = Direction("member_seal", "封存", SEALING, NORMAL, SEALED, SEAL_REASONS)
 UNSEAL = Direction("member_unseal", "启封", UNSEALING, SEALED, NORMAL, UNSEAL_REASONS)
 
 
-def _members(employer_no: str, numbers: Sequence[str]) -> dict[str, Member]:
+def members_by_number(employer_no: str, numbers: Sequence[str]) -> dict[str, Member]:
+    """The employer's members of these numbers (seal, unseal and base adjustment read them by the chunk)."""
     found: dict[str, Member] = {}
     for part in chunks(sorted(set(numbers))):
         found.update((m.member_no, m) for m in db.session().scalars(
@@ -67,7 +68,7 @@ def checker(direction: Direction) -> Any:
             name = reader.text("name", 50, required=False)
             reason = reader.choice("reason", direction.reasons)
             read.append((reader, member_no, name, reason))
-        members = _members(employer_no, [m for r, m, _, _ in read if r.ok])
+        members = members_by_number(employer_no, [m for r, m, _, _ in read if r.ok])
         for reader, member_no, name, reason in read:
             member = members.get(member_no) if reader.ok else None
             if reader.ok and member is None:
@@ -89,7 +90,7 @@ def checker(direction: Direction) -> Any:
 
 def rechecker(direction: Direction) -> Any:
     def recheck(employer_no: str, rows: Sequence[Any]) -> list[RowError]:
-        members = _members(employer_no, [r.data["member_no"] for r in rows])
+        members = members_by_number(employer_no, [r.data["member_no"] for r in rows])
         errors = []
         for index, row in enumerate(rows, start=1):
             member = members.get(row.data["member_no"])
