@@ -19,7 +19,6 @@ from sqlalchemy import CursorResult, insert, update
 
 from hall_common import db
 from hall_common.business import Column
-from hall_common.errors import BusinessError
 from hall_common.outbox import emit
 from hall_common.roster import Checked, FormField, ImportOption, RosterType, chunks
 from hall_common.rowcheck import RowReader
@@ -27,7 +26,7 @@ from hall_common.sheets import RowError, SheetColumn
 
 from . import adjust_figures as figures
 from .models import NORMAL, STATUS_NAMES, Contribution, InfoChange, Member
-from .policy import Policy, of_month, refusals
+from .policy import Policy, month_policy, refusals
 from .registration import outcome_data
 from .statuses import MISSING, members_by_number
 
@@ -79,17 +78,6 @@ def _month_bounds() -> tuple[str, str]:
     today = date.today()
     back = today.year * 12 + today.month - 1 - MONTHS_BACK
     return f"{back // 12}{back % 12 + 1:02d}", f"{today.year + 1}12"
-
-
-def _policy(month: str, memo: dict[str, Any]) -> Policy | None:
-    """The policy of the effective month, looked up once per month for a whole import."""
-    policies = memo.setdefault("policies", {})
-    if month not in policies:
-        try:
-            policies[month] = of_month(month)
-        except BusinessError:
-            policies[month] = None
-    return cast(Policy | None, policies[month])
 
 
 def _entered(reader: RowReader, category: str) -> dict[str, Decimal | None]:
@@ -152,7 +140,7 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
             reader.fail("member_no", MISSING)
         elif member is not None:
             _check_member(reader, member, name, id_number)
-        policy = _policy(month, memo) if month else None
+        policy = month_policy(month, memo) if month else None
         if month and policy is None:
             reader.fail("effective_month", NO_POLICY)
         if not reader.ok or member is None or policy is None:

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import select
 
 from hall_common import db
@@ -76,6 +78,20 @@ def month_start(month: str) -> date:
 def of_month(month: str) -> Policy:
     """The policy in force on the first day of a YYYYMM month (a business's effective month)."""
     return in_force(month_start(month))
+
+
+def month_policy(month: str, memo: dict[str, Any] | None = None) -> Policy | None:
+    """The policy of a month, or None when no version is in force then; remembered in ``memo`` (an
+    import's chunks share one) or else for the request, never longer: a future version may still change."""
+    if memo is None:
+        memo = g.setdefault("month_policies", {}) if has_app_context() else {}
+    policies: dict[str, Policy | None] = memo.setdefault("policies", {})
+    if month not in policies:
+        try:
+            policies[month] = of_month(month)
+        except BusinessError:
+            policies[month] = None
+    return policies[month]
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import g, has_app_context
 from sqlalchemy import insert, select
 
 from hall_common import business_types, db
 from hall_common.business import Column
-from hall_common.errors import BusinessError
 from hall_common.outbox import emit
 from hall_common.roster import Checked, FormField, ImportOption, RosterType, chunks
 from hall_common.rowcheck import RESIDENT_ID, RowReader
@@ -20,7 +18,7 @@ from hall_common.sheets import RowError, SheetColumn
 
 from .models import NORMAL, OPEN_STATUSES, OPENING, Contribution, Member, StatusChange
 from .numbers import allocate
-from .policy import NO_POLICY, Policy, of_month, refusals
+from .policy import NO_POLICY, month_policy, refusals
 
 TYPE = "member_registration"
 ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照", "港澳台居民居住证")
@@ -60,18 +58,6 @@ LABELS = {f.key: f.label for f in FIELDS}
 # A policy refusal's field (policy.Refusal.field) -> the row's field it names: the monthly amount and
 # both ratios follow from the base and the one ratio a registration chooses.
 REFUSED_FIELD = {"缴存基数": "base", "月缴存额": "base", "单位缴存比例": "ratio", "个人缴存比例": "ratio"}
-
-
-def month_policy(month: str) -> Policy | None:
-    """The policy of a first month, or None when no version is in force then; remembered for the
-    request (a page of rows, an import's chunk), never longer: a future version may still change."""
-    memo: dict[str, Policy | None] = g.setdefault("registration_policies", {}) if has_app_context() else {}
-    if month not in memo:
-        try:
-            memo[month] = of_month(month)
-        except BusinessError:
-            memo[month] = None
-    return memo[month]
 
 
 def limit_errors(row_no: int, data: Mapping[str, Any]) -> list[RowError]:

@@ -8,15 +8,30 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy.orm import Session
 
+from deploy import demo_data as demo
 from deploy.stack import Stack
+from tests.integration.helpers import center_api, wait_for
 
 from .conftest import check_a11y
-from .member_support import DEMO_MEMBERS, alert, download, filled, navigating_click, open_page, pick_member, upload
+from .login_support import login_center
+from .member_support import (
+    DEMO_MEMBERS,
+    alert,
+    download,
+    filled,
+    navigating_click,
+    open_page,
+    pick_member,
+    run_query,
+    upload,
+    wait_for_text,
+)
 
 # Normal demo members only this file adjusts (the first 40 are sealed and queried by other files; the
 # integration tests seal the last normal one), and a sealed one for the refused import row.
@@ -124,8 +139,49 @@ def test_single_entry_grid_and_import_fill_one_roster_saved_as_one_business(brow
     expect(_roster_row(page, IMPORTED["member_no"])).to_have_count(0)
 
     # 保存 the two rows as one business.
+    earlier = {t["task"]["id"] for t in _open_tasks(stack)}
     page.locator("#select-all").check()
     navigating_click(page, page.locator("#commit"))
     expect(alert(page)).to_have_text("已保存并提交中心审核，审批结果将以消息通知")
     expect(_roster_row(page, SINGLE["member_no"])).to_have_count(0)
     expect(_roster_row(page, GRID["member_no"])).to_have_count(0)
+
+    # The center approves in its console: 经办审核, then 负责人审批 where the largest raise asks for it.
+    admin = browser.new_page()
+    login_center(admin, stack)
+    task: dict[str, Any] | None = wait_for(lambda: _new_task(stack, earlier), what="the review task")
+    decided = []
+    while task is not None:
+        admin.goto(stack.url("gateway") + f"/admin/tasks/{task['task']['id']}")
+        expect(admin.locator("#business-rows")).to_contain_text(SINGLE["member_no"])
+        admin.get_by_label("审批意见").fill("同意")
+        admin.get_by_role("button", name="通过", exact=True).click()
+        expect(admin.get_by_role("alert").first).to_have_text("审批完成")
+        decided.append(task["task"]["name"])
+        earlier.add(task["task"]["id"])
+        task = _next_task(stack, earlier, task["instance"]["id"])
+    raise_pct = (Decimal("8000") / SINGLE["base"] - 1) * 100
+    assert decided == (["经办审核", "负责人审批"] if raise_pct > 50 else ["经办审核"]), (decided, raise_pct)
+
+    # The new monthly amount in 12.1, to the fen; the employer's 消息 says it is done.
+    results = run_query(page, stack, "缴存人账户信息", member=(SINGLE["member_no"], SINGLE["member_no"]))
+    wait_for_text(page, results, SINGLE["member_no"], "8000.00", "1920.00")
+    page.goto(stack.url("gateway") + "/?box=message")
+    wait_for_text(page, page.locator("#inbox-message tbody tr"), "您已完成办理缴存人基数变更")
+
+
+def _open_tasks(stack: Stack) -> list[dict[str, Any]]:
+    return [t for t in center_api(stack).get("workflow", "/tasks", status="open", scope="all",
+                                             business_type="base_adjustment", per_page=100)["items"]
+            if t["instance"]["employer_no"] == demo.EMPLOYER_NO]
+
+
+def _new_task(stack: Stack, earlier: set[int]) -> dict[str, Any] | None:
+    return next((t for t in _open_tasks(stack) if t["task"]["id"] not in earlier), None)
+
+
+def _next_task(stack: Stack, decided: set[int], instance_id: Any) -> dict[str, Any] | None:
+    """The instance's next task (the chief's), or None: a decision runs the process on to its next
+    task or its end before the console answers it."""
+    return next((t for t in _open_tasks(stack) if t["task"]["id"] not in decided
+                 and t["instance"]["id"] == instance_id), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Flask
@@ -70,4 +70,9 @@ def set_member(app: Flask, member_no: str, **changes: Any) -> None:
         assert member is not None
         for key, value in changes.items():
             setattr(member, key, value)
+        if {"base", "employer_ratio", "personal_ratio"} & changes.keys() and "employer_amount" not in changes:
+            # A consistent member: its stored amount parts are those of its terms, to the fen.
+            fen = Decimal("0.01")
+            member.employer_amount = (member.base * member.employer_ratio).quantize(fen, rounding=ROUND_HALF_UP)
+            member.personal_amount = (member.base * member.personal_ratio).quantize(fen, rounding=ROUND_HALF_UP)
         db.session().commit()
