@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from deploy import demo_data as demo
@@ -13,6 +14,7 @@ from tests.browser.login_support import B_PASSWORD, change_password, fill_login,
 from tests.integration.helpers import remember_password
 
 
+@pytest.mark.first_login
 def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Browser, stack: Stack) -> None:
     page = browser.new_page()
     page.goto(stack.url("gateway") + "/")
