@@ -6,37 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from hall_common.access import allow
 from hall_common.roster_api import EntrySchema
-from hall_common.schemas import PageQuery
 from hall_common.security import require_own_employer
 
 from . import grid
-from .adjustment import CATEGORY_NAMES
+from .schemas_changes import GridPageSchema, GridQuery, PreviewSchema
 
 blp = Blueprint("base_adjustment", __name__, description="基数调整: the batch-edit grid and the preview")
 PERMISSION = "base_adjust"
-
-
-class GridQuery(PageQuery):
-    category = fields.String(load_default="base", validate=validate.OneOf(list(CATEGORY_NAMES), error="变更类别不正确"))
-    q = fields.String(load_default="", validate=validate.Length(max=30, error="查询内容不能超过30个字"))
-    member_no = fields.String(load_default="", validate=validate.Regexp(r"^[0-9A-Za-z]{0,20}$",
-                                                                        error="个人账号格式不正确"))
-
-
-class GridPageSchema(Schema):
-    items = fields.List(fields.Dict(keys=fields.String()))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    category = fields.String()
-
-
-class PreviewSchema(Schema):
-    row = fields.Dict(keys=fields.String())
 
 
 @blp.route("/employers/<employer_no>/base-adjustment/grid")

@@ -5,71 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from hall_common.access import allow
-from hall_common.change_roster import PENDING
-from hall_common.change_schemas import (
-    ChangeRequestSchema,
-    ChangeRowSchema,
-    CodedFieldSchema,
-    SubmittedSchema,
-)
-from hall_common.schemas import PageQuery
 from hall_common.security import require_employer, require_own_employer
 
 from . import info_change
+from .schemas_changes import (
+    MemberChangeResubmitSchema,
+    MemberChangeSubmitSchema,
+    MemberProfileSchema,
+    MemberSubmittedSchema,
+    PendingPageSchema,
+    PendingQuery,
+    ProfileQuery,
+)
 
 blp = Blueprint("member_change", __name__, description="Member info change (缴存人信息变更)")
 PERMISSION = "member_change"
 SUBMITTED = "已提交至中心审核"
-MEMBER_NO = validate.Length(min=1, max=20, error="个人账号不正确")
-
-
-class ProfileQuery(Schema):
-    member_no = fields.String(required=True, validate=MEMBER_NO)
-
-
-class MemberProfileSchema(Schema):
-    member_no = fields.String()
-    name = fields.String()
-    status = fields.String()
-    changeable = fields.Boolean()
-    profile_fields = fields.List(fields.Nested(CodedFieldSchema), data_key="fields", attribute="fields")
-    request = fields.Nested(ChangeRequestSchema, allow_none=True)
-
-
-class MemberChangeSubmitSchema(Schema):
-    member_no = fields.String(required=True, validate=MEMBER_NO)
-    # Each item appears once in a roster: a longer one is refused before any row is checked.
-    changes = fields.List(fields.Nested(ChangeRowSchema), required=True, validate=validate.Length(
-        max=info_change.MAX_ROWS, error=f"待变更清册最多{info_change.MAX_ROWS}行"))
-
-
-class MemberChangeResubmitSchema(Schema):
-    changes = MemberChangeSubmitSchema().fields["changes"]
-
-
-class PendingQuery(PageQuery):
-    status = fields.String(load_default=None, validate=validate.OneOf(PENDING, error="状态不正确"))
-
-
-class MemberChangeRequestSchema(ChangeRequestSchema):
-    member_no = fields.String()
-
-
-class PendingItemSchema(Schema):
-    request = fields.Nested(MemberChangeRequestSchema)
-    member_name = fields.String()
-
-
-class PendingPageSchema(Schema):
-    items = fields.List(fields.Nested(PendingItemSchema))
-    total = fields.Integer()
-
-
-class MemberSubmittedSchema(SubmittedSchema):
-    request = fields.Nested(MemberChangeRequestSchema)
 
 
 @blp.route("/employers/<employer_no>/member-changes/profile")
