@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, update
+from sqlalchemy import CursorResult, func, insert, select, update
 
 from hall_common import db
 from hall_common.business import Column
@@ -38,6 +38,9 @@ ENTERED = {"base": ("base",), "amount": ("amount",), "ratio": ("employer_ratio",
 PENDING = "已提交审核但未审批的业务，不得重复提交"
 ONLY_NORMAL = "只有正常状态的缴存人可以办理基数调整"
 UNCHANGED = "调整后的数值与当前相同，无需调整"
+# The new terms start at the effective month; one before the member's current terms began would be
+# overridden by them from their month on (the terms of month M are the latest from_month <= M).
+BEFORE_TERMS = "的生效年月{month}早于其现行缴存基数的起始年月{since}"
 NO_POLICY = "该年月无生效的政策参数，请联系公积金中心"
 # Loose bounds of a typed figure; the policy of the effective month gives the real ones.
 MONEY_MIN, MONEY_MAX = Decimal("0.01"), Decimal("9999999.99")
@@ -134,12 +137,17 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
         month = reader.month("effective_month", earliest, latest)
         read.append((reader, member_no, category, name, id_number, entered, month))
     members = members_by_number(employer_no, [r[1] for r in read if r[1]])
+    since = terms_since(employer_no, list(members))
     for reader, member_no, category, name, id_number, entered, month in read:
         member = members.get(member_no) if member_no else None
         if member_no and member is None:
             reader.fail("member_no", MISSING)
         elif member is not None:
             _check_member(reader, member, name, id_number)
+            start = since.get(member_no) or member.first_month
+            if month and start and month < start:
+                reader.fail("effective_month", f"缴存人{member.name}（{member_no}）"
+                            + BEFORE_TERMS.format(month=month, since=start))
         policy = month_policy(month, memo) if month else None
         if month and policy is None:
             reader.fail("effective_month", NO_POLICY)
@@ -157,6 +165,17 @@ def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, 
             continue
         verdict.good.append((reader.row_no, member_no, _data(member, category, entered, month, old, new)))
     return verdict
+
+
+def terms_since(employer_no: str, member_nos: Sequence[str]) -> dict[str, str]:
+    """Each member's current terms' first month (the latest ``from_month`` of its contribution terms)."""
+    found: dict[str, str] = {}
+    for part in chunks(sorted(set(member_nos))):
+        found.update((member_no, since) for member_no, since in db.session().execute(
+            select(Contribution.member_no, func.max(Contribution.from_month))
+            .where(Contribution.employer_no == employer_no, Contribution.member_no.in_(part))
+            .group_by(Contribution.member_no)))
+    return found
 
 
 def _check_member(reader: RowReader, member: Member, name: str, id_number: str) -> None:

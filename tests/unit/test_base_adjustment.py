@@ -277,3 +277,24 @@ def test_a_return_is_corrected_and_resubmitted_with_its_new_raise(app: Flask, em
     assert _variables(app, business_id)["max_raise_pct"] == 10
     assert decide(app, TYPE, business_id) == "processed"
     assert _account(app, employer_headers, member)["base"] == "4400.00"
+
+
+def test_an_effective_month_before_the_members_current_terms_is_refused(app: Flask,
+                                                                         employer_headers: dict[str, str]) -> None:
+    from hall_common import db
+    from services.member.models import Contribution
+
+    member = NORMAL[16]
+    set_member(app, member["member_no"], base=Decimal("4000.00"))
+    with app.app_context():  # terms already approved from next month on
+        db.session().add(Contribution(
+            employer_no=member["employer_no"], member_no=member["member_no"], from_month=NEXT_MONTH,
+            base=Decimal("4000.00"), employer_ratio=Decimal("0.12"), personal_ratio=Decimal("0.12"),
+            employer_amount=Decimal("480.00"), personal_amount=Decimal("480.00"), business_type=TYPE))
+        db.session().commit()
+    early = preview(app, employer_headers, values(member["member_no"], base="5000"))
+    assert early.status_code == 422
+    assert (f"缴存人{member['name']}（{member['member_no']}）的生效年月{THIS_MONTH}早于其现行缴存基数的起始年月"
+            f"{NEXT_MONTH}") in early.get_json()["message"]
+    later = _row(preview(app, employer_headers, values(member["member_no"], month=NEXT_MONTH, base="5000")))
+    assert (later["new_base"], later["effective_month"]) == ("5000.00", NEXT_MONTH)
