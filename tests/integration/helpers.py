@@ -133,8 +133,11 @@ def submit_change(api: Api, changes: dict[str, str], employer_no: str = EMPLOYER
 
 def open_task_for(center: Api, request_id: int) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
-        for row in center.get("workflow", "/tasks", status="open")["items"]:
-            if row["instance"]["business_id"] == str(request_id):
+        # Other businesses (a member roster, a base adjustment) number their own: the type tells them apart.
+        for row in center.get("workflow", "/tasks", status="open", business_type="employer_change",
+                              per_page=100)["items"]:
+            instance = row["instance"]
+            if instance["business_type"] == "employer_change" and instance["business_id"] == str(request_id):
                 return dict(row)
         return None
 

@@ -57,7 +57,8 @@ def test_approve_path_applies_change_records_history_and_messages(stack: Stack) 
         ("单位地址", before["address"], "山西省太原市迎泽区迎泽大街1号", "王晓燕", "中心审核员李明")
     ]
     message = wait_for(
-        lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)], what="the message"
+        lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)
+                              and m["business_type"] == "employer_change"], what="the message"
     )
     assert message[0]["content"] == (
         f"尊敬的太原市示例科技有限公司，您已完成办理单位信息变更（业务编号{request_id}，变更项：单位地址）！")
@@ -81,7 +82,8 @@ def test_reject_path_changes_nothing_and_messages_the_opinion(stack: Stack) -> N
     assert rejected.status_code == 200, rejected.text
 
     message = wait_for(
-        lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)], what="the message"
+        lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)
+                              and m["business_type"] == "employer_change"], what="the message"
     )
     assert "未通过中心审核" in message[0]["content"]
     assert "审批意见：邮政编码与单位地址不符" in message[0]["content"]
@@ -106,7 +108,8 @@ def test_redelivered_events_change_nothing(stack: Stack) -> None:
     request_id = submit_change(employer, {"contact_name": "李晓明"}).json()["request"]["id"]
     row = open_task_for(center, request_id)
     center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete", json={"decision": "approve"})
-    wait_for(lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)], what="the message")
+    wait_for(lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)
+                              and m["business_type"] == "employer_change"], what="the message")
     history_before = employer.get("employer", f"/employers/{EMPLOYER}/change-history")
     messages_before = messages(employer)
 

@@ -29,4 +29,5 @@ def test_submission_made_while_the_worker_is_down_is_processed_when_it_returns(s
         stack.restart_worker()
     row = open_task_for(center, request_id)
     center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete", json={"decision": "approve"})
-    wait_for(lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)], what="the message")
+    wait_for(lambda: [m for m in messages(employer) if m["business_id"] == str(request_id)
+                              and m["business_type"] == "employer_change"], what="the message")
