@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -29,6 +30,19 @@ from .errors import BusinessError
 from .settings import get_settings
 from .sheets import SheetColumn
 
+
+@dataclass(frozen=True)
+class Document:
+    """What a print states about itself, for the public verification page (the money issue): whose it
+    is, what kind of document, which period, and its totals (label -> printed value)."""
+
+    employer_no: str
+    employer_name: str
+    kind: str  # 对账单, 利息单, 明细账, 单位账户信息, 业务流水, ...
+    period: str  # "2025-07-01 至 2026-06-30"
+    totals: Mapping[str, str] = field(default_factory=dict)
+
+
 FONT = "WQYMicroHei"
 HALL_TIME = timezone(timedelta(hours=8))  # the hall prints Beijing time whatever the server's zone
 PAGE = landscape(A4)
@@ -47,7 +61,7 @@ def _register_font(path: str) -> str:
 
 
 def render_pdf(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mapping[str, Any]], *,
-               caption: Sequence[str] = (), max_rows: int = 5000) -> bytes:
+               caption: Sequence[str] = (), max_rows: int = 5000, document: Document | None = None) -> bytes:
     font = _register_font(str(get_settings().pdf_font_path))
     texts: list[list[str]] = []
     for row in rows:  # bounded: a print of a whole history would take minutes and hundreds of pages
@@ -56,21 +70,24 @@ def render_pdf(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mappin
         texts.append([cell_text(row.get(c.key)) for c in columns])
     printed_at = datetime.now(UTC).astimezone(HALL_TIME).strftime("%Y-%m-%d %H:%M")
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
-                                 topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm, title=title, author="单位网上服务大厅")
+    layout = SimpleDocTemplate(buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
+                               topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm, title=title, author="单位网上服务大厅")
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, alignment=1)
     caption_style = ParagraphStyle("caption", fontName=font, fontSize=10, leading=14)
     story: list[Any] = [Paragraph(escape(title), title_style), Spacer(1, 3 * mm)]
+    if document is not None:  # the verification code and QR join these lines (the verify page's issue)
+        caption = [f"单位：{document.employer_name}（{document.employer_no}）", f"期间：{document.period}",
+                   *caption, *(f"{label}：{value}" for label, value in document.totals.items())]
     story += [Paragraph(escape(line), caption_style) for line in caption]
     story += [Paragraph(escape(f"共 {len(texts)} 条"), caption_style), Spacer(1, 2 * mm)]
-    story.append(_table(columns, texts, font, document.width))
+    story.append(_table(columns, texts, font, layout.width))
 
     def footer(canvas: Canvas, page: int, pages: int) -> None:
         canvas.setFont(font, 8)
         canvas.drawString(MARGIN, MARGIN - 2 * mm, f"打印时间：{printed_at}")
         canvas.drawRightString(PAGE[0] - MARGIN, MARGIN - 2 * mm, f"第 {page} 页 共 {pages} 页")
 
-    document.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(footer, *a, **k))
+    layout.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(footer, *a, **k))
     return buffer.getvalue()
 
 
