@@ -26,7 +26,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from .access import allow
-from .prints import render_pdf
+from .prints import Document, render_pdf
 from .schemas import PageQuery
 from .security import require_employer
 from .sheets import XLSX_MIMETYPE, SheetColumn, xlsx_stream
@@ -48,6 +48,8 @@ class QueryDef:
     # (employer_no, filters) -> every row, streamed
     iterate: Callable[[str, dict[str, Any]], Iterable[dict[str, Any]]]
     caption: Callable[[dict[str, Any]], list[str]] | None = None  # the print's filter lines
+    # (employer_no, filters) -> what a verifiable print states (prints.Document); None: a plain print
+    document: Callable[[str, dict[str, Any]], Document] | None = None
 
 
 def date_pairs(schema: type[Schema]) -> list[tuple[str, str]]:
@@ -173,7 +175,8 @@ def _add_routes(blp: Blueprint, query: QueryDef) -> None:
         require_employer(employer_no, query.permission)
         caption = [f"单位编号：{employer_no}", *(query.caption(args) if query.caption else [])]
         pdf = render_pdf(query.title, query.columns, query.iterate(employer_no, args), caption=caption,
-                         max_rows=PRINT_MAX_ROWS)
+                         max_rows=PRINT_MAX_ROWS,
+                         document=query.document(employer_no, args) if query.document else None)
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": attachment("inline", query.title + ".pdf")})
 
