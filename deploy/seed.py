@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -115,18 +114,25 @@ def seed_member_demo() -> None:
 
 
 def seed_payment() -> None:
-    from services.payment.models import EmployerAccount, MemberAccount
+    """Each demo member's opening balance, booked as the journal's 期初余额 (so the employer's balance is
+    its journal's sum from the start)."""
+    from services.payment.demo_history import book_openings
 
     session = db.session()
     for employer in demo.EMPLOYERS:
         employer_no = employer["employer_no"]
-        if session.get(EmployerAccount, employer_no) is not None:
-            continue
-        rows = demo.members(employer_no)
-        total = sum((r["balance"] for r in rows), Decimal("0"))
-        session.add(EmployerAccount(employer_no=employer_no, balance=total, unallocated=Decimal("0.00")))
-        for row in rows:
-            session.add(MemberAccount(member_no=row["member_no"], employer_no=employer_no, balance=row["balance"]))
+        book_openings(session, employer_no, [(r["member_no"], r["balance"]) for r in demo.members(employer_no)])
+
+
+def seed_payment_demo() -> None:
+    """The demo employer's money history from July 2025 to last month (services/payment/demo_history.py)."""
+    from services.member.models import NORMAL
+    from services.payment.bills import hall_today
+    from services.payment.demo_history import seed_history
+
+    monthly = [(r["member_no"], r["first_month"], r["employer_amount"] + r["personal_amount"])
+               for r in demo.members(demo.EMPLOYER_NO) if r["status"] == NORMAL]
+    seed_history(db.session(), demo.EMPLOYER_NO, monthly, hall_today())
 
 
 def seed_workflow() -> None:
@@ -146,7 +152,7 @@ SEEDERS: dict[str, Callable[[], None]] = {
 
 
 # What only make run's demo seeds, after SEEDERS (which the unit tests use as well).
-DEMO_ONLY: dict[str, Callable[[], None]] = {"member": seed_member_demo}
+DEMO_ONLY: dict[str, Callable[[], None]] = {"member": seed_member_demo, "payment": seed_payment_demo}
 
 
 def seed(service: str) -> None:

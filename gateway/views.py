@@ -91,16 +91,18 @@ def home() -> Any:
 @login_required
 def employer_info() -> Any:
     """单位基本信息 (manual ch. 6, opened from the employer's name at the top right): the employer's
-    basic customer information, its account and the operator, read-only."""
+    basic customer information, its account (balance, unallocated amount and last remittance month from
+    the payment service, headcount by status from the member service) and the operator, read-only."""
     if not sessions.permitted("employer_info"):
         flash("当前账号无权办理该业务", "error")
         return redirect(url_for("hall.home"))
     employer_no = _employer_no()
-    profile, account = gather(
+    profile, account, statuses = gather(
         partial(sessions.client("employer").get, f"/employers/{employer_no}"),
         partial(sessions.client("payment").get, f"/employers/{employer_no}/account"),
+        partial(sessions.client("member").get, f"/employers/{employer_no}/status-counts"),
     )
-    return render_template("employer_info.html", profile=profile, account=account)
+    return render_template("employer_info.html", profile=profile, account=account, statuses=statuses)
 
 
 def home_modules() -> list[tuple[str, str, str | None]]:

@@ -48,4 +48,6 @@ SERVICE_PERMISSIONS: dict[str, str] = {
     "push": "推送消息",  # downstream systems
     "employer_list": "读取单位目录",  # the notify worker's broadcast
     "policy_read": "读取政策参数",  # the policy in force on a date (the money issue's interest rates)
+    "receipt_post": "登记到账",  # banks and downstream systems post the money an employer paid
+    "member_read": "读取缴存人",  # the payment worker reads the monthly amounts its bills are made of
 }

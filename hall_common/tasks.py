@@ -225,4 +225,7 @@ def beat_schedule(services: list[str], relay_interval: float) -> dict[str, Any]:
         schedule[f"housekeeping-{name}"] = {
             "task": f"{name}.housekeeping", "schedule": 3600.0, "options": {"queue": name, "expires": 600},
         }
+    if "payment" in services:  # the month's remittance bills (services/payment/tasks.py): once each, hourly retries
+        schedule["bills-payment"] = {"task": "payment.make_bills", "schedule": 3600.0,
+                                     "options": {"queue": "payment", "expires": 600}}
     return schedule

@@ -136,7 +136,11 @@ def test_large_text_switch_is_kept_at_the_auth_service_and_scales_the_page(monke
 def test_the_employer_name_opens_the_read_only_basic_information(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_get(self: ServiceClient, path: str, **params: object) -> object:
         if self.service == "payment":
-            return {"employer_no": "100100001", "balance": "1234567.89", "unallocated": "0.5", "member_accounts": 12}
+            return {"employer_no": "100100001", "balance": "1234567.89", "unallocated": "0.5", "member_accounts": 12,
+                    "last_remittance_month": "2026-11"}
+        if self.service == "member":
+            return [{"status": "01", "status_name": "正常", "count": 10},
+                    {"status": "02", "status_name": "封存", "count": 2}]
         return {"employer_no": "100100001", "name": "太原市示例科技有限公司", "pending_request_id": None,
                 "fields": [{"name": "address", "label": "单位地址", "value": "长治路100号", "editable": True,
                             "max_length": 200}]}
@@ -148,5 +152,7 @@ def test_the_employer_name_opens_the_read_only_basic_information(monkeypatch: py
     info = client.get("/employer/info").get_data(as_text=True)
     assert "<h1 id=\"info-title\">单位基本信息</h1>" in info
     assert "1,234,567.89 元" in info and "0.50 元" in info
+    assert '<dd id="account-last-remittance">2026-11</dd>' in info and '<dd id="account-headcount">12</dd>' in info
+    assert '<tr data-status="02"><td>封存</td><td>2</td></tr>' in info
     assert "长治路100号" in info and "<input" not in info.split("<main", 1)[1].split("</main>")[0].replace(
         'type="hidden"', "")
