@@ -81,7 +81,7 @@ def status_counts(employer_no: str) -> list[dict[str, Any]]:
     """单位基本信息's headcount by account status (every status, zero included, in code order)."""
     require_employer(employer_no, "employer_info")
     query = select(Member.status, func.count()).where(Member.employer_no == employer_no).group_by(Member.status)
-    counts = dict(db.session().execute(query).tuples().all())
+    counts: dict[str, int] = {status: n for status, n in db.session().execute(query)}
     return [{"status": code, "status_name": name, "count": counts.get(code, 0)} for code, name in STATUS_NAMES.items()]
 
 
