@@ -57,11 +57,13 @@ def seed_history(session: Session, employer_no: str, monthly: Sequence[tuple[str
         made += now
         if bill is None:
             continue
+        received = month.replace(day=15)
         store(session, POSTER, {"bank_reference": f"DEMO-{employer_no}-{month:%Y%m}", "employer_no": employer_no,
-                                "amount": bill.amount, "received_on": month.replace(day=15),
-                                "memo": f"{month:%Y年%m月}汇缴款"})
+                                "amount": bill.amount, "received_on": received, "memo": f"{month:%Y年%m月}汇缴款"},
+              received)
     if history:
         last = history[-1]
+        received = last.replace(day=20)
         store(session, POSTER, {"bank_reference": f"DEMO-{employer_no}-{last:%Y%m}-X", "employer_no": employer_no,
-                                "amount": EXTRA, "received_on": last.replace(day=20), "memo": "预缴款"})
+                                "amount": EXTRA, "received_on": received, "memo": "预缴款"}, received)
     return made

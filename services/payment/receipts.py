@@ -6,7 +6,8 @@ again answers the stored receipt; with another employer or amount it is refused 
 another payment, or made a mistake, and neither may pass silently.
 
 The money goes whole to the employer's unallocated amount (source "receipt:<id>"), then pays the
-employer's unpaid bills oldest first by the rule of ``bills.pay_due``, in the same transaction.
+employer's unpaid bills oldest first by the rule of ``bills.pay_due``, in the same transaction, booked
+on the day it is registered (the bank's ``received_on`` is kept on the receipt).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def receive(poster: str, body: dict[str, Any], today: date) -> tuple[Receipt, bo
         raise BusinessError("到账日期不能晚于今天", 422, errors={"received_on": ["到账日期不能晚于今天"]})
     if session.get(EmployerAccount, body["employer_no"]) is None:
         raise BusinessError(UNKNOWN_EMPLOYER, 422, errors={"employer_no": [UNKNOWN_EMPLOYER]})
-    receipt, paid = store(session, poster, body)
+    receipt, paid = store(session, poster, body, today)
     if receipt is None:
         session.rollback()
         return _same_again(session, body), False, []
@@ -47,9 +48,12 @@ def receive(poster: str, body: dict[str, Any], today: date) -> tuple[Receipt, bo
     return receipt, True, paid
 
 
-def store(session: Session, poster: str, body: dict[str, Any]) -> tuple[Receipt | None, list[RemittanceBill]]:
+def store(session: Session, poster: str, body: dict[str, Any],
+          on: date) -> tuple[Receipt | None, list[RemittanceBill]]:
     """Insert the receipt unless its reference exists (None then), move its money to the unallocated
-    amount and pay what it now covers; the caller commits (the demo history books many in one go)."""
+    amount and pay what it now covers, booked ``on`` (the day it is registered, not the bank's date: a
+    late post never changes a past period's figures, which prints of it may state); the caller commits
+    (the demo history books many in one go)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = cast(Table, Receipt.__table__)
     receipt_id = session.execute(insert(table).values(
@@ -59,9 +63,9 @@ def store(session: Session, poster: str, body: dict[str, Any]) -> tuple[Receipt 
     if receipt_id is None:
         return None, []
     receipt = session.get_one(Receipt, receipt_id)
-    add_unallocated(session, employer_no=receipt.employer_no, amount=receipt.amount, on=receipt.received_on,
+    add_unallocated(session, employer_no=receipt.employer_no, amount=receipt.amount, on=on,
                     summary=f"银行到账 {receipt.bank_reference}"[:100], source=f"receipt:{receipt.id}")
-    return receipt, pay_due(session, receipt.employer_no, receipt.received_on)
+    return receipt, pay_due(session, receipt.employer_no, on)
 
 
 def _same_again(session: Session, body: dict[str, Any]) -> Receipt:

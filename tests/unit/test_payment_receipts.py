@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from deploy.demo_data import SECOND_EMPLOYER_NO
 from hall_common import db
+from services.payment.bills import hall_today
 
 from ..threads import at_once
 from .conftest import EMPLOYER_NO, AnyDb, auth, make_app, token_for
@@ -39,6 +40,9 @@ def test_a_receipt_without_a_bill_becomes_the_unallocated_amount_and_a_retry_sto
     assert again.get_json()["message"] == "该笔到账已登记，未重复登记"
     assert again.get_json()["receipt"]["id"] == first.get_json()["receipt"]["id"]
     assert _count(app, Receipt) == 1 and _count(app, UnallocatedMovement) == 1
+    # Booked the day it is registered: a late post never changes a past period; the bank's date is kept.
+    assert first.get_json()["receipt"]["received_on"] == "2026-05-15"
+    assert _count(app, UnallocatedMovement, booked_on=hall_today()) == 1
     after = assert_invariant(app)
     assert after["unallocated"] - before["unallocated"] == Decimal("20000.00")
     assert after["balance"] == before["balance"]  # no bill: no member's money moved
@@ -96,7 +100,7 @@ def test_a_receipt_pays_the_oldest_bill_it_covers_with_the_unallocated_amount() 
         assert bill.status == "paid" and bill.entry_id is not None
         entry = session.get_one(JournalEntry, bill.entry_id)
         assert (entry.detail_type, entry.summary, entry.amount, entry.headcount, entry.booking_date) == (
-            "01", "2026年04月汇缴", Decimal("1500.50"), 2, date(2026, 5, 12))
+            "01", "2026年04月汇缴", Decimal("1500.50"), 2, hall_today())  # the day it was registered
         lines = session.execute(select(JournalLine.member_no, JournalLine.amount).where(
             JournalLine.entry_id == entry.id).order_by(JournalLine.member_no)).all()
         assert [tuple(line) for line in lines] == [(M1, Decimal("1000.00")), (M2, Decimal("500.50"))]
