@@ -48,4 +48,7 @@ SERVICE_PERMISSIONS: dict[str, str] = {
     "push": "推送消息",  # downstream systems
     "employer_list": "读取单位目录",  # the notify worker's broadcast
     "policy_read": "读取政策参数",  # the policy in force on a date (the money issue's interest rates)
+    # 零余额销户: the employer service reads the account, the members holding money and the businesses
+    # in approval (when the operator asks, and again when the approved closure is applied).
+    "closure_check": "销户检查",
 }
