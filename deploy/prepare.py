@@ -36,14 +36,16 @@ def ensure_ca() -> None:
 
 
 def ensure_service_tokens() -> None:
-    """The notify worker pages the employer list for a broadcast, the payment worker reads the members'
-    monthly amounts, each with its own service token."""
+    """The services' own tokens for calls outside any user's request: the notify worker pages the
+    employer list for a broadcast; the payment worker reads the members' monthly amounts its remittance
+    bills are made of; the employer service checks a 零余额销户 with the payment, member and workflow
+    services (on the page, and again in its worker when the approved closure is applied)."""
     from services.auth.service_tokens import ensure_own_token
 
-    if ensure_own_token("notify", ["employer_list"]):
-        print("issued the notify service's token", flush=True)
-    if ensure_own_token("payment", ["member_read"]):  # the remittance bills' monthly amounts
-        print("issued the payment service's token", flush=True)
+    for service, permissions in (("notify", ["employer_list"]), ("payment", ["member_read"]),
+                                 ("employer", ["closure_check"])):
+        if ensure_own_token(service, permissions):
+            print(f"issued the {service} service's token", flush=True)
 
 
 def main() -> None:

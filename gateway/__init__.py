@@ -27,6 +27,7 @@ from . import (
     admin_rights,
     admin_tokens,
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    closure,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
     errors,
     filters,

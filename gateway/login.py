@@ -128,6 +128,10 @@ def initial_password() -> Any:
     return render_template("password.html", initial=True)
 
 
+# A closed employer's accounts still log in, to query (auth grants them nothing else).
+CLOSED_NOTICE = "单位账户已销户，仅可办理查询业务"
+
+
 @bp.route("/login/select", methods=["GET", "POST"])
 def select() -> Any:
     pending = session.get(PENDING)
@@ -142,6 +146,8 @@ def select() -> Any:
             return _retry_or_restart(exc, "login.select")
         session.pop(PENDING, None)
         sessions.start(EMPLOYER_KEY, result)
+        if result.get("closed"):
+            flash(CLOSED_NOTICE, "error")
         back = pending.get("next") or ""
         return redirect(back if sessions.local_path(back) else url_for("hall.home"))
     return render_template("select.html", employers=pending["employers"])

@@ -90,7 +90,9 @@ DEFAULTS: tuple[BusinessTypeInfo, ...] = (
                      corrected_on_page=False, summary_label="人数", result_events={"member.unsealed": APPROVED}),
     BusinessTypeInfo("member_seal", "封存", "member", "seal", page="hall.member_seal",
                      corrected_on_page=False, summary_label="人数", result_events={"member.sealed": APPROVED}),
-    BusinessTypeInfo("zero_balance_closure", "零余额销户", "employer", "closure"),
+    BusinessTypeInfo("zero_balance_closure", "零余额销户", "employer", "closure", page="hall.closure",
+                     corrected_on_page=False,
+                     result_events={"employer.closed": APPROVED, "employer.closure_rejected": REJECTED}),
 )
 
 _lock = threading.Lock()

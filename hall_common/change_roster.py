@@ -16,7 +16,7 @@ Every move is a conditional update whose row count decides, so concurrent delive
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any, cast
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from . import db
 from .business import ENDED as ENDED_KIND
+from .business import REJECTED as REJECTED_KIND
 from .business import BusinessRegistry, BusinessType, Column, Outcome, Rows, Summary, integer_id
 from .errors import BusinessError
 from .outbox import commit_and_relay
@@ -110,15 +111,19 @@ class ChangeRoster:
     target: Callable[[Any], Any]
     # (record, field name) -> the value as stored, as text ("" for none): the roster's 变更前
     current: Callable[[Any, str], str]
-    # (request, record, row, old) -> the history row recording one applied row (added to the session)
-    history: Callable[[Any, Any, dict[str, Any], str], Any]
     # (request, record, applied rows): the owner's domain event of an approval
     on_applied: Callable[[Any, Any, list[dict[str, Any]]], None]
     # (request, record): the owner's domain event of a rejection
     on_rejected: Callable[[Any, Any], None]
+    # (request, record, row, old) -> the history row recording one applied row (added to the session);
+    # None: the record keeps no change history of this business (零余额销户: its request is the record)
+    history: Callable[[Any, Any, dict[str, Any], str], Any] | None = None
     # (record, field, new value as text): write one row's value (default: the text itself)
     write: Callable[[Any, ChangeField, str], None] = field(
         default=lambda record, f, value: setattr(record, f.name, value))
+    # request -> why an approved request can no longer be applied (the world moved while it was in
+    # approval), or None; a reason rejects it with that reason as the opinion and applies nothing
+    refusal: Callable[[Any], str | None] | None = None
     rows_caption: str = "变更清册"
 
     @cached_property
@@ -301,6 +306,12 @@ class ChangeRoster:
                         approver=outcome.approver, opinion=outcome.opinion)
 
     def apply(self, outcome: Outcome) -> None:
+        if self.refusal is not None:
+            waiting = self.request(outcome.business_id)
+            reason = self.refusal(waiting) if waiting is not None and waiting.status == IN_APPROVAL else None
+            if reason:
+                self.discard(replace(outcome, kind=REJECTED_KIND, opinion=reason[:500]))
+                return
         request = self._decide(outcome)
         if request is None:
             return
@@ -311,7 +322,8 @@ class ChangeRoster:
             item = self.by_name[row["field"]]
             old = item.show(self.current(record, item.name))
             self.write(record, item, row["new"])
-            session.add(self.history(request, record, {**row, "new": item.show(row["new"])}, old))
+            if self.history is not None:
+                session.add(self.history(request, record, {**row, "new": item.show(row["new"])}, old))
             applied.append({**row, "old": old, "new": item.show(row["new"])})
         self.on_applied(request, record, applied)
 

@@ -46,6 +46,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # Domain events: the result as the owner applied it.
     "employer.info_changed": ("notify",),
     "employer.info_change_rejected": ("notify",),
+    # 零余额销户 applied (auth lets the employer's accounts query only) or refused.
+    "employer.closed": ("notify", "auth"),
+    "employer.closure_rejected": ("notify",),
     # A roster business of the member service was applied (the counts; its rows stay with the owner).
     "member.registered": ("notify",),
     "member.sealed": ("notify",),

@@ -252,6 +252,16 @@ def require_employer(employer_no: str | None, permission: str | None = None, mis
     return principal
 
 
+def require_reader(employer_no: str, permission: str | None = None) -> Principal:
+    """As ``require_employer``, or a service token: the route's access words (``service:<permission>``)
+    already decided that the service may read any employer's figures (the employer service's 零余额销户
+    check reads the payment, member and workflow services)."""
+    principal = current_principal()
+    if principal.role == access.SERVICE:
+        return principal
+    return require_employer(employer_no, permission)
+
+
 def require_own_employer(employer_no: str, permission: str | None = None) -> Principal:
     """Only the employer's own operator: business filed in the employer's name."""
     principal = require_employer(employer_no, permission)

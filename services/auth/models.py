@@ -195,3 +195,13 @@ class PendingApproval(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # What the confirmation made that the requester's page needs (the issued UKey's id), never a secret.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class ClosedEmployer(Base):
+    """An employer whose account was closed (零余额销户, from ``employer.closed``): its accounts log in to
+    query only."""
+
+    __tablename__ = "closed_employers"
+    employer_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event_id: Mapped[str] = mapped_column(String(36))

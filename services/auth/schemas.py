@@ -63,6 +63,7 @@ class SessionSchema(Schema):
     principal = fields.Dict()
     sound_enabled = fields.Boolean()
     large_text = fields.Boolean()
+    closed = fields.Boolean(metadata={"description": "the employer's account is closed (零余额销户): queries only"})
 
 
 class RefreshRequestSchema(Schema):

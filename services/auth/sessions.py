@@ -27,9 +27,9 @@ from hall_common.runtime import get_runtime
 from hall_common.security import ALGORITHM, AUDIENCE, Principal
 from hall_common.settings import get_settings
 
-from . import grants
+from . import closures, grants
 from .keys import private_key_pem, public_key_pem
-from .models import CENTER, GroupMember, HallSession, LoginTicket, Operator
+from .models import CENTER, EMPLOYER, GroupMember, HallSession, LoginTicket, Operator
 
 TICKET_AUDIENCE = "employer-hall-login"
 STEP_GONE = "该登录步骤已完成或已超时，请重新登录"
@@ -129,6 +129,8 @@ def principal_of(operator: Operator) -> Principal:
     """The token's claims as the account stands now (a renewal picks up changed permissions and groups)."""
     groups: frozenset[str] = frozenset()
     permissions = frozenset(operator.permissions or ())
+    if operator.role == EMPLOYER and closures.is_closed(operator.employer_no):
+        permissions &= closures.QUERY_PERMISSIONS
     if operator.role == CENTER:
         groups = frozenset(db.session().scalars(
             select(GroupMember.group_code).where(GroupMember.login_name == operator.login_name)))
@@ -156,6 +158,7 @@ def open_session(operator: Operator) -> dict[str, Any]:
     token, expires_at = issue_token(principal, row.id)
     return {"token": token, "refresh_token": refresh_token, "expires_at": expires_at,
             "principal": principal.claims(), "sound_enabled": operator.sound_enabled,
+            "closed": operator.role == EMPLOYER and closures.is_closed(operator.employer_no),
             "large_text": operator.large_text,
             "idle_seconds": settings.session_idle_seconds}
 
@@ -247,6 +250,14 @@ def revoke_account_sessions(login_name: str, reason: str) -> int:
 def revoke_accounts_sessions(login_names: list[str], reason: str) -> int:
     """The same for several accounts at once (a group's members changed), in one transaction with the
     caller's pending changes: the change and the end of the sessions it affects commit together."""
+    ended = end_sessions(login_names, reason)
+    commit_and_relay(db.session())
+    return ended
+
+
+def end_sessions(login_names: list[str], reason: str) -> int:
+    """Revoke the accounts' live sessions in the caller's transaction (an event handler's: the consumer
+    commits it with the event's receipt), each announced by ``auth.session_revoked``."""
     session = db.session()
     now = db.utcnow()
     until = now + timedelta(seconds=get_settings().access_token_seconds) + REVOKE_MARGIN
@@ -262,7 +273,6 @@ def revoke_accounts_sessions(login_names: list[str], reason: str) -> int:
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 _revoked_event(session_id, login_name, until)
                 ended += 1
-    commit_and_relay(session)
     return ended
 
 

@@ -3,7 +3,7 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import directory, models, routes, tasks
+from . import closure_routes, directory, models, routes, tasks
 
 RUNTIME = ServiceRuntime("employer", models.Base, models.PLUMBING, tasks.HANDLERS)
-create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp, directory.blp])
+create_app = app_factory(RUNTIME, [routes.blp, routes.businesses_blp, directory.blp, closure_routes.blp])

@@ -79,3 +79,23 @@ class ChangeHistory(Base):
     operator: Mapped[str] = mapped_column(String(50))
     approver: Mapped[str] = mapped_column(String(50))
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ClosureRequest(ChangeRequestColumns, Base):
+    """零余额销户: a request to close the employer's account, one row of the change roster (单位账户状态 ->
+    04 销户). Its own table: its pending slot is its own (an info change may be pending meanwhile)."""
+
+    __tablename__ = "closure_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    employer_no: Mapped[str] = mapped_column(ForeignKey("employers.employer_no"), index=True)
+    employer_name: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index(
+            "uq_closure_requests_one_pending",
+            "employer_no",
+            unique=True,
+            sqlite_where=text("status IN ('in_approval', 'returned')"),
+            postgresql_where=text("status IN ('in_approval', 'returned')"),
+        ),
+    )

@@ -48,3 +48,20 @@ class HistorySchema(Schema):
     operator = fields.String()
     approver = fields.String()
     changed_at = fields.DateTime()
+
+
+class BlockerSchema(Schema):
+    kind = fields.String()  # balance | unallocated | members | businesses
+    text = fields.String()
+
+
+class ClosureCheckSchema(Schema):
+    """零余额销户: whether the employer may close now, and if not, exactly what blocks it."""
+
+    employer_no = fields.String()
+    employer_name = fields.String()
+    status = fields.String()
+    closed = fields.Boolean()
+    allowed = fields.Boolean()
+    blockers = fields.List(fields.Nested(BlockerSchema))
+    request = fields.Nested(ChangeRequestSchema, allow_none=True)

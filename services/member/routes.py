@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from hall_common.access import allow
 from hall_common.queries import query_blueprint
 from hall_common.roster_api import roster_blueprint
-from hall_common.security import require_employer
+from hall_common.security import require_employer, require_reader
 
 from . import services
 from .businesses import BOOK, BUSINESSES
@@ -24,11 +24,11 @@ SEARCH_PERMISSIONS = ("member_query", "seal", "unseal", "member_change", "base_a
 
 
 @blp.route("/employers/<employer_no>/members")
-@allow("employer", "center")
+@allow("employer", "center", "service:closure_check")
 @blp.arguments(MemberQuery, location="query")
 @blp.response(200, MemberPageSchema)
 def list_members(query: dict[str, Any], employer_no: str) -> dict[str, Any]:
-    require_employer(employer_no, "member_query")
+    require_reader(employer_no, "member_query")
     items, total = services.list_members(employer_no, query["status"], query["page"], query["per_page"])
     return {"items": items, "total": total, "status_counts": services.status_counts(employer_no)}
 

@@ -261,6 +261,8 @@ def list_instances(query: dict[str, Any]) -> tuple[list[ProcessInstance], int]:
     for key in ("business_type", "status", "employer_no"):
         if query.get(key):
             where.append(getattr(ProcessInstance, key) == query[key])
+    if query.get("status_in"):
+        where.append(ProcessInstance.status.in_(query["status_in"]))
     date_from: date | None = query.get("date_from")
     date_to: date | None = query.get("date_to")
     if date_from:
@@ -273,6 +275,12 @@ def list_instances(query: dict[str, Any]) -> tuple[list[ProcessInstance], int]:
     rows = session.scalars(select(ProcessInstance).where(*where).order_by(ProcessInstance.id.desc())
                            .offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
+
+
+def open_of_employer(employer_no: str, page: int, per_page: int) -> tuple[list[ProcessInstance], int]:
+    """The employer's businesses still in approval (running, or returned to it for correction)."""
+    return list_instances({"employer_no": employer_no, "status_in": (RUNNING, RETURNED), "page": page,
+                           "per_page": per_page})
 
 
 def by_business(business_type: str, business_id: str) -> ProcessInstance:

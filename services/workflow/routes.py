@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 
 from hall_common.access import allow
 from hall_common.errors import BusinessError
-from hall_common.security import current_principal, require_employer
+from hall_common.schemas import PageQuery
+from hall_common.security import current_principal, require_employer, require_reader
 
 from . import definitions, instances, paths, usertasks
 from .schemas import (
@@ -142,6 +143,17 @@ def reassign_task(body: dict[str, Any], task_id: int) -> dict[str, Any]:
 @blp.response(200, InstancePageSchema)
 def list_instances(query: dict[str, Any]) -> dict[str, Any]:
     items, total = instances.list_instances(query)
+    return {"items": items, "total": total}
+
+
+@blp.route("/employers/<employer_no>/open-businesses")
+@allow("employer", "center", "service:closure_check")
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, InstancePageSchema)
+def open_businesses(query: dict[str, Any], employer_no: str) -> dict[str, Any]:
+    """The employer's businesses in approval (零余额销户 is refused while any is)."""
+    require_reader(employer_no)
+    items, total = instances.open_of_employer(employer_no, query["page"], query["per_page"])
     return {"items": items, "total": total}
 
 

@@ -87,15 +87,20 @@ def test_a_registration_takes_title_and_permission_from_the_catalog_and_may_not_
     change = employer_services.BUSINESSES.get("employer_change")
     assert (change.title, change.permission) == ("单位信息变更", "employer_change")  # not written by the owner
     registry = BusinessRegistry("employer")
-    closure = replace(change, type="zero_balance_closure", title="", permission=None)
-    for wrong in (replace(closure, title="销户"), replace(closure, permission="employer_change")):
-        with pytest.raises(ValueError, match="differs from its declaration"):
-            registry.register(wrong)
-    with pytest.raises(ValueError, match="differs from its declaration"):  # the catalog names another owner
-        BusinessRegistry("member").register(closure)
-    assert registry.register(closure).title == "零余额销户"
-    registry.unregister("zero_balance_closure")
-    assert business_types.get("zero_balance_closure") is not None  # a default stays declared
+    # A type the catalog declares (as it does every default type) that no service has registered yet.
+    business_types.declare(business_types.BusinessTypeInfo("catalog_test_business", "目录业务", "employer", "closure"))
+    declared = replace(change, type="catalog_test_business", title="", permission=None)
+    try:
+        for wrong in (replace(declared, title="销户"), replace(declared, permission="employer_change")):
+            with pytest.raises(ValueError, match="differs from its declaration"):
+                registry.register(wrong)
+        with pytest.raises(ValueError, match="differs from its declaration"):  # the catalog names another owner
+            BusinessRegistry("member").register(declared)
+        assert registry.register(declared).title == "目录业务"
+        registry.unregister("catalog_test_business")
+        assert business_types.get("catalog_test_business") is not None  # declared in the catalog, it stays
+    finally:
+        business_types.withdraw("catalog_test_business")
     # A type the catalog lacks: its registration declares it, its unregistration withdraws it.
     registry.register(replace(change, type="new_test_business", title="新业务", permission="seal"))
     declared = business_types.get("new_test_business")
