@@ -14,22 +14,30 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from marshmallow import Schema
 from pypdf import PdfReader
 
-from hall_common import db, prints, verify
+from hall_common import db, migrate, prints, verify
+from hall_common.app import create_service_app
 from hall_common.errors import BusinessError
 from hall_common.prints import Document, render_pdf
+from hall_common.queries import QueryDef, query_blueprint
+from hall_common.security import KeyProvider
 from hall_common.settings import reset_settings
 from hall_common.sheets import SheetColumn
 from tests.threads import at_once
 
-from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, make_app
+from .conftest import EMPLOYER_NO, OTHER_EMPLOYER_NO, AnyDb, auth, make_app, token_for
 
 COLUMNS = (SheetColumn("serial_no", "业务流水号", "code"), SheetColumn("amount", "发生额", "money"))
 ROWS = [{"serial_no": f"{i:010d}", "amount": "100.00"} for i in range(3)]
 A = Document(EMPLOYER_NO, "太原市示例科技有限公司", "单位账户信息", "2025-07-01 至 2026-06-30",
              {"期末余额": "1,234,567.89", "未分配金额": "20,000.00"})
 B = Document(OTHER_EMPLOYER_NO, "太原市第二示例有限公司", A.kind, A.period, dict(A.totals))
+class NoFilters(Schema):
+    pass
+
+
 CODE = re.compile(r"验证码：([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})")
 
 
@@ -176,7 +184,8 @@ def test_malformed_codes_are_refused_with_the_reason(payment: Flask) -> None:
     assert (answer.status_code, answer.get_json()["message"]) == (422, verify.BAD_FORMAT)
 
 
-def test_the_same_document_recorded_at_once_by_ten_threads_is_one_row(payment: Flask) -> None:
+def test_the_same_document_recorded_at_once_by_ten_threads_is_one_row(any_db: AnyDb) -> None:
+    payment = any_db.app("payment", lambda: make_app("payment", seed=False))
     content = verify.content_of(EMPLOYER_NO, A.employer_name, A.kind, A.period, list(A.totals.items()),
                                 datetime.now(UTC))
     with payment.app_context():
@@ -209,3 +218,26 @@ def test_a_print_that_fails_stores_no_code(payment: Flask) -> None:
         render_pdf("单位账户信息", COLUMNS, ROWS, max_rows=2, document=A)
     with payment.app_context(), db.get_db().engine.connect() as connection:
         assert connection.execute(sa.text("SELECT COUNT(*) FROM print_verifications")).scalar_one() == 0
+
+
+def test_a_querys_print_states_its_document_and_its_code_verifies() -> None:
+    """The path the money prints take: a QueryDef stating its document, printed by its print route."""
+    from services.auth.keys import public_key_pem
+    from services.payment import RUNTIME, verifications
+
+    journal = QueryDef(
+        name="journal", title="业务流水", permission="employer_query", filters=NoFilters, columns=COLUMNS,
+        fetch=lambda employer_no, filters, page, per_page: (ROWS, len(ROWS)),
+        iterate=lambda employer_no, filters: iter(ROWS),
+        document=lambda employer_no, filters: Document(employer_no, "太原市示例科技有限公司", "业务流水",
+                                                       "2026-01-01 至 2026-06-30", {"发生额合计": "300.00"}))
+    migrate.upgrade("payment")
+    app = create_service_app(RUNTIME, [query_blueprint("payment", [journal]), verifications.blp], {"TESTING": True},
+                             keys=KeyProvider(public_key_pem()))
+    answer = app.test_client().get(f"/employers/{EMPLOYER_NO}/queries/journal/print", headers=auth(token_for()))
+    assert answer.status_code == 200
+    code = CODE.search(text_of(answer.data)[0])
+    assert code
+    found = looked_up(app, code.group(1)).get_json()
+    assert (found["employer_no"], found["kind"], found["totals"]) == (
+        EMPLOYER_NO, "业务流水", [{"label": "发生额合计", "value": "300.00"}])
