@@ -8,22 +8,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
-from flask_limiter import RateLimitExceeded
+from flask import Blueprint, Flask, current_app, render_template, request
 
 from hall_common import verify
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.errors import BusinessError
-from hall_common.ratelimit import limiter_for
+from hall_common.ratelimit import WindowLimit
 from hall_common.settings import get_settings
 
 bp = Blueprint("verify", __name__)
 TOO_MANY = "验证请求过于频繁，请稍后再试"
+LIMIT_KEY = "hall.verify_limit"
 
 
 @bp.route("/verify")
 def verify_page() -> Any:
     typed = request.args.get("code")
+    limit: WindowLimit = current_app.extensions[LIMIT_KEY]
+    if not limit.hit(request.remote_addr or ""):
+        return _answer(typed or "", TOO_MANY, 429)
     if typed is None:
         return render_template("verify.html", typed="")
     try:
@@ -46,13 +49,6 @@ def _answer(typed: str, message: str, status: int) -> Any:
     return render_template("verify.html", typed=shown, message=message), status
 
 
-@bp.errorhandler(RateLimitExceeded)
-def _too_many(_error: RateLimitExceeded) -> Any:
-    return _answer(request.args.get("code", ""), TOO_MANY, 429)
-
-
 def init_app(app: Flask) -> None:
-    limiter = limiter_for(app, lambda: request.remote_addr or "", "hall-verify", TOO_MANY)
-    endpoint = "verify.verify_page"
-    view: Any = app.view_functions[endpoint]
-    app.view_functions[endpoint] = limiter.limit(lambda: get_settings().verify_limit_per_address)(view)
+    app.extensions[LIMIT_KEY] = WindowLimit("hall-verify", lambda: get_settings().verify_limit_per_address,
+                                            app.config.get("RATELIMIT_STORAGE_URI"))

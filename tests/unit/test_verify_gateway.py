@@ -20,7 +20,10 @@ from hall_common.settings import reset_settings
 from hall_common.sheets import SheetColumn
 
 from .conftest import EMPLOYER_NO, make_app
+from .homecache_support import RedisServer, redis_server
 from .test_verify import CODE, text_of
+
+__all__ = ["redis_server"]  # a fixture used below
 
 DOCUMENT = Document(EMPLOYER_NO, "太原市示例科技有限公司", "业务流水", "2026-01-01 至 2026-06-30",
                     {"发生额合计": "36,000.00"})
@@ -138,6 +141,18 @@ def test_the_page_is_rate_limited_per_client_address(payment: Flask, monkeypatch
     assert message(refused.get_data(as_text=True)) == "验证请求过于频繁，请稍后再试"
     assert client.get(f"/verify?code={code}", environ_base={"REMOTE_ADDR": "198.51.100.2"}).status_code == 200
     assert len(payment.config["asked"]) == 4  # the refused ones asked nothing
+
+
+def test_the_rate_limit_is_shared_by_every_gateway_process_and_survives_redis_going_down(
+        payment: Flask, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> None:
+    monkeypatch.setenv("HALL_VERIFY_LIMIT_PER_ADDRESS", "4 per minute")
+    reset_settings()
+    first, second = visitor(), visitor()  # two gateway processes
+    statuses = [client.get("/verify").status_code for client in (first, second, first, second, first, second)]
+    assert statuses == [200] * 4 + [429] * 2
+    redis_server.stop()
+    third = visitor()  # Redis gone: each process counts alone, and the page still answers
+    assert [third.get("/verify").status_code for _ in range(5)] == [200] * 4 + [429]
 
 
 def test_the_lookup_is_declared_public_in_the_payment_services_api(payment: Flask) -> None:
