@@ -87,10 +87,12 @@ def render_pdf(title: str, columns: Sequence[SheetColumn], rows: Iterable[Mappin
     story: list[Any] = [Paragraph(escape(title), title_style), Spacer(1, 3 * mm)]
     content, code, stamp = None, "", ""
     if document is not None:
+        # As printed and as the verify page shows them: a Decimal total prints like a cell, never raises.
+        totals = [(str(label), cell_text(value)) for label, value in document.totals.items()]
         caption = [f"单位：{document.employer_name}（{document.employer_no}）", f"期间：{document.period}",
-                   *caption, *(f"{label}：{value}" for label, value in document.totals.items())]
+                   *caption, *(f"{label}：{value}" for label, value in totals)]
         content = verify.content_of(document.employer_no, document.employer_name, document.kind, document.period,
-                                    list(document.totals.items()), issued)
+                                    totals, issued)
         code = verify.code_for(content)
         stamp = f"验证码：{verify.display(code)}"
         lines = [*caption, f"签发时间：{issued.astimezone(HALL_TIME).strftime('%Y-%m-%d %H:%M:%S')}", stamp,

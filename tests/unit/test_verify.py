@@ -9,6 +9,7 @@ import io
 import re
 import stat
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -81,6 +82,14 @@ def test_the_printed_code_shows_the_documents_employer_kind_period_totals_and_is
     assert before <= issued <= datetime.now(UTC)
     printed_issue = re.search(r"签发时间：(\S+ \S+)", first)
     assert printed_issue and printed_issue.group(1) == issued.astimezone(prints.HALL_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_a_decimal_total_prints_and_verifies_as_printed(payment: Flask) -> None:
+    document = Document(EMPLOYER_NO, A.employer_name, "对账单", A.period,
+                        {"期末余额": Decimal("2152.08")})  # type: ignore[dict-item]
+    code, pages = printed(payment, document)
+    assert "期末余额：2152.08" in pages[0]
+    assert looked_up(payment, code).get_json()["totals"] == [{"label": "期末余额", "value": "2152.08"}]
 
 
 def test_every_page_carries_the_code(payment: Flask) -> None:
