@@ -48,6 +48,15 @@ def ensure_service_tokens() -> None:
             print(f"issued the {service} service's token", flush=True)
 
 
+def ensure_print_signing_key() -> None:
+    """The key signing the prints' verification codes (docs/prints.md): made once, never replaced."""
+    from hall_common import verify
+
+    if not verify.key_path().exists():
+        verify.signing_key()
+        print(f"created the print signing key {verify.key_path()}", flush=True)
+
+
 def main() -> None:
     from services.auth.keys import CAError
 
@@ -57,6 +66,7 @@ def main() -> None:
         ensure_ca()
     except CAError as exc:
         sys.exit(f"error: {exc}")
+    ensure_print_signing_key()
     seed.main()
     ukey.provision_demo()
     ensure_service_tokens()

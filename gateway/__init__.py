@@ -36,6 +36,7 @@ from . import (
     member_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    verify,
     views,
 )
 from .session import register_context
@@ -158,6 +159,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_rights.bp)
     app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(admin_policy.bp)
+    app.register_blueprint(verify.bp)
+    verify.init_app(app)  # public: rate limited per client address
     register_context(app)
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)

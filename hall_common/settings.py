@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     gateway_proxy_hops: int = Field(0, ge=0, le=5)
     # The TrueType font embedded in printed PDFs (Chinese text; Debian fonts-wqy-microhei).
     pdf_font_path: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    # Verifiable prints (docs/prints.md): the hall's key signing each print's verification code (empty:
+    # var_dir/print_signing_key, made on first use; keep it with the backups), the address at which the
+    # public reaches the gateway (the printed QR code opens its /verify page) and that page's rate limit.
+    print_signing_key_file: str = ""
+    public_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['gateway']}"
+    verify_limit_per_address: str = "20 per minute"
     # Largest request body a service accepts (bytes); larger answers 413.
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # Batch imports (hall_common.roster_imports): the largest workbook and the most rows one file may
@@ -156,14 +162,16 @@ class Settings(BaseSettings):
             raise ValueError("HALL_REDIS_URL must be a redis:// URL")
         return value
 
-    @field_validator("auth_url", "employer_url", "member_url", "payment_url", "workflow_url", "notify_url")
+    @field_validator("auth_url", "employer_url", "member_url", "payment_url", "workflow_url", "notify_url",
+                     "public_url")
     @classmethod
     def _http_scheme(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("service URLs must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("challenge_limit_per_address", "challenge_limit_per_account", "push_limit_per_sender")
+    @field_validator("challenge_limit_per_address", "challenge_limit_per_account", "push_limit_per_sender",
+                     "verify_limit_per_address")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse_many

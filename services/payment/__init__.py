@@ -3,7 +3,7 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import models, receipt_routes, routes, tasks
+from . import models, receipt_routes, routes, tasks, verifications
 
 RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS, register_tasks=tasks.register_tasks)
-create_app = app_factory(RUNTIME, [routes.blp, receipt_routes.blp])
+create_app = app_factory(RUNTIME, [routes.blp, receipt_routes.blp, verifications.blp])

@@ -162,3 +162,33 @@ def test_a_service_with_an_undeclared_route_does_not_start() -> None:
 
     with pytest.raises(RuntimeError, match="forgotten.forgotten"):
         create_service_app(RUNTIME, [blp])
+
+
+# The gateway's pages anyone may open without a session: the login steps of both consoles, the UKey
+# agent's download, static files, and the public verification of a print (docs/prints.md).
+GATEWAY_PUBLIC = {"static", "favicon", "hall.vendor", "login.login", "login.challenge", "login.agent_download",
+                  "admin.login", "verify.verify_page"}
+
+
+def test_every_gateway_page_but_the_public_ones_sends_a_visitor_without_a_session_to_log_in(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(ServiceClient, "request", lambda self, method, path, **kw: asked.append(path))
+    app = create_gateway({"WTF_CSRF_ENABLED": False})
+    assert set(app.view_functions) >= GATEWAY_PUBLIC
+    swept = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in GATEWAY_PUBLIC:
+            continue
+        path = re.sub(r"<(?:(\w+)(?:\(([^),]*)[^)]*\))?:)?(\w+)>",
+                      lambda m: "1" if m.group(1) == "int" else (m.group(2) or "x1").strip(), rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            answer = app.test_client().open(path, method=method, data={"x": "1"})
+            login = "/admin/login" if path.startswith("/admin") else "/login"
+            assert answer.status_code in (302, 401, 403), f"{method} {path}: {answer.status_code}"
+            if answer.status_code == 302:
+                assert answer.headers["Location"].startswith(login), f"{method} {path}"
+            swept += 1
+    assert swept >= 50
+    assert asked == []
+    assert app.test_client().get("/verify").status_code == 200  # public: no login asked
