@@ -28,6 +28,7 @@ from . import (
     admin_tokens,
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
+    employer_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     errors,
     filters,
     login,
