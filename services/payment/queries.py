@@ -258,11 +258,12 @@ def ledger_document(employer_no: str, filters: dict[str, Any]) -> Document:
 PERIOD_CAPTION = caption_of({"start_date": "开始日期", "end_date": "结束日期"})
 ACCOUNT = QueryDef("account", "单位账户信息查询", PERMISSION, PeriodFilters, ACCOUNT_COLUMNS, fetch_account,
                    iterate_account, PERIOD_CAPTION, account_document)
+JOURNAL = QueryDef("journal", "单位业务流水查询", PERMISSION, JournalFilters, JOURNAL_COLUMNS, fetch_journal,
+                   iterate_journal, caption_of({"detail_type": "业务明细类型", "start_date": "开始日期",
+                                                "end_date": "结束日期"}), journal_document)
 QUERIES = (
     ACCOUNT,
-    QueryDef("journal", "单位业务流水查询", PERMISSION, JournalFilters, JOURNAL_COLUMNS, fetch_journal,
-             iterate_journal, caption_of({"detail_type": "业务明细类型", "start_date": "开始日期",
-                                          "end_date": "结束日期"}), journal_document),
+    JOURNAL,
     QueryDef("journal-lines", "单位业务明细", PERMISSION, EntryFilters, LINE_COLUMNS, fetch_lines, iterate_lines,
              _lines_caption, lines_document),
     QueryDef("ledger", "单位明细账", PERMISSION, PeriodFilters, LEDGER_COLUMNS, fetch_ledger, iterate_ledger,
