@@ -50,10 +50,18 @@ def period_bounds(filters: dict[str, Any]) -> tuple[date, date]:
     return start, end
 
 
+def day_before(day: date) -> date | None:
+    """None before the calendar's first day (a period from 0001-01-01 has nothing before it)."""
+    return day - timedelta(days=1) if day > date.min else None
+
+
 def _months(start: date, end: date) -> list[tuple[date, date]]:
     spans = []
     first = start
     while first <= end:
+        if first.year == date.max.year and first.month == 12:  # no month follows December 9999
+            spans.append((first, end))
+            break
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         last = min(following - timedelta(days=1), end)
         spans.append((first, last))
@@ -84,8 +92,9 @@ def _daily_unallocated(employer_no: str, start: date, end: date) -> dict[date, D
 def account_periods(employer_no: str, start: date, end: date) -> tuple[Period, list[Period]]:
     """(the whole period, each calendar month of it clipped to the period), oldest month first."""
     session = db.session()
-    opening = balance_on(session, employer_no, start - timedelta(days=1))
-    unallocated = unallocated_on(session, employer_no, start - timedelta(days=1))
+    before = day_before(start)
+    opening = balance_on(session, employer_no, before) if before else ZERO
+    unallocated = unallocated_on(session, employer_no, before) if before else ZERO
     lines = _daily_entries(employer_no, start, end)
     moves = _daily_unallocated(employer_no, start, end)
     ups: dict[tuple[int, int], Decimal] = {}

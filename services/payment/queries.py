@@ -8,7 +8,7 @@ prints state a prints.Document (kind, period, totals) so they can be verified.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from hall_common.queries import QueryDef, caption_of, page_of, stream_of
 from hall_common.sheets import SheetColumn
 
 from . import readers
-from .account_view import account_periods, period_bounds
+from .account_view import account_periods, day_before, period_bounds
 from .ledger import ZERO, balance_on
 from .models import DETAIL_TYPES, JournalEntry, JournalLine
 
@@ -230,7 +230,8 @@ def _ledger_row(row: Any, opening: Decimal) -> dict[str, Any]:
 
 
 def _opening(employer_no: str, start: date) -> Decimal:
-    return balance_on(db.session(), employer_no, start - timedelta(days=1))
+    before = day_before(start)
+    return balance_on(db.session(), employer_no, before) if before else ZERO
 
 
 def fetch_ledger(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
@@ -256,11 +257,12 @@ def ledger_document(employer_no: str, filters: dict[str, Any]) -> Document:
 
 
 PERIOD_CAPTION = caption_of({"start_date": "开始日期", "end_date": "结束日期"})
+DATES_CAPTION = caption_of({"detail_type": "业务明细类型", "start_date": "开始日期", "end_date": "结束日期"})
 ACCOUNT = QueryDef("account", "单位账户信息查询", PERMISSION, PeriodFilters, ACCOUNT_COLUMNS, fetch_account,
                    iterate_account, PERIOD_CAPTION, account_document)
 JOURNAL = QueryDef("journal", "单位业务流水查询", PERMISSION, JournalFilters, JOURNAL_COLUMNS, fetch_journal,
-                   iterate_journal, caption_of({"detail_type": "业务明细类型", "start_date": "开始日期",
-                                                "end_date": "结束日期"}), journal_document)
+                   iterate_journal, lambda f: DATES_CAPTION({**f, "detail_type": DETAIL_TYPES.get(f["detail_type"])}),
+                   journal_document)
 QUERIES = (
     ACCOUNT,
     JOURNAL,

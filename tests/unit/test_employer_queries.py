@@ -214,3 +214,29 @@ def test_a_center_users_print_names_the_employer_from_the_employer_service(
     assert printed.status_code == 200
     assert "单位：太原市示例科技有限公司（100100001）" in pdf_text(printed.get_data())
     assert asked["employer"] == [f"/employers/{EMPLOYER_NO}"]
+
+
+@pytest.mark.parametrize("path", ["account", "account/period", "ledger", "journal", "account/print"])
+def test_the_calendars_edges_answer_not_500(
+        journal: tuple[Flask, dict[str, str]], asked: dict[str, list[str]], employer_headers: dict[str, str],
+        path: str) -> None:
+    app, _ = journal
+    answer = get(app, f"{BASE}/{path}", employer_headers, start_date="0001-01-01", end_date="9999-12-31")
+    if path == "account/print":  # a month a row: 119,988 rows are more than a print holds
+        assert answer.status_code == 422 and "请缩小查询范围后打印" in answer.get_json()["message"]
+        return
+    assert answer.status_code == 200
+    body = answer.get_json()
+    if path == "account/period":
+        assert (body["opening"], body["closing"]) == ("0.00", "5262.87")
+    elif path == "account":
+        assert body["total"] == 9999 * 12 and body["items"][0]["period"] == "0001-01-01 至 0001-01-31"
+    else:
+        assert body["total"] == 6
+
+
+def test_the_journal_print_names_the_detail_type_it_was_asked_for(
+        journal: tuple[Flask, dict[str, str]], asked: dict[str, list[str]], employer_headers: dict[str, str]) -> None:
+    app, _ = journal
+    text = pdf_text(get(app, f"{BASE}/journal/print", employer_headers, detail_type="01").get_data())
+    assert "查询条件：业务明细类型：汇缴" in text and "业务明细类型：汇缴" in text and "笔数：2" in text
