@@ -29,6 +29,7 @@ from . import (
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     closure,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
+    employer_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     errors,
     filters,
     login,

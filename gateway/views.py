@@ -39,6 +39,7 @@ FILTER_NAMES = {"start_date": "开始日期", "end_date": "结束日期", "busin
 MODULE_PAGES: dict[str, str | None] = {
     "employer_info": "hall.employer_info",
     "member_query": "hall.member_query",
+    "employer_query": "hall.employer_query",
     **{info.permission: info.page for info in business_types.DEFAULTS if info.permission and info.page},
 }
 # The employer's registered values the home page's 单位基本信息 shows (beyond its name and number).

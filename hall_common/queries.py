@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +24,9 @@ from urllib.parse import quote
 from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
+from sqlalchemy import Select, func, select
 
+from . import db
 from .access import allow
 from .prints import Document, render_pdf
 from .schemas import PageQuery
@@ -33,6 +35,7 @@ from .sheets import XLSX_MIMETYPE, SheetColumn, xlsx_stream
 
 DATES_OUT_OF_ORDER = "开始日期不能晚于结束日期"
 PRINT_MAX_ROWS = 5000
+STREAM_BATCH = 1000
 _CENTS = Decimal("0.01")
 
 
@@ -50,6 +53,38 @@ class QueryDef:
     caption: Callable[[dict[str, Any]], list[str]] | None = None  # the print's filter lines
     # (employer_no, filters) -> what a verifiable print states (prints.Document); None: a plain print
     document: Callable[[str, dict[str, Any]], Document] | None = None
+
+
+# -- what the services' fetch/iterate functions share ---------------------------------------------------
+
+def day_range(query: Any, column: Any, start: date | None, end: date | None) -> Any:
+    """A datetime column within whole days (the filters are dates; the last day counts to its end)."""
+    if start:
+        query = query.where(column >= datetime.combine(start, time.min))
+    if end and end < date.max:  # the day after 9999-12-31 does not exist: that end bounds nothing
+        query = query.where(column < datetime.combine(end + timedelta(days=1), time.min))
+    return query
+
+
+def page_of(query: Select[Any], page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of a query's rows and the count of all of them."""
+    session = db.session()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return list(session.execute(query.offset((page - 1) * per_page).limit(per_page))), total
+
+
+def stream_of(query: Select[Any]) -> Iterator[Any]:
+    """Every row of a query, fetched in batches (an export of 100,000 rows never holds them all)."""
+    yield from db.session().execute(query.execution_options(yield_per=STREAM_BATCH))
+
+
+def caption_of(labels: dict[str, str]) -> Callable[[dict[str, Any]], list[str]]:
+    """A print's 查询条件 line from the filters given, by their labels."""
+    def caption(filters: dict[str, Any]) -> list[str]:
+        parts = [f"{label}：{filters[key]}" for key, label in labels.items() if filters.get(key)]
+        return ["查询条件：" + ("，".join(parts) if parts else "全部")]
+
+    return caption
 
 
 def date_pairs(schema: type[Schema]) -> list[tuple[str, str]]:

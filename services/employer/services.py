@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from hall_common.business import BusinessRegistry
 from hall_common.change_roster import ChangeRoster
 from hall_common.errors import BusinessError
 from hall_common.outbox import emit
+from hall_common.queries import day_range
 from hall_common.security import Principal
 
 from .fields import PROFILE_FIELDS, STATUS_NAMES
@@ -120,9 +121,6 @@ def change_history(employer_no: str, start: date | None, end: date | None) -> li
     get_employer(employer_no)
     if start and end and start > end:
         raise BusinessError("开始日期不能晚于结束日期", 422)
-    query = select(ChangeHistory).where(ChangeHistory.employer_no == employer_no)
-    if start:
-        query = query.where(ChangeHistory.changed_at >= datetime.combine(start, time.min))
-    if end and end < date.max:  # the day after 9999-12-31 does not exist: that end bounds nothing
-        query = query.where(ChangeHistory.changed_at < datetime.combine(end + timedelta(days=1), time.min))
+    query = day_range(select(ChangeHistory).where(ChangeHistory.employer_no == employer_no),
+                      ChangeHistory.changed_at, start, end)
     return list(db.session().scalars(query.order_by(ChangeHistory.id)))

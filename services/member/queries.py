@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
-from hall_common import db
-from hall_common.queries import QueryDef
+from hall_common.queries import QueryDef, caption_of, day_range, page_of, stream_of
 from hall_common.sheets import SheetColumn
 
 from .models import CHANGE_TYPE_NAMES, STATUS_NAMES, InfoChange, Member, StatusChange
 
 PERMISSION = "member_query"
-STREAM_BATCH = 1000
 
 
 # hall_common.queries checks every start/end pair of these filters (开始日期不能晚于结束日期): a check
@@ -37,24 +34,6 @@ class ChangeFilters(Schema):
 class StatusFilters(ChangeFilters):
     change_type = fields.String(load_default="", validate=validate.OneOf(["", *CHANGE_TYPE_NAMES],
                                                                           error="变更类型不正确"))
-
-
-def _day_range(query: Any, column: Any, start: date | None, end: date | None) -> Any:
-    if start:
-        query = query.where(column >= datetime.combine(start, time.min))
-    if end and end < date.max:
-        query = query.where(column < datetime.combine(end + timedelta(days=1), time.min))
-    return query
-
-
-def _page(query: Select[Any], page: int, per_page: int) -> tuple[list[Any], int]:
-    session = db.session()
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    return list(session.execute(query.offset((page - 1) * per_page).limit(per_page))), total
-
-
-def _stream(query: Select[Any]) -> Iterator[Any]:
-    yield from db.session().execute(query.execution_options(yield_per=STREAM_BATCH))
 
 
 # -- 12.1 ------------------------------------------------------------------------------------------
@@ -95,12 +74,12 @@ Page = tuple[list[dict[str, Any]], int]
 
 
 def fetch_accounts(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
-    rows, total = _page(_accounts(employer_no, filters), page, per_page)
+    rows, total = page_of(_accounts(employer_no, filters), page, per_page)
     return [_account_row(r) for r in rows], total
 
 
 def iterate_accounts(employer_no: str, filters: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    return (_account_row(r) for r in _stream(_accounts(employer_no, filters)))
+    return (_account_row(r) for r in stream_of(_accounts(employer_no, filters)))
 
 
 # -- 12.2 ------------------------------------------------------------------------------------------
@@ -117,7 +96,7 @@ def _changes(employer_no: str, filters: dict[str, Any]) -> Select[Any]:
              .where(InfoChange.employer_no == employer_no))
     if filters.get("member_no"):
         query = query.where(InfoChange.member_no == filters["member_no"])
-    query = _day_range(query, InfoChange.changed_at, filters.get("start_date"), filters.get("end_date"))
+    query = day_range(query, InfoChange.changed_at, filters.get("start_date"), filters.get("end_date"))
     return query.order_by(InfoChange.changed_at, InfoChange.id)
 
 
@@ -129,12 +108,12 @@ def _change_row(row: Any) -> dict[str, Any]:
 
 
 def fetch_changes(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
-    rows, total = _page(_changes(employer_no, filters), page, per_page)
+    rows, total = page_of(_changes(employer_no, filters), page, per_page)
     return [_change_row(r) for r in rows], total
 
 
 def iterate_changes(employer_no: str, filters: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    return (_change_row(r) for r in _stream(_changes(employer_no, filters)))
+    return (_change_row(r) for r in stream_of(_changes(employer_no, filters)))
 
 
 # -- 12.3 ------------------------------------------------------------------------------------------
@@ -154,7 +133,7 @@ def _statuses(employer_no: str, filters: dict[str, Any]) -> Select[Any]:
         query = query.where(StatusChange.member_no == filters["member_no"])
     if filters.get("change_type"):
         query = query.where(StatusChange.change_type == filters["change_type"])
-    query = _day_range(query, StatusChange.changed_at, filters.get("start_date"), filters.get("end_date"))
+    query = day_range(query, StatusChange.changed_at, filters.get("start_date"), filters.get("end_date"))
     return query.order_by(StatusChange.changed_at, StatusChange.id)
 
 
@@ -169,29 +148,22 @@ def _status_row(row: Any) -> dict[str, Any]:
 
 
 def fetch_statuses(employer_no: str, filters: dict[str, Any], page: int, per_page: int) -> Page:
-    rows, total = _page(_statuses(employer_no, filters), page, per_page)
+    rows, total = page_of(_statuses(employer_no, filters), page, per_page)
     return [_status_row(r) for r in rows], total
 
 
 def iterate_statuses(employer_no: str, filters: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    return (_status_row(r) for r in _stream(_statuses(employer_no, filters)))
-
-
-def _caption(labels: dict[str, str]) -> Any:
-    def caption(filters: dict[str, Any]) -> list[str]:
-        parts = [f"{label}：{filters[key]}" for key, label in labels.items() if filters.get(key)]
-        return ["查询条件：" + ("，".join(parts) if parts else "全部")]
-
-    return caption
+    return (_status_row(r) for r in stream_of(_statuses(employer_no, filters)))
 
 
 QUERIES = (
     QueryDef("member-accounts", "缴存人账户信息", PERMISSION, AccountFilters, ACCOUNT_COLUMNS, fetch_accounts,
-             iterate_accounts, _caption({"open_from": "开户日期起", "open_to": "开户日期止", "member_no": "个人账号"})),
+             iterate_accounts,
+             caption_of({"open_from": "开户日期起", "open_to": "开户日期止", "member_no": "个人账号"})),
     QueryDef("member-changes", "缴存人客户信息变更查询", PERMISSION, ChangeFilters, CHANGE_COLUMNS, fetch_changes,
-             iterate_changes, _caption({"start_date": "开始日期", "end_date": "结束日期", "member_no": "个人账号"})),
+             iterate_changes, caption_of({"start_date": "开始日期", "end_date": "结束日期", "member_no": "个人账号"})),
     QueryDef("member-status-changes", "缴存人账户状态变更查询", PERMISSION, StatusFilters, STATUS_COLUMNS,
              fetch_statuses, iterate_statuses,
-             _caption({"start_date": "开始日期", "end_date": "结束日期", "member_no": "个人账号",
+             caption_of({"start_date": "开始日期", "end_date": "结束日期", "member_no": "个人账号",
                        "change_type": "变更类型"})),
 )

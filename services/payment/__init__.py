@@ -3,7 +3,8 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import models, receipt_routes, routes, tasks, verifications
+from . import models, query_routes, receipt_routes, routes, tasks, verifications
 
 RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS, register_tasks=tasks.register_tasks)
-create_app = app_factory(RUNTIME, [routes.blp, receipt_routes.blp, verifications.blp])
+create_app = app_factory(RUNTIME, [routes.blp, receipt_routes.blp, verifications.blp, query_routes.queries_blp,
+                                     query_routes.blp])

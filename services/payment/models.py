@@ -49,7 +49,11 @@ class JournalEntry(Base):
     and is unique, so a redelivered or retried booking finds its entry instead of booking twice."""
 
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_employer_date", "employer_no", "booking_date", "id"),)
+    __table_args__ = (
+        Index("ix_journal_entries_employer_date", "employer_no", "booking_date", "id"),
+        # 7.3's journal of one detail type, counted and paged without reading the other types' entries.
+        Index("ix_journal_entries_employer_type_date", "employer_no", "detail_type", "booking_date", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     serial_no: Mapped[str] = mapped_column(String(24), unique=True)
     employer_no: Mapped[str] = mapped_column(String(20))
