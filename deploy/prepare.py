@@ -36,11 +36,14 @@ def ensure_ca() -> None:
 
 
 def ensure_service_tokens() -> None:
-    """The notify worker pages the employer list for a broadcast with its own service token."""
+    """The services that call another outside a user's request, each with its own service token."""
     from services.auth.service_tokens import ensure_own_token
 
     if ensure_own_token("notify", ["employer_list"]):
         print("issued the notify service's token", flush=True)
+    # The payment service checks the members of its rows (补缴) with the member service.
+    if ensure_own_token("payment", ["member_read"]):
+        print("issued the payment service's token", flush=True)
 
 
 def main() -> None:

@@ -49,10 +49,13 @@ def _rosters(types: dict[str, str]) -> dict[str, Roster]:
     return found
 
 
+# Pages of their own: base_adjustment's gateway/base_adjust.py, supplementary_payment's gateway/supplement.py
+# (owned by the payment service; a sealed member may still owe months).
 ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02",
-                    "base_adjustment": "01"})  # its page: gateway/base_adjust.py
+                    "base_adjustment": "01", "supplementary_payment": ""})
 # Who may look members up: any page with the picker (the rosters, 缴存人信息查询 and 信息变更).
-SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change", "base_adjust")
+SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change", "base_adjust",
+                      "supplement")
 
 
 def refusal(exc: ServiceError) -> str:

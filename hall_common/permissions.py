@@ -48,4 +48,5 @@ SERVICE_PERMISSIONS: dict[str, str] = {
     "push": "推送消息",  # downstream systems
     "employer_list": "读取单位目录",  # the notify worker's broadcast
     "policy_read": "读取政策参数",  # the policy in force on a date (the money issue's interest rates)
+    "member_read": "读取缴存人",  # the payment service's checks of its rows' members (补缴)
 }

@@ -3,7 +3,8 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import models, routes, tasks
+from . import businesses, models, routes, tasks
 
-RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS)
-create_app = app_factory(RUNTIME, [routes.blp])
+RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=tasks.housekeeping,
+                         register_heavy=tasks.register_heavy)
+create_app = app_factory(RUNTIME, [routes.blp, businesses.businesses_blp, businesses.rosters_blp])
