@@ -201,10 +201,12 @@ def apply(batch: Any, rows: Sequence[Any]) -> None:
     is retried, and the retry finds the shortfall here."""
     session = db.session()
     paid = paid_months([(r.data["member_no"], r.data["month"]) for r in rows])
-    payable = [r for r in rows if (r.data["member_no"], r.data["month"]) not in paid]
+    payable = []
     for row in rows:
-        if row not in payable:
+        if (row.data["member_no"], row.data["month"]) in paid:  # only if paid outside a roster's claim
             row.result = "未补缴：" + paid_text(row.data["member_no"], row.data.get("name", ""), row.data["month"])
+        else:
+            payable.append(row)
     need, have = total(payable), unallocated(batch.employer_no, lock=True)
     if not payable or have < need:
         reason = ledger.shortfall(need, have) if payable else "清册中的月份均已补缴"

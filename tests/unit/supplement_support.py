@@ -133,7 +133,7 @@ def member_balances(app: Flask, member_nos: list[str]) -> dict[str, Decimal]:
 
     with app.app_context():
         return dict(db.session().execute(select(MemberAccount.member_no, MemberAccount.balance)
-                                         .where(MemberAccount.member_no.in_(member_nos))).tuples().all())
+                                         .where(MemberAccount.member_no.in_(member_nos))).all())
 
 
 def members_total(app: Flask, employer_no: str = EMPLOYER_NO) -> Decimal:

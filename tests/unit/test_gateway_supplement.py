@@ -66,6 +66,9 @@ def test_the_tile_opens_the_supplement_page_drawn_from_the_form(services: dict[s
     assert '<option value="外省市转入补缴">外省市转入补缴</option>' in page
     assert ">录入</button>" in page and ">提交</button>" in page
     assert 'href="/members/roster/supplementary_payment/template"' in page
+    assert "本单位未分配金额：0.00元" in page
+    fund(services["payment"], "12345.6")
+    assert "本单位未分配金额：12,345.60元" in operator(("supplement",)).get(PAGE).get_data(as_text=True)
 
 
 def test_entry_then_submit_refused_on_a_shortfall_then_accepted(services: dict[str, Flask]) -> None:

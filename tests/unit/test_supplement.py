@@ -259,3 +259,38 @@ def test_the_member_lookup_serves_the_member_read_token_only(monkeypatch: pytest
     for refused in (auth(token_for("service", None, perms=("push",), login_name="x")), auth(token_for())):
         assert client.post(path, json=body, headers=refused).status_code == 403
     assert client.post(path, json={"member_nos": ["1"] * 2001}, headers=reader).status_code == 422
+
+
+def test_a_month_paid_outside_the_roster_is_marked_at_approval_and_the_rest_booked(
+    app: Flask, employer_headers: dict[str, str]
+) -> None:
+    """The unique (member, month) of the months paid decides even if a roster's claim were bypassed
+    (a month recorded paid while the business was in approval)."""
+    from datetime import date
+
+    from hall_common import db
+    from services.payment import ledger
+    from services.payment.supplement_models import SupplementMonth
+
+    fund(app, "1000.00")
+    a, b = NORMAL[12], NORMAL[13]
+    add(app, employer_headers, entry(a["member_no"], "202501", "100.00"))
+    add(app, employer_headers, entry(b["member_no"], "202501", "200.00"))
+    commit(app, employer_headers)
+    [business_id] = business_ids(app)
+    with app.app_context():
+        session = db.session()
+        other, _ = ledger.book(session, employer_no="100100001", detail_type="99", summary="测试",
+                               booking_date=date.today(), source="test:paid-elsewhere",
+                               lines=[ledger.Line(a["member_no"])])
+        session.add(SupplementMonth(employer_no="100100001", member_no=a["member_no"], month="202501",
+                                    amount=Decimal("100.00"), reason="漏缴补缴", business_id=0, entry_id=other.id,
+                                    created_at=db.utcnow()))
+        session.commit()
+    assert decide(app, business_id) == "processed"
+    [(booked, lines)] = journal(app)
+    assert [(line.member_no, line.amount) for line in lines] == [(b["member_no"], Decimal("200.00"))]
+    assert account(app)[1] == Decimal("800.00")
+    items = app.test_client().get(f"/businesses/{TYPE}/{business_id}", headers=employer_headers).get_json()["items"]
+    assert items[0]["result"].startswith("未补缴：") and "2025年01月已补缴" in items[0]["result"]
+    assert "result" not in items[1]
