@@ -38,8 +38,8 @@ def ensure_ca() -> None:
 def ensure_service_tokens() -> None:
     """The services' own tokens for calls outside any user's request: the notify worker pages the
     employer list for a broadcast; the payment worker reads the members' monthly amounts its remittance
-    bills are made of; the employer service checks a 零余额销户 with the payment, member and workflow
-    services (on the page, and again in its worker when the approved closure is applied)."""
+    bills are made of, and the members of its 补缴 rows; the employer service checks a 零余额销户 with the
+    payment, member and workflow services (on the page, and again in its worker when it is applied)."""
     from services.auth.service_tokens import ensure_own_token
 
     for service, permissions in (("notify", ["employer_list"]), ("payment", ["member_read"]),

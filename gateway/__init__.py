@@ -37,6 +37,7 @@ from . import (
     member_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    supplement,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     verify,
     views,
 )

@@ -49,10 +49,13 @@ def _rosters(types: dict[str, str]) -> dict[str, Roster]:
     return found
 
 
+# Pages of their own: base_adjustment's gateway/base_adjust.py, supplementary_payment's gateway/supplement.py
+# (owned by the payment service; a sealed member may still owe months).
 ROSTERS = _rosters({"member_registration": "", "member_seal": "01", "member_unseal": "02",
-                    "base_adjustment": "01"})  # its page: gateway/base_adjust.py
+                    "base_adjustment": "01", "supplementary_payment": ""})
 # Who may look members up: any page with the picker (the rosters, 缴存人信息查询 and 信息变更).
-SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change", "base_adjust")
+SEARCH_PERMISSIONS = ("member_register", "seal", "unseal", "member_query", "member_change", "base_adjust",
+                      "supplement")
 
 
 def refusal(exc: ServiceError) -> str:
@@ -128,8 +131,9 @@ def member_unseal() -> Any:
     return _page("member_unseal")
 
 
-def _roster_page(roster: Roster) -> Any:
-    """The page; its POST is 录入清册 (a refused row is shown again with its values and each reason)."""
+def _roster_page(roster: Roster, note: str = "") -> Any:
+    """The page; its POST is 录入清册 (a refused row is shown again with its values and each reason).
+    ``note``: a line under the title (补缴: the unallocated amount that pays it)."""
     client = _owner(roster)
     spec: dict[str, Any] = client.get(f"/rosters/{roster.type}/form")
     values = {f["key"]: "" if f.get("default") is None else str(f["default"]) for f in spec["fields"]}
@@ -155,7 +159,7 @@ def _roster_page(roster: Roster) -> Any:
     pager = {"page": page, "total": rows["total"], "per_page": ROWS_PER_PAGE,
              "pages": max(1, -(-rows["total"] // ROWS_PER_PAGE))}
     return render_template("roster.html", roster=roster, spec=spec, values=values, echo=echo, errors=errors,
-                           rows=rows, pager=pager, current=current.get("import"), working=WORKING)
+                           rows=rows, pager=pager, current=current.get("import"), working=WORKING, note=note)
 
 
 @bp.route("/members/roster/<type_>/rows/<int:row_id>/delete", methods=["POST"])

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 APPROVED, REJECTED, RETURNED, ENDED = "approved", "rejected", "returned", "ended"
+# Approved, but the owner could not apply it (补缴: the unallocated amount fell short while it was in
+# approval): announced by the owner's domain event, worded by the type's own message.
+FAILED = "failed"
 # The messages notify sends, formatted with the event's data plus {title}, {reference} and, for an
 # end, {ended} (who ended it). Most types share them; a type may declare its own.
 DEFAULT_MESSAGES: Mapping[str, str] = {
@@ -65,7 +68,7 @@ class BusinessTypeInfo:
     def message(self, kind: str, data: Mapping[str, Any]) -> str:
         values = {"employer_name": "", "opinion": "", "reason": "", **data, "title": self.title,
                   "reference": self.reference(data), "ended": ENDED_BY.get(str(data.get("by") or ""), "已结束")}
-        return self.messages.get(kind, DEFAULT_MESSAGES[kind]).format_map(values)
+        return (self.messages.get(kind) or DEFAULT_MESSAGES[kind]).format_map(values)
 
     def announced_by_owner(self, kind: str) -> bool:
         return kind in self.result_events.values()
@@ -80,7 +83,14 @@ DEFAULTS: tuple[BusinessTypeInfo, ...] = (
                      messages={**DEFAULT_MESSAGES,
                                APPROVED: "尊敬的{employer_name}，您已完成办理缴存人基数变更（{reference}）！"},
                      result_events={"member.base_adjusted": APPROVED}),
-    BusinessTypeInfo("supplementary_payment", "补缴", "payment", "supplement"),
+    BusinessTypeInfo("supplementary_payment", "补缴", "payment", "supplement", page="hall.supplement",
+                     corrected_on_page=False, summary_label="笔数",
+                     messages={**DEFAULT_MESSAGES,
+                               APPROVED: "尊敬的{employer_name}，您已完成办理补缴（{reference}），补缴金额{amount}元"
+                                         "已由未分配金额转入缴存人账户！",
+                               FAILED: "尊敬的{employer_name}，您提交的补缴业务（{reference}）已审核通过，但{reason}，"
+                                       "未能入账。请待资金到账后重新办理补缴。"},
+                     result_events={"payment.supplemented": APPROVED, "payment.supplement_failed": FAILED}),
     BusinessTypeInfo("member_registration", "缴存人登记", "member", "member_register", page="hall.member_register",
                      corrected_on_page=False, summary_label="人数", result_events={"member.registered": APPROVED}),
     BusinessTypeInfo("member_change", "缴存人信息变更", "member", "member_change", page="hall.member_change",

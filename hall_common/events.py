@@ -57,6 +57,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "member.info_changed": ("notify",),
     "member.info_change_rejected": ("notify",),
     "member.base_adjusted": ("notify",),
+    # 补缴 booked from the unallocated amount, or approved but not booked (the money fell short meanwhile).
+    "payment.supplemented": ("notify",),
+    "payment.supplement_failed": ("notify",),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }

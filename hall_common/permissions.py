@@ -49,7 +49,8 @@ SERVICE_PERMISSIONS: dict[str, str] = {
     "employer_list": "读取单位目录",  # the notify worker's broadcast
     "policy_read": "读取政策参数",  # the policy in force on a date (the money issue's interest rates)
     "receipt_post": "登记到账",  # banks and downstream systems post the money an employer paid
-    "member_read": "读取缴存人",  # the payment worker reads the monthly amounts its bills are made of
+    # the payment service reads the monthly amounts its bills are made of, and checks its 补缴 rows' members
+    "member_read": "读取缴存人",
     # 零余额销户: the employer service reads the account, the members holding money and the businesses
     # in approval (when the operator asks, and again when the approved closure is applied).
     "closure_check": "销户检查",

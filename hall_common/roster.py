@@ -106,7 +106,7 @@ class RosterBook:
         return {
             "type": roster.type,
             "title": business_types.resolve(roster.type).title,
-            "entry_label": "录入清册",
+            "entry_label": roster.entry_label,
             "entry_message": roster.entry_message,
             "commit_label": roster.commit_label,
             "commit_scope": roster.commit_scope,

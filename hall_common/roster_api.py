@@ -194,7 +194,7 @@ def roster_blueprint(book: RosterBook) -> Blueprint:
     def add_row(body: dict[str, Any], employer_no: str, business_type: str) -> dict[str, Any]:
         principal = writable(employer_no, business_type)
         row = book.add_row(principal, employer_no, business_type, body["values"])
-        return {"message": book.get(business_type).entry_message,
+        return {"message": book.get(business_type).entered(row.data),
                 "row": book.row_view(book.get(business_type), row)}
 
     @blp.route(rows_path + "/rows/by-claim/<claim>", methods=["PUT"])
@@ -207,7 +207,7 @@ def roster_blueprint(book: RosterBook) -> Blueprint:
         if not CLAIM.match(claim):
             raise BusinessError("记录标识不正确", 404)
         row = book.upsert_row(principal, employer_no, business_type, claim, body["values"])
-        return {"message": book.get(business_type).entry_message,
+        return {"message": book.get(business_type).entered(row.data),
                 "row": book.row_view(book.get(business_type), row)}
 
     @blp.route(rows_path + "/rows/<int:row_id>", methods=["DELETE"])

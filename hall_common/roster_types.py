@@ -65,7 +65,8 @@ class RosterType:
     apply: Callable[[Any, Sequence[Any]], None]
     claim_label: str  # the subject's name in "…已在清册中"
     claim_field: str  # the form field the claim comes from, for a single entry's refusal
-    entry_message: str = "清册录入成功"
+    entry_message: str = "清册录入成功"  # may name the row's shown values: "录入成功，补缴金额{amount}元"
+    entry_label: str = "录入清册"  # the single-entry form's button (补缴: 录入)
     commit_label: str = "提交"
     commit_message: str = "办理成功"
     commit_scope: str = "all"  # all: every draft row; selected: the rows the operator ticked
@@ -86,6 +87,10 @@ class RosterType:
 
     def shown(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return {**data, **self.derive(data)} if self.derive else data
+
+    def entered(self, data: Mapping[str, Any]) -> str:
+        """录入's answer for a row just recorded, with the values it names."""
+        return self.entry_message.format_map(dict(self.shown(data)))
 
     def columns_for(self, option: str) -> tuple[SheetColumn, ...]:
         return self.option_columns.get(option, self.columns)

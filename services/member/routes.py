@@ -12,7 +12,14 @@ from hall_common.security import require_employer, require_reader
 from . import services
 from .businesses import BOOK, BUSINESSES
 from .queries import QUERIES
-from .schemas import MemberPageSchema, MemberQuery, SearchQuery, SearchResultSchema
+from .schemas import (
+    LookupResultSchema,
+    LookupSchema,
+    MemberPageSchema,
+    MemberQuery,
+    SearchQuery,
+    SearchResultSchema,
+)
 
 blp = Blueprint("member", __name__, description="Members (缴存人)")
 # GET /businesses/<business_type>/<business_id>: a roster business's rows, for the center's task page.
@@ -43,3 +50,14 @@ def search_members(query: dict[str, Any], employer_no: str) -> Any:
     if principal.role == "employer" and not set(SEARCH_PERMISSIONS) & set(principal.permissions):
         require_employer(employer_no, "member_query")  # answers 当前账号无权办理该业务
     return services.search(employer_no, query["q"], query["status"])
+
+
+@blp.route("/employers/<employer_no>/members/lookup", methods=["POST"])
+@allow("service:member_read")
+@blp.arguments(LookupSchema)
+@blp.response(200, LookupResultSchema)
+def lookup_members(body: dict[str, Any], employer_no: str) -> dict[str, Any]:
+    """Another service's check of its rows' members (the payment service's 补缴 roster): the employer's
+    members of these numbers, with name, ID, status and first month; a number not listed is not the
+    employer's."""
+    return {"items": services.lookup(employer_no, body["member_nos"])}

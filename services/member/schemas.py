@@ -48,3 +48,16 @@ class SearchResultSchema(Schema):
     id_number = fields.String()
     status = fields.String()
     status_name = fields.String()
+
+
+class LookupSchema(Schema):
+    member_nos = fields.List(fields.String(validate=validate.Length(min=1, max=20)), required=True,
+                             validate=validate.Length(min=1, max=2000, error="一次最多查询2000个个人账号"))
+
+
+class LookupMemberSchema(SearchResultSchema):
+    first_month = fields.String()
+
+
+class LookupResultSchema(Schema):
+    items = fields.List(fields.Nested(LookupMemberSchema))

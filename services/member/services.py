@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from hall_common import db
 
 from .models import STATUS_NAMES, Member
+from .statuses import members_by_number
 
 SEARCH_LIMIT = 10
 
@@ -77,3 +78,12 @@ def search(employer_no: str, text: str, status: str | None) -> list[dict[str, An
             found.setdefault(member.member_no, member)
     return [{"member_no": m.member_no, "name": m.name, "id_number": m.id_number, "status": m.status,
              "status_name": STATUS_NAMES.get(m.status, m.status)} for m in list(found.values())[:SEARCH_LIMIT]]
+
+
+def lookup(employer_no: str, member_nos: list[str]) -> list[dict[str, Any]]:
+    """The employer's members of these numbers, for another service's checks of its rows (补缴); a
+    number of another employer is simply not found."""
+    found = members_by_number(employer_no, member_nos)
+    return [{"member_no": m.member_no, "name": m.name, "id_number": m.id_number, "status": m.status,
+             "status_name": STATUS_NAMES.get(m.status, m.status), "first_month": m.first_month}
+            for m in found.values()]

@@ -3,8 +3,9 @@
 from hall_common.app import app_factory
 from hall_common.runtime import ServiceRuntime
 
-from . import models, query_routes, receipt_routes, routes, tasks, verifications
+from . import businesses, models, query_routes, receipt_routes, routes, tasks, verifications
 
-RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS, register_tasks=tasks.register_tasks)
+RUNTIME = ServiceRuntime("payment", models.Base, models.PLUMBING, tasks.HANDLERS, housekeeping=tasks.housekeeping,
+                         register_heavy=tasks.register_heavy, register_tasks=tasks.register_tasks)
 create_app = app_factory(RUNTIME, [routes.blp, receipt_routes.blp, verifications.blp, query_routes.queries_blp,
-                                     query_routes.blp])
+                                     query_routes.blp, businesses.businesses_blp, businesses.rosters_blp])

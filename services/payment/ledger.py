@@ -135,8 +135,13 @@ def take_unallocated(session: Session, *, employer_no: str, amount: Decimal, on:
     if taken != 1:  # the caller rolls back, the movement above with it
         have = session.scalar(select(EmployerAccount.unallocated).where(EmployerAccount.employer_no == employer_no))
         have = have if have is not None else ZERO
-        raise BusinessError(f"未分配金额不足：需{amount:,.2f}元，现有{have:,.2f}元，差额{amount - have:,.2f}元", 422)
+        raise BusinessError(shortfall(amount, have), 422)
     return True
+
+
+def shortfall(need: Decimal, have: Decimal) -> str:
+    """The refusal of a payment the unallocated amount does not cover, naming the shortfall."""
+    return f"未分配金额不足：需{need:,.2f}元，现有{have:,.2f}元，差额{need - have:,.2f}元"
 
 
 def _movement(session: Session, employer_no: str, amount: Decimal, on: date, summary: str, source: str) -> bool:

@@ -1,4 +1,5 @@
-"""Events this service consumes (none yet), and its own jobs."""
+"""Events this service consumes (the outcomes of its businesses: 补缴), its jobs (the monthly remittance
+bills, run by beat) and its heavy jobs (imports)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,21 @@ from typing import Any
 from celery import Celery
 from flask import Flask
 
+from hall_common import roster_imports
+from hall_common.roster_api import heavy_tasks
 from hall_common.runtime import Handler
 
 from . import bills
+from .businesses import BOOK, BUSINESSES
 
-HANDLERS: dict[str, Handler] = {}
+# Outcomes dispatch by business type through the registry.
+HANDLERS: dict[str, Handler] = BUSINESSES.outcome_handlers()
 MAKE_BILLS = "payment.make_bills"
+register_heavy = heavy_tasks(BOOK)
+
+
+def housekeeping() -> None:
+    roster_imports.housekeeping(BOOK)
 
 
 def register_tasks(celery: Celery, app: Flask) -> None:
