@@ -46,7 +46,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     expect(page.locator("#employer-name")).to_have_text("太原市示例商贸有限公司")
     # The second account may only query: the business modules are hidden.
     expect(page.get_by_text("单位信息查询", exact=True)).to_be_visible()
-    expect(page.locator('[data-module="employer_query"]')).to_contain_text("暂未开放")  # not built yet: says so
+    expect(page.locator('[data-module="employer_query"]')).to_have_attribute("href", "/employer/queries")
     expect(page.get_by_role("link", name="单位信息变更")).to_have_count(0)
 
     page.get_by_role("link", name="修改密码").click()
