@@ -112,9 +112,9 @@ def _days_to(stop: date, day: Any, dialect: str) -> ColumnElement[Any]:
     return sql_cast(literal(stop, Date) - day, Integer)
 
 
-def products(session: Session, year: Year, after: str, through: str) -> list[tuple[str, str, Decimal, Decimal]]:
-    """(employer_no, member_no, opening balance, movements' product) of the members of the employers
-    ``after < employer_no <= through``, by member, from their journal lines: one grouped query."""
+def products(session: Session, year: Year, *which: ColumnElement[bool]) -> list[tuple[str, str, Decimal, Decimal]]:
+    """(employer_no, member_no, opening balance, movements' product) of the members of the lines
+    ``which`` selects (a range of employers), by member, from their journal lines: one grouped query."""
     line = JournalLine
     moved = line.amount + line.interest
     days = _days_to(year.stop, line.booking_date, session.get_bind().dialect.name)
@@ -123,8 +123,7 @@ def products(session: Session, year: Year, after: str, through: str) -> list[tup
     own_interest = and_(line.detail_type == INTEREST_TYPE, line.booking_date == year.end)
     rows = session.execute(
         select(line.employer_no, line.member_no, type_coerce(opening, Money()), type_coerce(movements, Money()))
-        .where(line.employer_no > after, line.employer_no <= through, line.booking_date <= year.end,
-               not_(own_interest))
+        .where(*which, line.booking_date <= year.end, not_(own_interest))
         .group_by(line.employer_no, line.member_no).order_by(line.employer_no, line.member_no))
     return [(e, m, Decimal(o or ZERO), Decimal(x or ZERO)) for e, m, o, x in rows]
 
@@ -159,7 +158,8 @@ def run_batch(session: Session, run: InterestRun) -> bool:
         return False
     rates = Rates(Decimal(run.current_rate), Decimal(run.carried_rate))
     lines: dict[str, list[ledger.Line]] = defaultdict(list)
-    for employer_no, member_no, opening, movements in products(session, year, cursor, employers[-1]):
+    for employer_no, member_no, opening, movements in products(session, year, JournalLine.employer_no > cursor,
+                                                                JournalLine.employer_no <= employers[-1]):
         interest = member_interest(opening, movements, year.days, rates, run.day_basis)
         if interest != ZERO:
             lines[employer_no].append(ledger.Line(member_no, interest=interest))

@@ -11,6 +11,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 from flask import Flask
+from sqlalchemy import func, select
 
 from hall_common import db
 from hall_common.celery_app import HEAVY_QUEUE, get_heavy_celery
@@ -61,6 +62,38 @@ def settle_year(year: int, *, actor: str = "system", rates: interest.Rates | Non
     except Exception as exc:
         interest.fail(session, year, f"结息中断：{type(exc).__name__}")
         raise
+    return interest.view(run, year)
+
+
+def runs_page(page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    session = db.session()
+    runs = session.scalars(select(InterestRun).order_by(InterestRun.year.desc())
+                           .offset((page - 1) * per_page).limit(per_page))
+    total = session.scalar(select(func.count()).select_from(InterestRun)) or 0
+    return [interest.view(run, run.year) for run in runs], total
+
+
+def run_of(year: int) -> dict[str, Any]:
+    return interest.view(db.session().get(InterestRun, year), year)
+
+
+def request_run(year: int, actor: str) -> dict[str, Any]:
+    """开始结息: the run's row now (its rates fixed, shown at once), the work on the heavy queue. A run
+    already done answers as it is and books nothing; a stopped one goes on where it stopped, with the
+    rates it started with."""
+    session = db.session()
+    settled = interest.check_year(year, today())
+    run = session.get(InterestRun, year)
+    if run is None or run.status == "failed":
+        rates = policy_rates(settled.end) if run is None else interest.Rates(Decimal(run.current_rate),
+                                                                              Decimal(run.carried_rate))
+        run = interest.start(session, settled, rates, get_settings().interest_day_basis, actor)
+        session.commit()
+    if run.status == "running":
+        try:
+            enqueue(year, actor)
+        except Exception as exc:  # Redis down: the row stays running and 开始结息 again sends it
+            raise BusinessError("结息任务提交失败，请稍后再试", 503) from exc
     return interest.view(run, year)
 
 
