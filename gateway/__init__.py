@@ -20,6 +20,7 @@ from . import (
     admin_accounts,
     admin_designer,
     admin_groups,
+    admin_interest,
     admin_monitor,
     admin_ops,
     admin_policy,
@@ -28,6 +29,7 @@ from . import (
     admin_tokens,
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
+    employer_interest,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     errors,
     filters,
     login,
@@ -157,6 +159,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_rights.bp)
     app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(admin_policy.bp)
+    app.register_blueprint(admin_interest.bp)
     register_context(app)
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)
