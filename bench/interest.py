@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -88,10 +88,10 @@ def load(postings: dict[tuple[str, str], list[tuple[date, Decimal]]]) -> int:
         balances[(employer_no, member_no)] = sum((a for _, a in posted), Decimal(0))
         for day, amount in posted:
             by_entry[(employer_no, day)].append((member_no, amount))
-    now, entry_id, lines = utcnow(), 0, 0
-    entries, rows = [], []
-    for (employer_no, day), members in sorted(by_entry.items()):
-        entry_id += 1
+    now = utcnow()
+    entries: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for entry_id, ((employer_no, day), members) in enumerate(sorted(by_entry.items()), start=1):
         total = sum((a for _, a in members), Decimal(0))
         entries.append({"id": entry_id, "serial_no": serial_no(entry_id, day), "employer_no": employer_no,
                         "booking_date": day, "detail_type": "01", "summary": "压测记账", "amount": total,
@@ -103,7 +103,6 @@ def load(postings: dict[tuple[str, str], list[tuple[date, Decimal]]]) -> int:
         session.execute(insert(JournalEntry), entries[start:start + 5000])
     for start in range(0, len(rows), 20_000):
         session.execute(insert(JournalLine), rows[start:start + 20_000])
-    lines = len(rows)
     employer_totals: dict[str, Decimal] = defaultdict(Decimal)
     for (employer_no, _), value in balances.items():
         employer_totals[employer_no] += value
@@ -112,7 +111,7 @@ def load(postings: dict[tuple[str, str], list[tuple[date, Decimal]]]) -> int:
     session.execute(insert(EmployerAccount), [{"employer_no": e, "balance": v, "unallocated": Decimal(0)}
                                               for e, v in employer_totals.items()])
     session.commit()
-    return lines
+    return len(rows)
 
 
 def measure() -> dict[str, Any]:
