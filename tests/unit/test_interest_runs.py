@@ -20,6 +20,7 @@ from services.payment.interest_models import InterestRun
 from services.payment.models import EmployerAccount, JournalEntry, JournalLine, MemberAccount
 from tests.threads import at_once
 
+from .conftest import AnyDb
 from .interest_support import (
     RATES,
     assert_invariant,
@@ -48,9 +49,14 @@ def _five_employers() -> None:
 
 
 def _each_member_once() -> None:
-    counts = db.session().execute(select(JournalLine.member_no, func.count()).where(JournalLine.detail_type == "09")
-                                  .group_by(JournalLine.member_no)).all()
-    assert len(counts) == 15 and {n for _, n in counts} == {1}
+    _each_member_once_besides()
+
+
+def _each_member_once_besides(*others: str) -> None:
+    counts = db.session().execute(select(JournalLine.member_no, func.count()).where(
+        JournalLine.detail_type == "09", JournalLine.booking_date == date(2026, 6, 30))
+        .group_by(JournalLine.member_no)).all()
+    assert len(counts) == 15 + len(others) and {n for _, n in counts} == {1}
     for employer_no in EMPLOYERS:
         for m in range(3):
             expected = reference([(date(2025, 1, 1), Decimal(1000 * (EMPLOYERS.index(employer_no) + 1) + m))],
@@ -147,3 +153,21 @@ def test_balances_equal_members_equal_journal_and_interest_equals_the_reference(
             if expected:
                 movements[member_no].append((date(year, 6, 30), expected))
         assert_invariant()
+
+
+def test_on_sqlite_and_postgresql_four_workers_settle_each_member_once_to_the_fen(
+        any_db: AnyDb, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = any_db.app("payment", payment_app)
+    monkeypatch.setattr(interest, "EMPLOYERS_PER_BATCH", 2)
+    with made.app_context():
+        _five_employers()
+        deposit(EMPLOYERS[0], "LEAP", "100.00", date(2023, 1, 1))
+        deposit(EMPLOYERS[0], "MID", "3000.00", date(2025, 10, 15))
+        deposit(EMPLOYERS[0], "MID", "-1000.00", date(2026, 4, 1))
+        assert at_once([lambda: settle().status for _ in range(4)], made) == ["done"] * 4
+        _each_member_once_besides("MID", "LEAP")
+        # 3,000 x 259 - 1,000 x 91 = 686,000 x 0.015 / 360 = 28.5833
+        assert interest_of("MID") == Decimal("28.58")
+        assert_invariant()
+        settle(2024)
+        assert interest_of("LEAP", 2024) == Decimal("1.53")  # 366 days, 1.525 half up
