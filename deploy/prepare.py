@@ -36,11 +36,15 @@ def ensure_ca() -> None:
 
 
 def ensure_service_tokens() -> None:
-    """The notify worker pages the employer list for a broadcast with its own service token."""
+    """The notify worker pages the employer list for a broadcast with its own service token; the
+    payment worker reads the policy's interest rates with its own."""
     from services.auth.service_tokens import ensure_own_token
 
     if ensure_own_token("notify", ["employer_list"]):
         print("issued the notify service's token", flush=True)
+    # The payment worker's interest settlement reads the rates of the policy in force (member service).
+    if ensure_own_token("payment", ["policy_read"]):
+        print("issued the payment service's token", flush=True)
 
 
 def main() -> None:
