@@ -39,8 +39,6 @@ from typing import Any, cast
 
 from sqlalchemy import Date, Integer, and_, case, func, literal, literal_column, not_, select, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, type_coerce
@@ -100,7 +98,9 @@ def member_interest(opening: Decimal, movements: Decimal, days: int, rates: Rate
 
 def check_year(year: int, today: date) -> Year:
     settled = Year(year)
-    if year < 2000 or settled.end > today:
+    if year < 2000:
+        raise BusinessError("年度应为2000到2100之间的年份", 422)
+    if settled.end > today:
         raise BusinessError(f"结息年度{settled.label}尚未结束（{settled.end:%Y年%m月%d}日结息），不能结息", 422)
     return settled
 
@@ -131,14 +131,13 @@ def products(session: Session, year: Year, *which: ColumnElement[bool]) -> list[
 def start(session: Session, year: Year, rates: Rates, day_basis: int, actor: str) -> InterestRun:
     """The year's run: started now (rates fixed) unless it exists; a failed run is set going again.
     The caller commits."""
-    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     total = session.scalar(select(func.count()).select_from(EmployerAccount)) or 0
-    session.execute(insert_(InterestRun).values(
-        year=year.year, status="running", current_rate=str(rates.current), carried_rate=str(rates.carried),
-        day_basis=day_basis, cursor="", employers_total=total, employers_done=0, members_done=0,
-        interest_total=ZERO, started_by=actor, error="", started_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["year"]))
+    ledger._insert_once(session, InterestRun, {  # noqa: SLF001  (the ledger's one insert-unless-exists)
+        "year": year.year, "status": "running", "current_rate": str(rates.current),
+        "carried_rate": str(rates.carried), "day_basis": day_basis, "cursor": "", "employers_total": total,
+        "employers_done": 0, "members_done": 0, "interest_total": ZERO, "started_by": actor, "error": "",
+        "started_at": now, "updated_at": now}, "year")
     session.execute(update(InterestRun).where(InterestRun.year == year.year, InterestRun.status == "failed")
                     .values(status="running", error="", updated_at=now))
     return session.get_one(InterestRun, year.year, populate_existing=True)
