@@ -145,3 +145,27 @@ def test_another_employer_is_refused(app: Flask, other_employer_headers: dict[st
     no_query = auth(token_for(perms=("supplement",)))
     assert client.get(f"{base}/interest/2026/slip", headers=no_query).status_code == 403
     assert Decimal(own["items"][0]["interest"]) == Decimal("304.17")
+
+
+def test_the_heavy_job_settles_the_year_ending_today_and_beat_sends_it_on_30_june(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery import Celery
+
+    from hall_common.celery_app import HEAVY_QUEUE
+
+    heavy = Celery("test-heavy")
+    interest_jobs.register_heavy(heavy, app)
+    task = heavy.tasks[interest_jobs.TASK]
+    monkeypatch.setattr(interest_jobs, "today", lambda: date(2026, 6, 30))
+    task.run()  # beat's call: no year, the one ending today
+    with app.app_context():
+        assert interest_jobs.run_of(2026)["status"] == "done"
+        assert interest_jobs.run_of(2026)["interest_total"] == Decimal("541.34")
+    task.run(2027)  # a year not ended: refused and logged, the job does not fail
+    with app.app_context():
+        assert interest_jobs.run_of(2027)["status"] == "none"
+    entry = interest_jobs.BEAT["payment-interest-yearly"]
+    assert entry["task"] == interest_jobs.TASK and entry["options"]["queue"] == HEAVY_QUEUE
+    schedule = entry["schedule"]
+    # 15:30 UTC is 23:30 in Beijing: after the day's bookings
+    assert (schedule.month_of_year, schedule.day_of_month, schedule.hour, schedule.minute) == ({6}, {30}, {15}, {30})
