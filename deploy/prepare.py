@@ -38,11 +38,12 @@ def ensure_ca() -> None:
 def ensure_service_tokens() -> None:
     """The services' own tokens for calls outside any user's request: the notify worker pages the
     employer list for a broadcast; the payment worker reads the members' monthly amounts its remittance
-    bills are made of, and the members of its 补缴 rows; the employer service checks a 零余额销户 with the
-    payment, member and workflow services (on the page, and again in its worker when it is applied)."""
+    bills are made of, the members of its 补缴 rows and the policy's interest rates; the employer service
+    checks a 零余额销户 with the payment, member and workflow services (on the page, and again in its
+    worker when it is applied)."""
     from services.auth.service_tokens import ensure_own_token
 
-    for service, permissions in (("notify", ["employer_list"]), ("payment", ["member_read"]),
+    for service, permissions in (("notify", ["employer_list"]), ("payment", ["member_read", "policy_read"]),
                                  ("employer", ["closure_check"])):
         if ensure_own_token(service, permissions):
             print(f"issued the {service} service's token", flush=True)

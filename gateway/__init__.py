@@ -20,6 +20,7 @@ from . import (
     admin_accounts,
     admin_designer,
     admin_groups,
+    admin_interest,
     admin_monitor,
     admin_ops,
     admin_policy,
@@ -29,6 +30,7 @@ from . import (
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     closure,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
+    employer_interest,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     employer_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     errors,
     filters,
@@ -161,6 +163,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_rights.bp)
     app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(admin_policy.bp)
+    app.register_blueprint(admin_interest.bp)
     app.register_blueprint(verify.bp)
     verify.init_app(app)  # public: rate limited per client address
     register_context(app)

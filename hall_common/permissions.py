@@ -41,6 +41,7 @@ CENTER_PERMISSIONS: dict[str, str] = {
     "dead_letters": "死信事件",
     "audit": "审计日志",
     "policy": "政策参数",
+    "interest": "结息管理",  # start a year's interest settlement, see its progress
 }
 ALL_CENTER_PERMISSIONS: list[str] = list(CENTER_PERMISSIONS)
 

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     import_inline_bytes: int = Field(256 * 1024, ge=0)
     # How money is rounded to the fen (a Python decimal ROUND_* mode); DOMAIN.md: half up.
     money_rounding: str = "ROUND_HALF_UP"
+    # Interest (services/payment/interest.py): balance product x annual rate / this many days. DOMAIN.md
+    # says 360 and marks it unconfirmed against 365, so it is a setting, not code.
+    interest_day_basis: Literal[360, 365] = 360
     # Services the Celery worker process serves (comma separated); scale out by running one per service.
     worker_services: str = ",".join(SERVICES)
     # Events (docs/events.md): a failing event is retried with exponential backoff (base, cap in

@@ -17,3 +17,7 @@ app = get_celery()
 for _name in settings.worker_service_list:
     register_service_tasks(app, importlib.import_module(f"services.{_name}").create_app())
 app.conf.beat_schedule = beat_schedule(settings.worker_service_list, settings.relay_interval)
+if "payment" in settings.worker_service_list:  # the yearly interest settlement, sent to the heavy queue
+    from services.payment.interest_jobs import BEAT as INTEREST_BEAT
+
+    app.conf.beat_schedule.update(INTEREST_BEAT)

@@ -1,5 +1,5 @@
 """Events this service consumes (the outcomes of its businesses: 补缴), its jobs (the monthly remittance
-bills, run by beat) and its heavy jobs (imports)."""
+bills, run by beat) and its heavy jobs (roster imports, the yearly interest settlement)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from hall_common import roster_imports
 from hall_common.roster_api import heavy_tasks
 from hall_common.runtime import Handler
 
-from . import bills
+from . import bills, interest_jobs
 from .businesses import BOOK, BUSINESSES
 
 # Outcomes dispatch by business type through the registry.
 HANDLERS: dict[str, Handler] = BUSINESSES.outcome_handlers()
 MAKE_BILLS = "payment.make_bills"
-register_heavy = heavy_tasks(BOOK)
+_roster_imports = heavy_tasks(BOOK)
+
+
+def register_heavy(celery: Celery, app: Flask) -> None:
+    _roster_imports(celery, app)
+    interest_jobs.register_heavy(celery, app)
 
 
 def housekeeping() -> None:
