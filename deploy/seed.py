@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import date
 
 from sqlalchemy import select
 
@@ -132,7 +133,23 @@ def seed_payment_demo() -> None:
 
     monthly = [(r["member_no"], r["first_month"], r["employer_amount"] + r["personal_amount"])
                for r in demo.members(demo.EMPLOYER_NO) if r["status"] == NORMAL]
-    seed_history(db.session(), demo.EMPLOYER_NO, monthly, hall_today())
+    today = hall_today()
+    seed_history(db.session(), demo.EMPLOYER_NO, monthly, today)
+    db.session().commit()
+    _settle_last_year(today)
+
+
+def _settle_last_year(today: date) -> None:
+    """The interest of the last finished interest year (30 June), so 7.4 shows a settled year with its
+    slip. The services are not up while the demo is seeded: the demo policy's rates are given."""
+    from services.payment.interest import Rates
+    from services.payment.interest_jobs import settle_year
+
+    year = today.year if today >= date(today.year, 7, 1) else today.year - 1
+    end = date(year, 6, 30)
+    policy = max((p for p in demo.POLICIES if p["effective_from"] <= end), key=lambda p: p["effective_from"],
+                 default=demo.POLICIES[0])
+    settle_year(year, actor="system", rates=Rates(policy["current_rate"], policy["carried_rate"]))
 
 
 def seed_workflow() -> None:
