@@ -22,6 +22,7 @@ from deploy import demo_data as demo
 from deploy.stack import ROOT, Stack
 from tests.integration.helpers import center_api, wait_for
 
+from .login_support import login_center
 from .member_support import DEMO_MEMBERS, alert, download, navigating_click, open_page, pick_member, workbook
 
 # A normal member no other browser test pays for (the 补缴 of a month is once per member).
@@ -105,7 +106,7 @@ def test_a_supplement_is_paid_found_in_the_journal_printed_verified_and_download
     expect(line).to_contain_text("1234.56")
 
     # 打印: the PDF the browser opens, its text read back, with its verification code.
-    pdf = page.request.get(page.locator("#print").get_attribute("href") or "")
+    pdf = page.request.get(stack.url("gateway") + (page.locator("#print").get_attribute("href") or ""))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
     assert "单位业务明细" in text and MEMBER["member_no"] in text and "1234.56" in text
@@ -142,3 +143,43 @@ def test_a_supplement_is_paid_found_in_the_journal_printed_verified_and_download
     expect(page.locator("#closure-blockers li[data-kind='members']").first).to_contain_text("正常状态的缴存人")
     expect(page.locator("#closure-submit")).to_have_count(0)
     page.close()
+
+
+def test_the_settled_year_shows_in_7_4_with_a_slip_that_verifies_and_the_console_shows_the_run(
+        browser: Browser, stack: Stack) -> None:
+    # The demo settled the last finished interest year (deploy/seed.py).
+    today = date.today()
+    year = today.year if today >= date(today.year, 7, 1) else today.year - 1
+    page = open_page(browser, stack, "/employer/queries")
+    page.locator("a[data-tab='link']", has_text="单位结息查询").click()
+    expect(page.get_by_role("heading", name="单位结息查询", level=1)).to_be_visible()
+    page.locator("#filter-year").select_option(str(year))
+    navigating_click(page, page.locator("#query-submit"))
+    rows = page.locator("#query-results tbody tr")
+    expect(rows.first).to_contain_text(f"{year - 1}-{year}年度结息")
+    slip = page.request.get(stack.url("gateway") + (page.locator("#slip").get_attribute("href") or ""))
+    assert slip.ok and slip.headers["content-type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(slip.body())).pages)
+    assert "利息单" in text and demo.EMPLOYER_NAME in text
+    found = CODE.search(text)
+    assert found, text
+    statement = page.request.get(stack.url("gateway") + (page.locator("#statement").get_attribute("href") or ""))
+    statement_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(statement.body())).pages)
+    assert "对账单" in statement_text and "期末余额" in statement_text
+    statement_code = CODE.search(statement_text)
+    assert statement_code, statement_text
+    page.close()
+
+    visitor = browser.new_page()
+    for code, kind in ((found.group(0), "利息单"), (statement_code.group(0), "对账单")):
+        visitor.goto(stack.url("gateway") + f"/verify?code={code}")  # as the QR code opens it
+        expect(visitor.locator("#verify-kind")).to_have_text(kind)
+        expect(visitor.locator("#verify-period")).to_have_text(f"{year - 1}-07-01 至 {year}-06-30")
+    visitor.close()
+
+    console = browser.new_page()
+    login_center(console, stack)
+    console.get_by_role("link", name="结息管理").click()
+    run = console.locator(f"#interest-runs tr[data-year='{year}']")
+    expect(run).to_have_attribute("data-status", "done")
+    console.close()
