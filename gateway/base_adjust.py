@@ -17,7 +17,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, render_template, request
 
 from hall_common.client import ServiceError, gather
 
@@ -28,6 +28,7 @@ from .rosters import (
     _base,
     _employer_no,
     _owner,
+    enter_row,
     field_errors,
     refusal,
     roster_action,
@@ -64,16 +65,9 @@ def _page(roster: Roster) -> Any:
     tab = request.args.get("tab", "")
     if request.method == "POST":
         tab = "single"
-        values = {key: request.form.get(key, "").strip() for key in values}
-        echo = {key: request.form.get(f"echo_{key}", "").strip()[:60] for key in ECHO}
-        try:
-            result = client.post(f"{_base(roster)}/rows", {"values": values})
-        except ServiceError as exc:
-            flash(refusal(exc), "error")
-            errors = field_errors(exc)
-        else:
-            flash(result.get("message") or spec.get("entry_message") or "录入成功", "success")
-            return redirect(url_for(roster.endpoint))
+        values, echo, errors, entered = enter_row(roster, client, spec, values, tuple(ECHO))
+        if entered is not None:
+            return entered
     page = _int_arg("page", 1, MAX_PAGE)
     rows, current = gather(
         partial(client.get, _base(roster), page=page, per_page=ROWS_PER_PAGE),

@@ -131,6 +131,22 @@ def member_unseal() -> Any:
     return _page("member_unseal")
 
 
+def enter_row(roster: Roster, client: Any, spec: dict[str, Any], fields: dict[str, str],
+              echoed: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str], dict[str, str], Any]:
+    """录入清册, a roster page's POST: the typed values and the echoed member (kept to show a refused row
+    again), each field's reason, and the redirect back once the row is in (None when refused). Every
+    field goes, an empty one as "": the owner checks a typed row as it checks an imported one."""
+    values = {key: request.form.get(key, "").strip() for key in fields}
+    echo = {key: request.form.get(f"echo_{key}", "").strip()[:60] for key in echoed}
+    try:
+        result = client.post(f"{_base(roster)}/rows", {"values": values})
+    except ServiceError as exc:
+        flash(refusal(exc), "error")
+        return values, echo, field_errors(exc), None
+    flash(result.get("message") or spec.get("entry_message") or "录入成功", "success")
+    return values, echo, {}, redirect(url_for(roster.endpoint))
+
+
 def _roster_page(roster: Roster, note: str = "") -> Any:
     """The page; its POST is 录入清册 (a refused row is shown again with its values and each reason).
     ``note``: a line under the title (补缴: the unallocated amount that pays it)."""
@@ -140,17 +156,9 @@ def _roster_page(roster: Roster, note: str = "") -> Any:
     echo = {"name": "", "id_number": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {key: request.form.get(key, "").strip() for key in values}
-        echo = {key: request.form.get(f"echo_{key}", "").strip()[:60] for key in echo}
-        try:
-            # Every field, an empty one as "": the owner checks a typed row as it checks an imported one.
-            result = client.post(f"{_base(roster)}/rows", {"values": values})
-        except ServiceError as exc:
-            flash(refusal(exc), "error")
-            errors = field_errors(exc)
-        else:
-            flash(result.get("message") or spec.get("entry_message") or "录入成功", "success")
-            return redirect(url_for(roster.endpoint))
+        values, echo, errors, entered = enter_row(roster, client, spec, values, tuple(echo))
+        if entered is not None:
+            return entered
     page = _int_arg("page", 1, MAX_PAGE)
     rows, current = gather(
         partial(client.get, _base(roster), page=page, per_page=ROWS_PER_PAGE),
