@@ -37,11 +37,11 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent bench
 
 test: deps lint
-	deploy/sysdeps.sh redis ukey print browser
+	deploy/sysdeps.sh redis ukey print browser observe
 	$(PY) -m pytest -q
 
 unit: $(PY_STAMP)
-	deploy/sysdeps.sh ukey print
+	deploy/sysdeps.sh ukey print observe
 	$(PY) -m pytest -q tests/unit
 
 # The integration suite only, e.g. with HALL_TEST_POSTGRES set to run every service on PostgreSQL. The

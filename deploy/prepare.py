@@ -12,6 +12,10 @@ from hall_common.settings import SERVICES, get_settings
 
 from . import seed, ukey
 
+# The services' own tokens and their permissions (ensure_service_tokens says what each is for).
+OWN_TOKENS: tuple[tuple[str, list[str]], ...] = (
+    ("notify", ["employer_list"]), ("payment", ["member_read", "policy_read"]), ("employer", ["closure_check"]))
+
 
 def issued_ukeys() -> int:
     engine = sa.create_engine(get_settings().database_url("auth"))
@@ -43,8 +47,7 @@ def ensure_service_tokens() -> None:
     worker when it is applied)."""
     from services.auth.service_tokens import ensure_own_token
 
-    for service, permissions in (("notify", ["employer_list"]), ("payment", ["member_read", "policy_read"]),
-                                 ("employer", ["closure_check"])):
+    for service, permissions in OWN_TOKENS:
         if ensure_own_token(service, permissions):
             print(f"issued the {service} service's token", flush=True)
 

@@ -77,6 +77,9 @@ class Stack:
         self.database_urls = dict(database_urls or {})
         self.extra_env = dict(extra_env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        # Celery workers and beat have no web server: each serves /metrics on a port of its own.
+        self.metrics_ports = {name: free_port() for name in
+                              (*(f"worker-{i + 1}" for i in range(WORKER_PROCESSES)), "heavy", "beat")}
         self._lock = threading.RLock()  # the supervisor and the caller both start and stop processes
         self._stopping = threading.Event()
         self._restarted: dict[str, float] = {}
@@ -116,11 +119,11 @@ class Stack:
 
     # -- processes --------------------------------------------------------------------------------
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
             process = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                argv, cwd=ROOT, env={**self.env(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
         with self._lock:
@@ -190,18 +193,21 @@ class Stack:
 
     def start_worker(self) -> None:
         # Two solo workers as one supervised unit (deploy/workers.py says why not a prefork pool).
+        ports = ",".join(str(self.metrics_ports[f"worker-{i + 1}"]) for i in range(WORKER_PROCESSES))
         self.spawn("worker", [str(BIN / "python"), "-m", "deploy.workers", str(WORKER_PROCESSES),
-                              f"hall-{self.redis_port}@%h", "INFO"])
+                              f"hall-{self.redis_port}@%h", "INFO"], env={"HALL_METRICS_PORTS": ports})
 
     def start_heavy(self) -> None:
         # Long jobs (large imports) on their own queue: one job at a time, acknowledged when done.
         self.spawn("heavy", [str(BIN / "celery"), "-A", "services.heavy", "worker", "-P", "solo", "-Q", HEAVY_QUEUE,
                              "-n", f"heavy-{self.redis_port}@%h", "--prefetch-multiplier", "1",
-                             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"])
+                             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+                   env={"HALL_METRICS_PORT": str(self.metrics_ports["heavy"])})
 
     def start_beat(self) -> None:
         self.spawn("beat", [str(BIN / "celery"), "-A", "services.worker", "beat", "-l", "INFO",
-                            "-s", str(self.var_dir / "celerybeat-schedule")])
+                            "-s", str(self.var_dir / "celerybeat-schedule")],
+                   env={"HALL_METRICS_PORT": str(self.metrics_ports["beat"])})
 
     def start(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)

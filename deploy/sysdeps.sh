@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, only those whose command or file is missing.
 # usage: deploy/sysdeps.sh redis ukey print            (make run)
-#        deploy/sysdeps.sh redis ukey print browser    (make test)
+#        deploy/sysdeps.sh redis ukey print browser observe    (make test)
 #        deploy/sysdeps.sh redis ukey bench      (make bench: the wrk load tool)
 set -euo pipefail
 need=()
@@ -9,6 +9,8 @@ for group in "$@"; do
   case "$group" in
     redis) command -v redis-server >/dev/null || need+=(redis-server) ;;
     ukey) [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || need+=(softhsm2) ;;
+    # promtool checks the alert rules (tests/unit/test_metrics_files.py); the server is not started.
+    observe) command -v promtool >/dev/null || need+=(prometheus) ;;
     bench) command -v wrk >/dev/null || need+=(wrk) ;;
     # The prints' embedded Chinese font (hall_common/prints.py; settings.pdf_font_path).
     print) [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei) ;;

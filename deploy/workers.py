@@ -16,6 +16,7 @@ itself and finishes its task (warm shutdown); passing it on as well would make i
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -31,10 +32,19 @@ def worker_argv(index: int, node: str, log_level: str) -> list[str]:
             "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", log_level]
 
 
+def worker_env(index: int) -> dict[str, str]:
+    """Worker ``index`` (from 0) serves its metrics on the index-th port of HALL_METRICS_PORTS, if given."""
+    env = dict(os.environ)
+    ports = [p for p in env.pop("HALL_METRICS_PORTS", "").split(",") if p.strip()]
+    if index < len(ports):
+        env["HALL_METRICS_PORT"] = ports[index].strip()
+    return env
+
+
 def main(argv: list[str]) -> int:
     count, node = int(argv[0]), argv[1]
     log_level = argv[2] if len(argv) > 2 else "INFO"
-    workers = [subprocess.Popen(worker_argv(i + 1, node, log_level)) for i in range(count)]
+    workers = [subprocess.Popen(worker_argv(i + 1, node, log_level), env=worker_env(i)) for i in range(count)]
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

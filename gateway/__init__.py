@@ -11,7 +11,7 @@ from flask import Flask, Response, has_request_context, jsonify, request, send_f
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hall_common import guards
+from hall_common import guards, health, logs, metrics
 from hall_common.errors import BusinessError
 from hall_common.settings import get_settings
 
@@ -27,6 +27,7 @@ from . import (
     admin_push,
     admin_rights,
     admin_tokens,
+    apidocs,
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     closure,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     console,
@@ -48,6 +49,7 @@ from .session import register_context
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIRS = {
     "bpmn-js": ROOT / "node_modules" / "bpmn-js" / "dist",
+    "swagger-ui-dist": ROOT / "node_modules" / "swagger-ui-dist",
 }
 
 
@@ -148,6 +150,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         VENDOR_DIRS=VENDOR_DIRS,
     )
     app.config.update(config or {})
+    logs.configure("gateway")
+    logs.init_app(app)  # first: the request id is made (or taken from X-Request-Id) before anything logs
+    metrics.init_app(app, "gateway")
+    app.add_url_rule(metrics.PATH, "metrics", lambda: metrics.view(app))
     # Every form and script POST carries the session's CSRF token (forms: hidden field; scripts: header).
     CSRFProtect(app)
     app.before_request(_refuse_hostile_json)  # after the CSRF check: a forged post learns nothing
@@ -166,6 +172,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_interest.bp)
     app.register_blueprint(verify.bp)
     verify.init_app(app)  # public: rate limited per client address
+    health.init_gateway(app)  # /health/live, /health/ready: the probes (docs/deploy.md)
+    apidocs.init_app(app)  # public: /api/openapi.json and /api/docs
     register_context(app)
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hall_common import changes
 from hall_common import live as names
+from hall_common.metrics import LIVE_STREAMS
 
 from .homecache import INBOX, SESSION, HomeCache
 from .session import stream_employer
@@ -56,6 +57,7 @@ class Hub:
         self.streams: dict[str, set[asyncio.Queue[bytes]]] = {}
         # live id (and SID + auth session id) -> that session's streams
         self.sessions: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self.held: set[asyncio.Queue[bytes]] = set()  # every open stream, once (close may run twice)
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -71,6 +73,8 @@ class Hub:
 
     def open(self, employer_no: str, live_id: str = "", session_id: str = "") -> asyncio.Queue[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
+        self.held.add(queue)
+        LIVE_STREAMS.set(len(self.held))
         self.streams.setdefault(employer_no, set()).add(queue)
         for name in (live_id, SID + session_id if session_id else ""):
             if name:
@@ -83,6 +87,8 @@ class Hub:
                    len(self.sessions.get(SID + session_id, ())) if session_id else 0)
 
     def close(self, employer_no: str, queue: asyncio.Queue[bytes], live_id: str = "", session_id: str = "") -> None:
+        self.held.discard(queue)
+        LIVE_STREAMS.set(len(self.held))
         for registry, key in ((self.streams, employer_no), (self.sessions, live_id),
                               (self.sessions, SID + session_id if session_id else "")):
             queues = registry.get(key)

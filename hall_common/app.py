@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Blueprint
-from sqlalchemy import text
 
-from . import db, guards, schemas, security  # schemas also sets Chinese messages and text rules for every service
-from .access import allow
+from . import (  # schemas also sets Chinese messages and text rules for every service
+    db,
+    guards,
+    health,
+    logs,
+    metrics,
+    schemas,
+    security,
+)
 from .dead_letter_api import dead_letter_blueprint
 from .errors import HallApi, register_error_handlers
 from .runtime import EXTENSION_KEY, ServiceRuntime
@@ -37,8 +42,9 @@ def create_service_app(
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every state change at INFO
+    logs.configure(runtime.name)
+    logs.init_app(app)  # first: every later hook, and a refusal, logs under the request's id
+    metrics.init_app(app, runtime.name, [metrics.PlumbingCollector(runtime.name)])
 
     app.extensions[EXTENSION_KEY] = runtime
     database = db.Database(app.config["DATABASE_URL"], settings.sqlite_synchronous)
@@ -46,27 +52,15 @@ def create_service_app(
 
     api = HallApi(app)
     api.ma_plugin.converter.add_attribute_function(schemas.decimal_strings_in_openapi)  # type: ignore[union-attr]
-    api.register_blueprint(_health_blueprint(runtime.name))
+    api.register_blueprint(health.service_blueprint(runtime.name))
     api.register_blueprint(dead_letter_blueprint())
+    api.register_blueprint(metrics.blueprint())
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     guards.init_app(app, settings.max_body_bytes)
     security.init_app(app, keys)
     return app
-
-
-def _health_blueprint(name: str) -> Blueprint:
-    blp = Blueprint("health", __name__, description="Liveness and database reachability")
-
-    @blp.route("/health")
-    @allow("public")
-    @blp.response(200)
-    def health() -> dict[str, str]:
-        db.session().execute(text("SELECT 1"))
-        return {"status": "ok", "service": name}
-
-    return blp
 
 
 def app_factory(runtime: ServiceRuntime, blueprints: list[Blueprint]) -> Callable[..., Flask]:

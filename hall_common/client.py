@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json as jsonlib
 import os
 import threading
@@ -12,6 +13,8 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from .logs import HEADER as REQUEST_ID_HEADER
+from .logs import current_request_id
 from .settings import get_settings
 
 
@@ -60,7 +63,8 @@ def gather(*calls: Callable[[], Any]) -> list[Any]:
         if _calls is None or _calls[0] != os.getpid():
             _calls = (os.getpid(), ThreadPoolExecutor(max_workers=32, thread_name_prefix="service-call"))
         pool = _calls[1]
-    futures = [pool.submit(call) for call in calls[1:]]
+    # Each call in a copy of the caller's context: it carries the request id (hall_common.logs).
+    futures = [pool.submit(contextvars.copy_context().run, call) for call in calls[1:]]
     first = calls[0]()  # the caller's own thread takes one call
     return [first, *(future.result() for future in futures)]
 
@@ -137,6 +141,9 @@ class ServiceClient:
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: urllib3.Timeout,
               preload: bool) -> urllib3.BaseHTTPResponse:
+        request_id = current_request_id()
+        if request_id:  # the callee logs, and its events carry, the caller's request id
+            headers = {**headers, REQUEST_ID_HEADER: request_id}
         try:
             return _http().request(method, url, body=body, headers=headers, timeout=timeout, retries=False,
                                    redirect=False, preload_content=preload)

@@ -8,6 +8,7 @@ never a silently "processed" event.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -16,11 +17,13 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import db, dead_letters
+from . import db, dead_letters, logs
 from .events import is_valid
 from .outbox import EMITTED, relay_now
 from .runtime import Handler, ServiceRuntime, get_runtime
 from .security import forget_not_revoked
+
+log = logging.getLogger(__name__)
 
 
 class PermanentEventError(Exception):
@@ -122,7 +125,10 @@ def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> 
         if event["id"] in done:  # processed before, or earlier in this very message
             outcomes.append("duplicate")
             continue
-        handler(event)
+        # The handler's log lines, and the events it emits, carry the request id that caused the event.
+        with logs.bound(logs.accepted(event.get(logs.EVENT_ATTRIBUTE))):
+            handler(event)
+            log.info("event %s (%s) handled", event["id"], event["type"], extra={"service": get_runtime().name})
         done.add(event["id"])
         records.append({"event_id": event["id"], "type": event["type"], "processed_at": db.utcnow()})
         outcomes.append("processed")

@@ -16,6 +16,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from .logs import EVENT_ATTRIBUTE as REQUEST_ID_ATTRIBUTE
+from .logs import current_request_id
 from .settings import SERVICES
 
 SOURCE_PREFIX = "/hall/"
@@ -77,6 +79,9 @@ def make_event(source_service: str, type_: str, data: dict[str, Any], subject: s
     }
     if subject:
         event["subject"] = subject
+    request_id = current_request_id()
+    if request_id:  # a CloudEvents extension attribute: the request that caused the event (docs/observability.md)
+        event[REQUEST_ID_ATTRIBUTE] = request_id
     return event
 
 

@@ -36,6 +36,13 @@ def run_env(metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    shared = context.config.attributes.get("connection")
+    if shared is not None:
+        # The caller's connection and transaction (tests roll migrations back to savepoints on PostgreSQL,
+        # where DDL is transactional): migrate on it and leave commit or rollback to the caller.
+        context.configure(connection=shared, target_metadata=metadata)
+        context.run_migrations()
+        return
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(

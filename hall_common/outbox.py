@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import db, receipts
+from . import db, downstream, receipts
 from .celery_app import get_celery
 from .events import ROUTES, make_event, subscribers
 from .runtime import get_runtime
@@ -89,6 +89,8 @@ def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool
                     batches.setdefault(target, []).append(event)
         _send(celery, batches, retry)
         session.commit()
+        # After the commit, never failing it: a missed publish is found by the receipt check below.
+        downstream.publish(event for row_id, event in events.items() if row_id in claimed)
         if verify:
             _resend_unconfirmed(session, model, retry)
     except Exception:
@@ -169,7 +171,7 @@ def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 
         session.commit()  # ends the read's transaction (and its row locks on PostgreSQL)
         return
     events = {row.event_id: json.loads(row.payload) for row in due}
-    pairs = [(target, event_id) for event_id, event in events.items() for target in subscribers(event)]
+    pairs = [(target, event_id) for event_id, event in events.items() for target in _receivers(event)]
     unconfirmed = receipts.missing(pairs)
     batches: dict[str, list[dict[str, Any]]] = {}
     for row in due:
@@ -185,8 +187,16 @@ def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 
         row.resent += 1
         wait = min(get_settings().event_confirm_after * 2 ** row.resent, 3600)
         row.check_at = now + timedelta(seconds=wait)
+    again = batches.pop(downstream.TARGET, [])
     _send(get_celery(), batches, retry)
     session.commit()
+    downstream.publish(again)
+
+
+def _receivers(event: dict[str, Any]) -> list[str]:
+    """Whose receipts an event needs: its subscribers, and the downstream stream if it carries the type."""
+    targets = subscribers(event)
+    return [*targets, downstream.TARGET] if downstream.carries(event) else targets
 
 
 def _report_unrouted(session: Session, model: Any) -> None:

@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     ca_pkcs11_key_label: str = "hall-ukey-ca"
     # Login challenges per client address and per account (Flask-Limiter notation), counted in
     # rate_limit_storage_uri (empty: the Redis of redis_url; memory:// counts per process). An
-    # X-Forwarded-For address is believed only from trusted_proxies (the gateway).
+    # X-Forwarded-For address is believed only from trusted_proxies (the gateway): addresses or networks
+    # (10.0.0.0/8: a cluster's pod network, where the gateway's pods have no fixed address).
     challenge_limit_per_address: str = "30 per minute"
     challenge_limit_per_account: str = "10 per minute"
     rate_limit_storage_uri: str = ""
@@ -157,12 +158,24 @@ class Settings(BaseSettings):
     # Housekeeping forgets delivered outbox rows and resolved dead letters older than this many days
     # (kept that long for support and audit); undelivered or unresolved ones stay whatever their age.
     event_retention_days: int = Field(30, ge=1, le=3650)
+    # The downstream stream (hall_common/downstream.py, docs/events.md): its key (empty: not published),
+    # its Redis (empty: redis_url) and about how many entries it keeps (XADD MAXLEN ~).
+    downstream_stream: str = Field("hall:downstream", max_length=200)
+    downstream_redis_url: str = ""
+    downstream_maxlen: int = Field(1_000_000, ge=1000, le=100_000_000)
 
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
             raise ValueError("HALL_REDIS_URL must be a redis:// URL")
+        return value
+
+    @field_validator("downstream_redis_url")
+    @classmethod
+    def _downstream_redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("HALL_DOWNSTREAM_REDIS_URL must be a redis:// URL (or empty: HALL_REDIS_URL)")
         return value
 
     @field_validator("auth_url", "employer_url", "member_url", "payment_url", "workflow_url", "notify_url",
@@ -183,6 +196,16 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError as exc:
             raise ValueError(f"not a rate limit such as '10 per minute': {value!r}") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for item in (a.strip() for a in value.split(",")):
+            if item:
+                ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
         return value
 
     @field_validator("money_rounding")

@@ -7,6 +7,8 @@ live in Redis and fall back to each process's memory while it is down (hall_comm
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, request
@@ -22,12 +24,25 @@ LIMITED_ENDPOINTS = ("auth.challenge", "auth.center_login")
 def client_address() -> str:
     """The caller's address; the one the gateway forwards if the direct caller is a trusted proxy."""
     remote = request.remote_addr or ""
-    trusted = {a.strip() for a in get_settings().trusted_proxies.split(",") if a.strip()}
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if remote in trusted and forwarded:
+    if forwarded and _trusted(remote):
         # The right-most entry is the one the trusted proxy itself added; earlier ones are hearsay.
         return forwarded.split(",")[-1].strip() or remote
     return remote
+
+
+def _trusted(remote: str) -> bool:
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return False
+    return any(address in network for network in trusted_networks(get_settings().trusted_proxies))
+
+
+@lru_cache(maxsize=4)
+def trusted_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks: a gateway's pods have no fixed address, only their cluster's pod network."""
+    return tuple(ipaddress.ip_network(a.strip(), strict=False) for a in value.split(",") if a.strip())
 
 
 def account() -> str:

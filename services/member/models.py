@@ -46,22 +46,23 @@ class Member(Base):
     personal_ratio: Mapped[Decimal] = mapped_column(Ratio())
     status: Mapped[str] = mapped_column(String(2), default="01")
     open_date: Mapped[date] = mapped_column(Date)
-    mobile: Mapped[str] = mapped_column(String(20), default="")
+    # server_default: what 0004/0005 gave the rows that existed (see hall_common/models.py's outbox).
+    mobile: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # The first month contributions are due (YYYYMM), as registered.
-    first_month: Mapped[str] = mapped_column(String(6), default="")
+    first_month: Mapped[str] = mapped_column(String(6), default="", server_default="")
     # The monthly amount's two parts as the policy in force rounded them when they were set (registration,
     # base adjustment): stored, so a later change of rounding rule never rewrites what a member owes.
-    employer_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
-    personal_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    employer_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default="0")
+    personal_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default="0")
     # Customer information (manual ch. 9); coded values (education, marital status) per DOMAIN.md.
-    education: Mapped[str] = mapped_column(String(2), default="")
-    landline: Mapped[str] = mapped_column(String(20), default="")
-    postcode: Mapped[str] = mapped_column(String(6), default="")
-    duty: Mapped[str] = mapped_column(String(50), default="")  # 职务
-    occupation: Mapped[str] = mapped_column(String(50), default="")  # 职业
-    title: Mapped[str] = mapped_column(String(50), default="")  # 职称
-    marital_status: Mapped[str] = mapped_column(String(2), default="")
-    home_address: Mapped[str] = mapped_column(String(200), default="")
+    education: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    landline: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    postcode: Mapped[str] = mapped_column(String(6), default="", server_default="")
+    duty: Mapped[str] = mapped_column(String(50), default="", server_default="")  # 职务
+    occupation: Mapped[str] = mapped_column(String(50), default="", server_default="")  # 职业
+    title: Mapped[str] = mapped_column(String(50), default="", server_default="")  # 职称
+    marital_status: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    home_address: Mapped[str] = mapped_column(String(200), default="", server_default="")
     family_income: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # 家庭收入, yuan a month
 
     # The type-ahead searches by prefix of name, ID or number within one employer; 12.1 by opening date.

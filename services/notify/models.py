@@ -114,12 +114,12 @@ class ProcessTrack(Base):
     # As the owning service named the submitting operator (the employer service: the display name).
     initiator: Mapped[str] = mapped_column(String(50), default="")
     # The submitting operator's login name: 我发起的 of one operator (``?initiator=``) matches it.
-    initiator_login: Mapped[str] = mapped_column(String(50), default="")
+    initiator_login: Mapped[str] = mapped_column(String(50), default="", server_default="")
     business_type: Mapped[str] = mapped_column(String(50), default="")
     business_id: Mapped[str] = mapped_column(String(50), default="")
     title: Mapped[str] = mapped_column(String(100), default="")
     # The employer permission needed to act on the process (resubmit, end), as the instance carries it.
-    permission: Mapped[str] = mapped_column(String(50), default="")
+    permission: Mapped[str] = mapped_column(String(50), default="", server_default="")
     summary: Mapped[str] = mapped_column(String(200), default="")
     # running | returned | completed | ended (by the employer) | terminated (by the center)
     status: Mapped[str] = mapped_column(String(20), default=RUNNING)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.audit import audit_model
@@ -43,11 +43,12 @@ class ProcessDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str] = mapped_column(String(50))
     deployed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    note: Mapped[str] = mapped_column(String(200), default="")
+    # server_default: what 0002/0004 gave the rows that existed (see hall_common/models.py's outbox).
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Resolved at deploy so the runtime never guesses: {user task bpmn id: group code}, {end event: outcome}.
-    task_groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    end_outcomes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    initiator_may_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    task_groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    end_outcomes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    initiator_may_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __table_args__ = (UniqueConstraint("process_key", "version"),)
 
 
@@ -61,16 +62,16 @@ class ProcessInstance(Base):
     title: Mapped[str] = mapped_column(String(100))
     # The employer permission an operator needs to act on the business (hall_common.business_types), as
     # submitted: it rides on every process event, so notify and the gateway know it for any type.
-    permission: Mapped[str] = mapped_column(String(50), default="")
+    permission: Mapped[str] = mapped_column(String(50), default="", server_default="")
     employer_no: Mapped[str] = mapped_column(String(20), index=True)
     employer_name: Mapped[str] = mapped_column(String(100))
     initiator: Mapped[str] = mapped_column(String(50))
     # The submitting operator's login name (unique within the employer, unlike the display name): it
     # rides on every process event so notify's 我发起的 is the operator's own.
-    initiator_login: Mapped[str] = mapped_column(String(50), default="")
+    initiator_login: Mapped[str] = mapped_column(String(50), default="", server_default="")
     # What the approver's list shows; the rows themselves stay with the owner.
-    summary: Mapped[str] = mapped_column(String(200), default="")
-    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    row_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default=RUNNING, index=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     state: Mapped[str] = mapped_column(Text)
@@ -78,12 +79,12 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # Why an employer ended or an admin terminated the process.
-    end_reason: Mapped[str] = mapped_column(String(500), default="")
+    end_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # Numbers the events about this instance, so consumers converge whatever the arrival order.
-    seq: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Optimistic lock: every save is UPDATE ... WHERE version = <read version>, so two tasks of one
     # instance completed at once cannot both save over each other's state (StaleDataError).
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
     # One process per business: a redelivered submission cannot start a second one.
     __table_args__ = (UniqueConstraint("business_type", "business_id"),)

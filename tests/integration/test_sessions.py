@@ -34,7 +34,8 @@ A, B = demo.EMPLOYER_NO, demo.SECOND_EMPLOYER_NO
 STEP_GONE = "该登录步骤已完成或已超时，请重新登录"
 # The login steps and what a caller needs before it has a token.
 PUBLIC = {
-    ("GET", "/health"), ("GET", "/auth/public-key"), ("POST", "/auth/challenge"), ("POST", "/auth/login"),
+    ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"),
+    ("GET", "/auth/public-key"), ("POST", "/auth/challenge"), ("POST", "/auth/login"),
     ("POST", "/auth/initial-password"), ("POST", "/auth/select"), ("POST", "/auth/center-login"),
     ("POST", "/auth/refresh"),
     ("GET", "/verifications/{code}"),  # a print's verification code: anyone holding a print may check it

@@ -129,11 +129,15 @@ def outbox_events(app: Flask) -> list[dict[str, Any]]:
 
     from sqlalchemy import select
 
+    from hall_common.event_schemas import problems
     from hall_common.runtime import get_runtime
 
     with app.app_context():
         model = get_runtime().plumbing.outbox
-        return [json.loads(r.payload) for r in db.session().scalars(select(model).order_by(model.id))]
+        events = [json.loads(r.payload) for r in db.session().scalars(select(model).order_by(model.id))]
+    # Every event a test sees the code emit is as the catalog (and docs/events.md) says.
+    assert [p for event in events for p in problems(event)] == []
+    return events
 
 
 @pytest.fixture

@@ -247,8 +247,10 @@ def test_an_event_without_its_consumers_receipts_is_sent_again_to_them(monkeypat
         assert [(name, e["id"]) for name, e, _ in sent.messages] == [("notify.handle_event", event["id"])] * 2
         assert row.resent == 1 and row.check_at > db.utcnow() + timedelta(seconds=590)
 
-        # Confirmed by the consumer: checked once more, then never again.
+        # Confirmed by the consumer (and by the downstream stream, unavailable here): checked once more,
+        # then never again.
         receipts.confirm("notify", event["id"])
+        receipts.confirm("downstream", event["id"])
         row.check_at = db.utcnow() - timedelta(seconds=1)
         session.commit()
         outbox.relay(verify=True)

@@ -165,9 +165,12 @@ def test_a_service_with_an_undeclared_route_does_not_start() -> None:
 
 
 # The gateway's pages anyone may open without a session: the login steps of both consoles, the UKey
-# agent's download, static files, and the public verification of a print (docs/prints.md).
+# agent's download, static files, the public verification of a print (docs/prints.md), the probes, the
+# API document for programs (gateway/apidocs.py says why it is public) and the metrics Prometheus scrapes
+# (counts only; the proxy does not forward /metrics from outside: docs/observability.md).
 GATEWAY_PUBLIC = {"static", "favicon", "hall.vendor", "login.login", "login.challenge", "login.agent_download",
-                  "admin.login", "verify.verify_page"}
+                  "admin.login", "verify.verify_page", "health.live", "health.ready", "apidocs.openapi_json",
+                  "apidocs.docs", "metrics"}
 
 
 def test_every_gateway_page_but_the_public_ones_sends_a_visitor_without_a_session_to_log_in(

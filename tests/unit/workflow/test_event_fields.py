@@ -1,42 +1,28 @@
-"""docs/events.md names exactly the data fields the workflow service emits, type by type: a run
-through every path (return, resubmit, reassign, approve, reject, end, terminate) is compared with the
-catalog's rows."""
+"""The event catalog (hall_common/event_schemas.py, from which docs/events.md is generated) names
+exactly the data fields the workflow service emits, type by type, and each event passes its type's
+JSON Schema: a run through every path (return, resubmit, reassign, approve, reject, end, terminate) is
+compared with the catalog."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
-from .conftest import center, complete, employer, events_of, post, resubmit, submit, the_task
+from hall_common import event_schemas
 
-CATALOG = Path(__file__).resolve().parents[3] / "docs" / "events.md"
+from .conftest import center, complete, employer, events_of, post, resubmit, submit, the_task
 
 
 def documented() -> dict[str, set[str]]:
-    """type -> field names of its row: the backticked names, leaving out parenthesised remarks and the
-    sentences after the field list; "the common fields" and "as `x`" expand."""
-    rows: dict[str, str] = {}
-    for line in CATALOG.read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and re.fullmatch(r"`[a-z_]+\.[a-z_]+`", cells[0]):
-            rows[cells[0].strip("`")] = cells[3]
-    fields: dict[str, set[str]] = {}
+    """type -> the names of the data fields the catalog declares for it."""
+    return {type_: {*entry.required, *entry.optional} for type_, entry in event_schemas.CATALOG.items()}
 
-    def names(text: str) -> set[str]:
-        while re.search(r"\([^()]*\)", text):
-            text = re.sub(r"\([^()]*\)", "", text)
-        text = text.split(". ")[0]
-        return set(re.findall(r"`([a-z_]+)`", text))
 
-    common = names(rows["process.started"]) - {"summary"}
-    for type_, text in rows.items():
-        alias = re.match(r"as `([a-z_.]+)`", text)
-        fields[type_] = names(rows[alias.group(1)]) if alias else names(text)
-        if text.startswith("the common fields"):
-            fields[type_] |= common
-    return fields
+def assert_as_catalogued(event: dict[str, Any]) -> None:
+    """The event carries exactly its catalogued fields, and its data passes the type's schema."""
+    assert set(event["data"]) == documented()[event["type"]], event["type"]
+    assert event_schemas.problems(event) == []
 
 
 def test_every_emitted_event_carries_exactly_its_documented_fields(app: Flask) -> None:
@@ -59,14 +45,13 @@ def test_every_emitted_event_carries_exactly_its_documented_fields(app: Flask) -
     instance = the_task(app, "4")["instance"]["id"]
     assert post(app, f"/instances/{instance}/terminate", center(), {"reason": "重复"}).status_code == 200
 
-    catalog = documented()
     emitted = events_of(app)
     assert {e["type"] for e in emitted} >= {
         "process.started", "task.created", "task.claimed", "task.completed", "process.returned",
         "process.resubmitted", "process.ended", "process.completed", "business.approved", "business.rejected",
         "business.returned", "business.ended"}
     for event in emitted:
-        assert set(event["data"]) == catalog[event["type"]], event["type"]
+        assert_as_catalogued(event)
 
 
 def test_the_submitting_operators_login_rides_on_every_process_event(app: Flask) -> None:
