@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import event_schemas
-from .events import ALL_SERVICES, OWNER, ROUTES
+from .events import ALL_SERVICES, DOWNSTREAM, OWNER, ROUTES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 PARTS = ("event table", "event reference")
@@ -26,7 +26,8 @@ def _receivers(type_: str) -> str:
     targets = ROUTES[type_]
     if targets == ALL_SERVICES:
         return "every service"
-    return ", ".join("the `owner` named in the data" if t == OWNER else t for t in targets)
+    names = {OWNER: "the `owner` named in the data", DOWNSTREAM: "the downstream stream only"}
+    return ", ".join(names.get(t, t) for t in targets)
 
 
 def event_table() -> str:

@@ -20,6 +20,7 @@ SCHEMA_PREFIX = "urn:hall:event-schema:"
 _STR = {"type": "string"}
 _OPT_STR = {"type": ["string", "null"]}
 _INT = {"type": "integer", "minimum": 0}
+_DATE = {"type": "string", "format": "date"}
 _CHANGES = {"type": "array", "items": {"type": "object", "required": ["field", "label", "old", "new"],
                                        "properties": {"field": _STR, "label": _STR,
                                                       "old": _OPT_STR, "new": _OPT_STR}}}
@@ -65,6 +66,12 @@ FIELDS: dict[str, Field] = {
     "applied": Field(_INT, 3),
     "amount": Field({"type": "string", "pattern": r"^-?[0-9,]+\.[0-9]{2}$"}, "1,200.00"),
     "serial_no": Field(_STR, "JZ202612030001"),
+    "bank_reference": Field(_STR, "ICBC202612030000123"),
+    "received_on": Field(_DATE, "2026-12-02"),
+    "booked_on": Field(_DATE, "2026-12-03"),
+    "month": Field({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}, "2026-11"),
+    "interest_year": Field({"type": "integer", "minimum": 2000}, 2026),
+    "headcount": Field(_INT, 25),
     "token_id": Field(_STR, "3f6c0b1e9d2a4c5b"),
     "login_name": Field(_STR, "100100000001"),
     "expires_at": Field({"type": "string", "format": "date-time"}, "2026-12-03T14:00:00+00:00"),
@@ -177,6 +184,21 @@ CATALOG: dict[str, EventSpec] = {
         "as `payment.supplemented` without `serial_no`, `applied` 0, `amount` the total needed and `reason` "
         "(`未分配金额不足：需X元，现有Y元，差额Z元`): approved, but the unallocated amount no longer covered it, "
         "so nothing was booked; the message kind `failed`")),
+    "payment.receipt_booked": EventSpec("payment", (
+        "employer_no", "bank_reference", "amount", "received_on", "booked_on"), (
+        "`employer_no`, `bank_reference` (the bank's, unique: posted again it is not booked again), `amount`, "
+        "`received_on` (the bank's date), `booked_on` (the day the hall booked it to the unallocated amount). "
+        "Any bill it paid follows as `payment.remittance_paid`")),
+    "payment.remittance_paid": EventSpec("payment", (
+        "employer_no", "month", "amount", "headcount", "serial_no", "booked_on"), (
+        "`employer_no`, `month` (the bill's, `YYYY-MM`), `amount`, `headcount` (members on the bill), "
+        "`serial_no` (the type-01 journal entry), `booked_on`: a monthly bill paid from the unallocated amount, "
+        "oldest first. The lines: 7.1's journal detail on the payment service")),
+    "payment.interest_settled": EventSpec("payment", (
+        "employer_no", "interest_year", "amount", "headcount", "serial_no", "booked_on"), (
+        "`employer_no`, `interest_year` (the year ending 30 June of it), `amount` (the employer's members' "
+        "interest), `headcount` (members credited), `serial_no` (the interest journal entry), `booked_on` "
+        "(30 June): one per employer with interest when the center's 结息 run books it")),
     "auth.session_revoked": EventSpec("auth", ("token_id", "login_name", "expires_at"), (
         "`token_id` (a session id, the `sid` of all its access tokens; or one token's `jti`), `login_name`, "
         "`expires_at` (no token of it lives longer): refused from then on. Emitted on logout (employer and "

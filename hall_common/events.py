@@ -22,6 +22,9 @@ from .settings import SERVICES
 
 SOURCE_PREFIX = "/hall/"
 OWNER = "$owner"
+# The downstream stream only (hall_common/downstream.py): a fact for systems outside the hall, which no
+# service of the hall acts on. Such a type must be one the catalog sends downstream (test_event_catalog).
+DOWNSTREAM = "$downstream"
 ALL_SERVICES = SERVICES
 
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -62,6 +65,11 @@ ROUTES: dict[str, tuple[str, ...]] = {
     # 补缴 booked from the unallocated amount, or approved but not booked (the money fell short meanwhile).
     "payment.supplemented": ("notify",),
     "payment.supplement_failed": ("notify",),
+    # Money moved without an approval of its own: a bank's receipt stored, a monthly bill paid from the
+    # unallocated amount, a year's interest booked for an employer. Downstream systems keep the books.
+    "payment.receipt_booked": (DOWNSTREAM,),
+    "payment.remittance_paid": (DOWNSTREAM,),
+    "payment.interest_settled": (DOWNSTREAM,),
     # A logout: every service stops accepting the token at once.
     "auth.session_revoked": ALL_SERVICES,
 }
@@ -88,10 +96,16 @@ def make_event(source_service: str, type_: str, data: dict[str, Any], subject: s
 def subscribers(event: dict[str, Any]) -> list[str]:
     result: list[str] = []
     for target in ROUTES.get(event["type"], ()):
+        if target == DOWNSTREAM:
+            continue
         name = event["data"].get("owner") if target == OWNER else target
         if name and name not in result:
             result.append(name)
     return result
+
+
+def downstream_only(event: dict[str, Any]) -> bool:
+    return ROUTES.get(event["type"]) == (DOWNSTREAM,)
 
 
 def is_valid(event: Any) -> bool:

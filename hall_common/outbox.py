@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import db, downstream, receipts
 from .celery_app import get_celery
-from .events import ROUTES, make_event, subscribers
+from .events import ROUTES, downstream_only, make_event, subscribers
 from .runtime import get_runtime
 from .settings import SERVICES, get_settings
 
@@ -77,7 +77,7 @@ def relay(limit: int = 200, retry: bool = True, min_age: float = 0, verify: bool
         for row in unsent.all():
             event = json.loads(row.payload)
             targets = subscribers(event)
-            if not targets or any(target not in SERVICES for target in targets):
+            if not (targets or downstream_only(event)) or any(target not in SERVICES for target in targets):
                 _report(row, f"its subscribers {targets} are not services")
                 continue
             events[row.id] = event

@@ -32,6 +32,7 @@ from hall_common import db
 from hall_common.client import ServiceClient, ServiceError
 from hall_common.db import utcnow
 from hall_common.errors import BusinessError
+from hall_common.outbox import emit
 from hall_common.prints import HALL_TIME
 from hall_common.service_tokens import own_token
 
@@ -132,6 +133,10 @@ def _pay(session: Session, bill: RemittanceBill, on: date) -> None:
     session.execute(update(RemittanceBill).where(RemittanceBill.id == bill.id, RemittanceBill.status == "unpaid")
                     .values(status="paid", entry_id=entry.id, paid_at=utcnow()))
     session.refresh(bill)
+    emit(session, "payment.remittance_paid", {
+        "employer_no": bill.employer_no, "month": f"{bill.month:%Y-%m}", "amount": f"{bill.amount:,.2f}",
+        "headcount": bill.headcount, "serial_no": entry.serial_no, "booked_on": on.isoformat()},
+        subject=f"bill/{bill.id}")
 
 
 def make_month(month: date, today: date, fetch: MonthLines | None = None) -> dict[str, int]:

@@ -47,6 +47,7 @@ from hall_common.coltypes import Money
 from hall_common.db import utcnow
 from hall_common.errors import BusinessError
 from hall_common.money import to_money
+from hall_common.outbox import emit
 
 from . import ledger
 from .interest_models import InterestRun
@@ -171,6 +172,10 @@ def run_batch(session: Session, run: InterestRun) -> bool:
             booking_date=year.end, source=f"interest:{year.year}:{employer_no}", lines=lines[employer_no])
         if booked_now:
             members, total = members + entry.headcount, total + entry.interest
+            emit(session, "payment.interest_settled", {
+                "employer_no": employer_no, "interest_year": year.year, "amount": f"{entry.interest:,.2f}",
+                "headcount": entry.headcount, "serial_no": entry.serial_no, "booked_on": year.end.isoformat()},
+                subject=f"interest/{year.year}/{employer_no}")
     moved = cast(CursorResult[Any], session.execute(
         update(InterestRun).where(InterestRun.year == run.year, InterestRun.cursor == cursor,
                                   InterestRun.status == "running")

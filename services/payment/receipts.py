@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from hall_common import db
 from hall_common.db import utcnow
 from hall_common.errors import BusinessError
+from hall_common.outbox import emit
 
 from .bills import pay_due
 from .ledger import add_unallocated
@@ -65,6 +66,10 @@ def store(session: Session, poster: str, body: dict[str, Any],
     receipt = session.get_one(Receipt, receipt_id)
     add_unallocated(session, employer_no=receipt.employer_no, amount=receipt.amount, on=on,
                     summary=f"银行到账 {receipt.bank_reference}"[:100], source=f"receipt:{receipt.id}")
+    emit(session, "payment.receipt_booked", {
+        "employer_no": receipt.employer_no, "bank_reference": receipt.bank_reference,
+        "amount": f"{receipt.amount:,.2f}", "received_on": receipt.received_on.isoformat(),
+        "booked_on": on.isoformat()}, subject=f"receipt/{receipt.id}")
     return receipt, pay_due(session, receipt.employer_no, on)
 
 

@@ -49,6 +49,18 @@ def interest_entries(year: int = 2026) -> list[JournalEntry]:
                                      .order_by(JournalEntry.employer_no)))
 
 
+def settled_events(year: int = 2026) -> list[dict[str, object]]:
+    """The ``payment.interest_settled`` events in the outbox for ``year``, by employer."""
+    import json
+
+    from hall_common.runtime import get_runtime
+
+    model = get_runtime().plumbing.outbox
+    events = [json.loads(p)["data"] for p in db.session().scalars(
+        select(model.payload).where(model.type == "payment.interest_settled"))]
+    return sorted((e for e in events if e["interest_year"] == year), key=lambda e: str(e["employer_no"]))
+
+
 def reference(movements: list[tuple[date, Decimal]], year: int, rates: interest.Rates,
               day_basis: int = 360) -> Decimal:
     """Day by day, as a clerk would: each day of the year adds that day's closing balance (算头不算尾),

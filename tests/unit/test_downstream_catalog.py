@@ -98,3 +98,20 @@ def test_an_unavailable_stream_neither_fails_nor_holds_up_the_halls_delivery(mon
         row = session.scalars(select(get_runtime().plumbing.outbox)).one()
         assert row.published_at is not None
     assert downstream.publish([event]) == 0
+
+
+def test_a_downstream_only_event_goes_to_no_service_and_is_checked_for_the_streams_receipt(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A receipt booked concerns only the books outside the hall: no queue of the hall receives it, yet it
+    # is relayed (not reported unrouted) and, the stream being unreachable here, its receipt is checked later.
+    downstream.reset_client()
+    app = make_app("payment", seed=False)
+    sent = Sent(monkeypatch)
+    with app.app_context():
+        session = db.session()
+        outbox.emit(session, "payment.receipt_booked", event_schemas.example("payment.receipt_booked"))
+        session.commit()
+        assert outbox.relay() == 1
+        assert sent.messages == []
+        row = session.scalars(select(get_runtime().plumbing.outbox)).one()
+        assert row.published_at is not None and row.check_at is not None

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hall_common import event_schemas
 from hall_common.consumer import COMMON_HANDLERS
-from hall_common.events import OWNER, ROUTES
+from hall_common.events import DOWNSTREAM, OWNER, ROUTES
 from hall_common.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +76,11 @@ def catalog_problems(
     owners |= {name for name, types in handlers.items() if types & set(OUTCOMES)}
     for event_type, targets in routes.items():
         for target in targets:
-            if target == OWNER:
+            if target == DOWNSTREAM:
+                entry = event_schemas.CATALOG.get(event_type)
+                if entry is None or not entry.downstream:
+                    problems.append(f"{event_type} goes to the downstream stream only, which does not carry it")
+            elif target == OWNER:
                 if not owners:
                     problems.append(f"{event_type} goes to the owner of a business, but no service owns one")
                 problems += [f"{event_type} reaches owner {owner}, which has no handler for it"
@@ -111,12 +116,14 @@ def test_the_catalog_check_finds_each_kind_of_gap() -> None:
         "business.approved": (OWNER,),
         "business.rejected": (OWNER,),
         "employer.info_changed": ("notify", "billing"),
+        "auth.session_revoked": (DOWNSTREAM,),
     }
     assert catalog_problems(emissions, routes, handlers) == [
         "services/employer/services.py:2 emits 'employer.renamed', which has no route in events.ROUTES",
         "business.rejected reaches owner employer, which has no handler for it",
         "employer.info_changed is routed to notify, which has no handler for it",
         "employer.info_changed is routed to billing, which is not a service",
+        "auth.session_revoked goes to the downstream stream only, which does not carry it",
         "notify handles member.sealed, but events.ROUTES sends it no such event",
     ]
 

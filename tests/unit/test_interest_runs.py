@@ -30,6 +30,7 @@ from .interest_support import (
     payment_app,
     reference,
     settle,
+    settled_events,
 )
 
 EMPLOYERS = [f"3003000{i:02d}" for i in range(1, 6)]
@@ -104,6 +105,8 @@ def test_a_worker_killed_inside_a_batch_leaves_nothing_of_it_and_the_rerun_books
     assert settle().status == "done"
     _each_member_once()
     assert_invariant()
+    # The rolled-back batch's events went with it: downstream hears of each employer's interest once.
+    assert [e["employer_no"] for e in settled_events()] == EMPLOYERS
 
 
 def test_workers_settling_the_same_year_at_once_book_each_member_once(app: Flask,
@@ -116,6 +119,10 @@ def test_workers_settling_the_same_year_at_once_book_each_member_once(app: Flask
     assert (run.employers_done, run.members_done) == (5, 15)
     _each_member_once()
     assert_invariant()
+    entries = {e.employer_no: e for e in interest_entries()}
+    assert settled_events() == [
+        {"employer_no": n, "interest_year": 2026, "amount": f"{entries[n].interest:,.2f}", "headcount": 3,
+         "serial_no": entries[n].serial_no, "booked_on": "2026-06-30"} for n in EMPLOYERS]
 
 
 YEARS = (2024, 2025, 2026)

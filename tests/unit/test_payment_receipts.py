@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,20 @@ from .conftest import EMPLOYER_NO, AnyDb, auth, make_app, token_for
 from .payment_money_support import assert_invariant, figures, make_bill, post_receipt
 
 M1, M2 = f"{EMPLOYER_NO}0001", f"{EMPLOYER_NO}0002"
+
+
+def emitted(app, type_: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The data of the outbox's events of a type (for the downstream stream), each checked against its schema."""
+    from hall_common import event_schemas
+    from hall_common.runtime import get_runtime
+
+    with app.app_context():
+        model = get_runtime().plumbing.outbox
+        events = [json.loads(p) for p in db.session().scalars(select(model.payload).where(model.type == type_)
+                                                              .order_by(model.id))]
+    for event in events:
+        assert event_schemas.problems(event) == [], event
+    return [event["data"] for event in events]
 
 
 def _count(app, model, **where):  # type: ignore[no-untyped-def]
@@ -109,6 +124,16 @@ def test_a_receipt_pays_the_oldest_bill_it_covers_with_the_unallocated_amount() 
     assert found["balance"] - opening == Decimal("1500.50")
     summary = app.test_client().get(f"/employers/{EMPLOYER_NO}/account", headers=auth(token_for())).get_json()
     assert summary["last_remittance_month"] == "2026-04" and summary["unallocated"] == "199.50"
+    # Downstream systems learn both receipts and the bill they paid, with the journal entry's number.
+    today = hall_today().isoformat()
+    assert emitted(app, "payment.receipt_booked") == [
+        {"employer_no": EMPLOYER_NO, "bank_reference": "B-1", "amount": "1,000.00", "received_on": "2026-05-10",
+         "booked_on": today},
+        {"employer_no": EMPLOYER_NO, "bank_reference": "B-2", "amount": "700.00", "received_on": "2026-05-12",
+         "booked_on": today}]
+    assert emitted(app, "payment.remittance_paid") == [
+        {"employer_no": EMPLOYER_NO, "month": "2026-04", "amount": "1,500.50", "headcount": 2,
+         "serial_no": entry.serial_no, "booked_on": today}]
 
 
 def test_ten_banks_posting_one_reference_at_once_store_one_receipt_and_book_once(any_db: AnyDb) -> None:
@@ -124,6 +149,7 @@ def test_ten_banks_posting_one_reference_at_once_store_one_receipt_and_book_once
     assert _count(app, JournalEntry, detail_type="01") == 1
     found = assert_invariant(app)
     assert found["unallocated"] == Decimal("300.00")
+    assert len(emitted(app, "payment.receipt_booked")) == len(emitted(app, "payment.remittance_paid")) == 1
 
 
 def test_ten_payments_out_of_the_unallocated_amount_at_once_never_overspend_it(any_db: AnyDb) -> None:
