@@ -10,10 +10,10 @@ AGENT_WHEEL := build/agent/hall_ukey_agent-1.0.0-py3-none-any.whl
 
 .PHONY: run test lint unit integration bench deps agent clean
 
-$(PY_STAMP): requirements.txt pyproject.toml
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
