@@ -1,7 +1,8 @@
-"""(6) 1,000 concurrent live streams (``GET /events/stream``, server-sent events) held by the gateway:
+"""(6) 10,000 concurrent live streams (``GET /events/stream``, server-sent events) held by the gateway:
 connect them all, publish one inbox change through the notify service's own ``publish_change``, and
 measure its delivery to every stream and the gateway's memory. A page request is timed while the
-streams are held, to show they do not take the threads that render pages."""
+streams are held, to show they do not take the threads that render pages. The goal (issue 19): one
+gateway process holds 10,000 and delivers a change to all of them within 1 s."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from deploy.stack import Stack
 
 from .harness import Result, _status_kb, percentile, run_setup, session_pids
 
-STREAMS = 1_000
+STREAMS = 10_000
+DELIVER_ALL_MS = 1000
 CONNECT_AT_ONCE = 100  # connections opened together, as pages opening over a moment
 
 
@@ -94,13 +96,15 @@ async def _run(stack: Stack, cookies: list[str], employer_no: str) -> dict[str, 
 
 def run(stack: Stack) -> list[Result]:
     creds: dict[str, Any] = run_setup(stack, "employers", "1")
-    # One stream per session, as 1,000 operators' open home pages (a session may hold 32 at most).
+    # One stream per session, as 10,000 operators' open home pages (a session may hold 32 at most).
     cookies: list[str] = run_setup(stack, "stream-cookies", str(STREAMS))["cookies"]
     figures = asyncio.run(_run(stack, cookies, creds["demo_employer"]))
     return [Result(
         name=f"{STREAMS:,} concurrent SSE streams held, one change delivered to all", unit="ms",
-        ours=figures["delivery_all_ms"], goal=f"all {STREAMS:,} delivered, pages still served",
-        met=figures["delivered"] == STREAMS and figures["page_status"] == 200,
+        ours=figures["delivery_all_ms"],
+        goal=f"all {STREAMS:,} delivered within {DELIVER_ALL_MS:,} ms, pages still served",
+        met=(figures["delivered"] == STREAMS and figures["delivery_all_ms"] <= DELIVER_ALL_MS
+             and figures["page_status"] == 200),
         peak_mb=figures["gateway_rss_mb_held"], details={**figures, "summary": (
             f"{figures['delivered']}/{figures['streams']} delivered, p50 {figures['delivery_p50_ms']} ms, "
             f"gateway {figures['gateway_rss_mb_before']} -> {figures['gateway_rss_mb_held']} MB "
