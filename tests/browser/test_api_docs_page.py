@@ -5,6 +5,8 @@ one operation and reads who may call it; the page never offers to call the API."
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, expect
 
 from deploy.stack import Stack
@@ -23,11 +25,10 @@ def test_a_developer_reads_every_services_operations_without_signing_in(browser:
     for service in SERVICES:
         assert any(name.strip().startswith(service) for name in names), (service, names)
 
-    # Open the notify service's push list: its path carries the service's name; it needs a token.
-    section = page.locator(".swagger-ui .opblock-tag-section", has=page.locator("[data-tag^='notify']")).first
-    if not section.locator(".opblock").count():
-        section.locator(".opblock-tag").first.click()
-    operation = page.locator(".swagger-ui .opblock", has=page.locator("[data-path='/notify/pushes']")).first
+    # Open the notify service's inboxes section and its push list: the path carries the service's name.
+    page.get_by_role("heading", name=re.compile(r"^notify: notify ")).click()
+    operation = page.locator(".swagger-ui .opblock",
+                             has=page.locator(".opblock-summary-path[data-path='/notify/pushes']")).first
     expect(operation).to_be_visible()
     operation.locator(".opblock-summary-control").first.click()
     expect(operation.locator(".opblock-body")).to_be_visible()
