@@ -154,6 +154,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)  # first: the request id is made (or taken from X-Request-Id) before anything logs
     metrics.init_app(app, "gateway")
     app.add_url_rule(metrics.PATH, "metrics", lambda: metrics.view(app))
+    # Before the CSRF check reads a form: a chunked body at the size limit is refused, never cut off.
+    app.before_request(guards.refuse_unsized_body_at_limit)
     # Every form and script POST carries the session's CSRF token (forms: hidden field; scripts: header).
     CSRFProtect(app)
     app.before_request(_refuse_hostile_json)  # after the CSRF check: a forged post learns nothing

@@ -24,6 +24,10 @@ Message = dict[str, Any]
 class _Responder(WSGIResponder):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         environ = build_environ(scope, Body(self.loop, receive))
+        # a2wsgi's body ends where the request's does (its length, or a chunked body's last chunk). Said
+        # so, Werkzeug reads a chunked body too, capped by MAX_CONTENT_LENGTH (413 like a sized one);
+        # unsaid, it took a body without a length for empty.
+        environ["wsgi.input_terminated"] = True
         context = contextvars.copy_context()
         whole = await self.loop.run_in_executor(self.executor, context.run, self._run, environ, send)
         if whole is not None:  # else it streamed from the thread

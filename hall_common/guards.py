@@ -27,7 +27,19 @@ NAME_TEXT = "字段名称含有控制字符或无效字符"
 def init_app(app: Flask, max_body_bytes: int) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.before_request(refuse_unsized_body_at_limit)
     app.before_request(_guard_request)
+
+
+def refuse_unsized_body_at_limit() -> None:
+    """A chunked body (no Content-Length) is read only up to MAX_CONTENT_LENGTH: Werkzeug stops there
+    without a word, so a form or JSON would arrive cut off. Read here (bounded by the limit and kept for
+    the route), a body that reaches the limit is refused 413, as a sized one over it is before reading."""
+    if request.content_length is not None or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    limit = request.max_content_length
+    if limit is not None and len(request.get_data(cache=True)) >= limit:
+        abort(413)
 
 
 def _guard_request() -> None:
