@@ -27,7 +27,7 @@ class _Responder(WSGIResponder):
         # a2wsgi's body ends where the request's does (its length, or a chunked body's last chunk). Said
         # so, Werkzeug reads a chunked body too, capped by MAX_CONTENT_LENGTH (413 like a sized one);
         # unsaid, it took a body without a length for empty.
-        environ["wsgi.input_terminated"] = True
+        environ["wsgi.input_terminated"] = True  # type: ignore[typeddict-unknown-key]
         context = contextvars.copy_context()
         whole = await self.loop.run_in_executor(self.executor, context.run, self._run, environ, send)
         if whole is not None:  # else it streamed from the thread
