@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar, cast
 
 import httpx
+import sqlalchemy as sa
+from stdnum.cn import ric
 
 from deploy import demo_data as demo
-from deploy.stack import Stack
+from deploy.stack import ROOT, Stack
 
 T = TypeVar("T")
 EMPLOYER = demo.EMPLOYER_NO
+ROSTERS = f"/employers/{EMPLOYER}/rosters"
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:
@@ -168,3 +175,136 @@ def request_status(api: Api, request_id: int) -> str:
         if row["id"] == request_id:
             return str(row["status"])
     raise AssertionError(f"request {request_id} not found")
+
+
+def current_change(employer: Api) -> dict[str, Any] | None:
+    """The employer's change request in approval or returned, or None."""
+    request = employer.get("employer", f"/employers/{EMPLOYER}/change-requests/current")["request"]
+    return dict(request) if request else None
+
+
+def returned_change(employer: Api, center: Api, changes: dict[str, str], opinion: str) -> tuple[int, dict[str, Any]]:
+    """An employer change submitted and returned by the center (退回): its request id and the task row."""
+    submitted = submit_change(employer, changes)
+    assert submitted.status_code == 201, submitted.text
+    request_id = int(submitted.json()["request"]["id"])
+    row = open_task_for(center, request_id)
+    done = center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete",
+                       json={"decision": "return", "opinion": opinion})
+    assert done.status_code == 200, done.text
+    assert done.json()["instance"]["status"] == "returned"
+    current = wait_for(lambda: (c := current_change(employer)) and c["status"] == "returned" and c,
+                       what="the return")
+    assert current["id"] == request_id and current["opinion"] == opinion
+    return request_id, row
+
+
+def task_of(center: Api, business_type: str, business_id: str, name: str | None = None) -> dict[str, Any]:
+    """The open center task of a business (of that name, when the process has several)."""
+    def find() -> dict[str, Any] | None:
+        for row in center.get("workflow", "/tasks", status="open", business_type=business_type,
+                              per_page=100)["items"]:
+            instance = row["instance"]
+            if instance["business_type"] == business_type and instance["business_id"] == business_id \
+                    and name in (None, row["task"]["name"]):
+                return dict(row)
+        return None
+
+    return wait_for(find, what=f"the center task {name or ''} of {business_type} {business_id}")
+
+
+def decide(center: Api, task: dict[str, Any], decision: str, opinion: str) -> None:
+    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
+                       json={"decision": decision, "opinion": opinion})
+    assert done.status_code == 200, done.text
+
+
+def person(index: int) -> str:
+    """A valid ID number of its own for each index (born in 1982 and after)."""
+    body = f"130102{date(1982, 3, 1) + timedelta(days=index):%Y%m%d}{index % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def register_members(employer: Api, names: list[str], base: str) -> dict[str, str]:
+    """Open these members (the registration's default process has no user task): name -> member number."""
+    ids = {}
+    for index, name in enumerate(names):
+        ids[name] = person(500 + index + sum(map(ord, name)) % 400)
+        added = employer.call("POST", "member", f"{ROSTERS}/member_registration/rows", json={"values": {
+            "name": name, "id_number": ids[name], "base": base, "first_month": date.today().strftime("%Y%m"),
+            "ratio": "12"}})
+        assert added.status_code == 201, added.text
+    committed = employer.call("POST", "member", f"{ROSTERS}/member_registration/commit", json={"row_ids": []})
+    assert committed.status_code == 201, committed.text
+
+    def opened() -> dict[str, str] | None:
+        found = {}
+        for name, id_number in ids.items():
+            hits = employer.get("member", f"/employers/{EMPLOYER}/members/search", q=id_number)
+            if not hits:
+                return None
+            found[name] = hits[0]["member_no"]
+        return found
+
+    return wait_for(opened, timeout=60, what="the members opened")
+
+
+def adjust_bases(employer: Api, raises: dict[str, str]) -> str:
+    """One roster of base raises (member number -> new base), 保存 as one business; its id."""
+    month = date.today().strftime("%Y%m")
+    ids = []
+    for member_no, base in raises.items():
+        added = employer.call("POST", "member", f"{ROSTERS}/base_adjustment/rows", json={"values": {
+            "member_no": member_no, "category": "base", "base": base, "effective_month": month}})
+        assert added.status_code == 201, added.text
+        ids.append(added.json()["row"]["id"])
+    committed = employer.call("POST", "member", f"{ROSTERS}/base_adjustment/commit", json={"row_ids": ids})
+    assert committed.status_code == 201, committed.text
+    return str(committed.json()["business_id"])
+
+
+def bank_token(stack: Stack) -> str:
+    """A bank's service token for POST /receipts, issued by the documented command."""
+    issued = subprocess.run([sys.executable, "-m", "services.auth.service_tokens", "issue", "icbc-taiyuan",
+                             "--permission", "receipt_post", "--days", "1"], cwd=ROOT, env=stack.env(),
+                            capture_output=True, text=True, check=True)
+    return issued.stdout.strip()
+
+
+def settled_run(center: Api, year: int) -> dict[str, Any]:
+    """The interest year's run once the heavy worker has finished it."""
+    def done() -> dict[str, Any] | None:
+        run = center.get("payment", f"/interest/runs/{year}")
+        return dict(run) if run["status"] == "done" else None
+
+    return wait_for(done, timeout=60, what=f"the heavy worker's settlement of {year}")
+
+
+def add_clean_employer(stack: Stack, employer_no: str, name: str, credit_code: str) -> None:
+    """An employer with nothing (no money, no members) added to the stack's databases, its account's
+    operator bound to the demo UKey; once."""
+    from hall_common.permissions import ALL_PERMISSIONS
+    from services.auth.accounts import hash_password
+    from services.auth.models import EMPLOYER as EMPLOYER_ROLE
+    from services.auth.models import Operator, UKey, UKeyBinding
+    from services.employer.models import Employer
+
+    employer = sa.create_engine(stack.database_url("employer"))
+    with employer.begin() as connection:
+        found = connection.execute(sa.select(Employer.employer_no).where(Employer.employer_no == employer_no)).first()
+        if found is None:
+            connection.execute(sa.insert(cast(sa.Table, Employer.__table__)).values(
+                employer_no=employer_no, name=name, credit_code=credit_code, open_date=date(2021, 5, 6),
+                status="01", employer_ratio=Decimal("0.12"), personal_ratio=Decimal("0.12")))
+    employer.dispose()
+    auth = sa.create_engine(stack.database_url("auth"))
+    with auth.begin() as connection:
+        if connection.execute(sa.select(Operator.id).where(Operator.login_name == employer_no)).first() is None:
+            connection.execute(sa.insert(cast(sa.Table, Operator.__table__)).values(
+                login_name=employer_no, role=EMPLOYER_ROLE, display_name="赵敏", employer_no=employer_no,
+                employer_name=name, password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=False,
+                permissions=list(ALL_PERMISSIONS), failed_attempts=0, sound_enabled=True, large_text=False))
+            for (ukey_id,) in connection.execute(sa.select(UKey.id)):  # whichever key the demo token holds now
+                connection.execute(sa.insert(cast(sa.Table, UKeyBinding.__table__)).values(
+                    ukey_id=ukey_id, login_name=employer_no))
+    auth.dispose()

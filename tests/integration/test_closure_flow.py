@@ -6,55 +6,15 @@ account is closed and queries only. The demo employer, with money and members, i
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 import httpx
-import sqlalchemy as sa
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
-from hall_common.permissions import ALL_PERMISSIONS
 
-from .helpers import Api, center_api, employer_api, password_of, ukey_login, wait_for
+from .helpers import Api, add_clean_employer, center_api, employer_api, password_of, task_of, ukey_login, wait_for
 
 CLEAN_NO = "100100007"
 CLEAN_NAME = "太原市示例餐饮有限公司"
-
-
-def _add_clean_employer(stack: Stack) -> None:
-    from services.auth.accounts import hash_password
-    from services.auth.models import EMPLOYER, Operator, UKey, UKeyBinding
-    from services.employer.models import Employer
-
-    employer = sa.create_engine(stack.database_url("employer"))
-    with employer.begin() as connection:
-        if connection.execute(sa.select(Employer.employer_no).where(Employer.employer_no == CLEAN_NO)).first() is None:
-            connection.execute(sa.insert(Employer.__table__).values(
-                employer_no=CLEAN_NO, name=CLEAN_NAME, credit_code="91140100MA0K00007X", open_date=date(2021, 5, 6),
-                status="01", employer_ratio=Decimal("0.12"), personal_ratio=Decimal("0.12")))
-    employer.dispose()
-    auth = sa.create_engine(stack.database_url("auth"))
-    with auth.begin() as connection:
-        if connection.execute(sa.select(Operator.id).where(Operator.login_name == CLEAN_NO)).first() is None:
-            connection.execute(sa.insert(Operator.__table__).values(
-                login_name=CLEAN_NO, role=EMPLOYER, display_name="赵敏", employer_no=CLEAN_NO, employer_name=CLEAN_NAME,
-                password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=False,
-                permissions=list(ALL_PERMISSIONS), failed_attempts=0, sound_enabled=True, large_text=False))
-            for (ukey_id,) in connection.execute(sa.select(UKey.id)):  # whichever key the demo token holds now
-                connection.execute(sa.insert(UKeyBinding.__table__).values(ukey_id=ukey_id, login_name=CLEAN_NO))
-    auth.dispose()
-
-
-def _closure_task(center: Api, business_id: int) -> dict[str, object]:
-    def find() -> dict[str, object] | None:
-        for row in center.get("workflow", "/tasks", status="open", business_type="zero_balance_closure",
-                              per_page=100)["items"]:
-            if row["instance"]["business_id"] == str(business_id):
-                return dict(row)
-        return None
-
-    return wait_for(find, what=f"the center task of closure {business_id}")
 
 
 def test_an_employer_with_money_is_told_why_and_an_empty_one_closes_and_then_queries_only(stack: Stack) -> None:
@@ -65,7 +25,7 @@ def test_an_employer_with_money_is_told_why_and_an_empty_one_closes_and_then_que
     refused = demo_api.call("POST", "employer", f"/employers/{demo.EMPLOYER_NO}/closure")
     assert refused.status_code == 422 and refused.json()["message"].startswith("不满足零余额销户条件：")
 
-    _add_clean_employer(stack)
+    add_clean_employer(stack, CLEAN_NO, CLEAN_NAME, "91140100MA0K00007X")
     api = employer_api(stack, CLEAN_NO, CLEAN_NO)
     base = f"/employers/{CLEAN_NO}/closure"
     assert api.get("employer", base)["allowed"] is True
@@ -73,8 +33,8 @@ def test_an_employer_with_money_is_told_why_and_an_empty_one_closes_and_then_que
     assert submitted.status_code == 201, submitted.text
     request_id = submitted.json()["request"]["id"]
     center = center_api(stack)
-    task = _closure_task(center, request_id)
-    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",  # type: ignore[index]
+    task = task_of(center, "zero_balance_closure", str(request_id))
+    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
                        json={"decision": "approve", "opinion": "同意销户"})
     assert done.status_code == 200, done.text
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +16,11 @@ from redis import Redis
 from deploy.stack import Stack
 from hall_common import event_schemas
 
+from .downstream_support import STREAM, consumer, stored, stream_events
 from .helpers import approve_change, employer_api, profile_values, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-STREAM = "hall:downstream"
 FLOW = {"business.submitted", "process.started", "task.created", "task.completed", "process.completed",
         "business.approved", "employer.info_changed"}
-
-
-def consumer(stack: Stack, db_path: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(ROOT / "deploy" / "examples" / "downstream_consumer.py"),
-                             "--redis", stack.redis_url, "--group", "statistics", "--consumer", "s1",
-                             "--db", str(db_path), "--block-ms", "200", *extra], cwd=ROOT)
-
-
-def stored(db_path: Path) -> list[tuple[str, str, str]]:
-    if not db_path.exists():
-        return []
-    with sqlite3.connect(db_path) as connection:
-        try:
-            return list(connection.execute("SELECT id, type, data FROM events"))
-        except sqlite3.OperationalError:  # the consumer has not made its table yet
-            return []
-
-
-def stream_events(redis: Any) -> list[dict[str, Any]]:
-    return [json.loads(fields["event"]) for _, fields in redis.xrange(STREAM)]
 
 
 def approve_address(stack: Stack, address: str) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import io
 import subprocess
 import textwrap
-from typing import Any
 
 from pypdf import PdfReader
 
 from deploy.stack import BIN, ROOT, Stack
 
-from .helpers import center_api, wait_for
+from .helpers import center_api, settled_run
 
 EMPLOYER = "700700007"  # an employer of this test alone: its lines and nothing else
 YEAR = 2021  # a year the demo history does not reach, so no other run has settled it
@@ -41,11 +40,7 @@ def test_a_year_started_by_the_center_is_settled_by_the_heavy_worker_and_found_b
     # the demo policy's rates, read from the member service with the payment service's own token
     assert (started.json()["current_rate"], started.json()["carried_rate"]) == ("0.015", "0.015")
 
-    def done() -> dict[str, Any] | None:
-        run = center.get("payment", f"/interest/runs/{YEAR}")
-        return run if run["status"] == "done" else None
-
-    run = wait_for(done, timeout=60, what="the heavy worker's settlement")
+    run = settled_run(center, YEAR)
     assert run["members_done"] >= 2
     # 10,000 x 365 x 0.015 / 360 = 152.08; 3,000 x 259 days (15 Oct .. 30 Jun) = 32.375 -> 32.38
     page = center.get("payment", f"/employers/{EMPLOYER}/queries/interest", year=YEAR)

@@ -16,7 +16,7 @@ from stdnum.cn import ric
 from deploy import demo_data as demo
 from deploy.stack import Stack
 
-from .helpers import EMPLOYER, Api, center_api, employer_api, messages, wait_for
+from .helpers import EMPLOYER, Api, center_api, employer_api, messages, task_of, wait_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROSTERS = f"/employers/{EMPLOYER}/rosters"
@@ -112,17 +112,6 @@ def _reviewed_seal_bpmn() -> str:
             .replace("单位提交变更", "确定封存"))
 
 
-def _task_of(center: Api, business_type: str, business_id: str) -> dict[str, Any]:
-    def find() -> dict[str, Any] | None:
-        for row in center.get("workflow", "/tasks", status="open", per_page=100)["items"]:
-            instance = row["instance"]
-            if instance["business_id"] == business_id and instance["business_type"] == business_type:
-                return dict(row)
-        return None
-
-    return wait_for(find, what=f"the center task of {business_type} {business_id}")
-
-
 def _deploy(center: Api, xml: str, note: str) -> None:
     deployed = center.call("POST", "workflow", "/definitions/member_seal/deploy", json={"bpmn_xml": xml, "note": note})
     assert deployed.status_code in (200, 201), deployed.text
@@ -139,7 +128,7 @@ def test_a_review_task_added_in_the_designer_holds_the_seal_until_approved(stack
         committed = employer.call("POST", "member", f"{ROSTERS}/member_seal/commit",
                                   json={"row_ids": [added.json()["row"]["id"]]})
         assert committed.status_code == 201, committed.text
-        task = _task_of(center, "member_seal", committed.json()["business_id"])
+        task = task_of(center, "member_seal", committed.json()["business_id"])
         rows = center.get("member", f"/businesses/member_seal/{committed.json()['business_id']}")
         assert [r["member_no"] for r in rows["items"]] == [member["member_no"]]
         assert account(employer, member_no=member["member_no"])["status_name"] == "正常"  # type: ignore[index]

@@ -5,8 +5,6 @@ unallocated amount, and reaches the journal once, however often it is posted."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal
 from typing import Any
 
@@ -14,19 +12,12 @@ import httpx
 import sqlalchemy as sa
 from celery import Celery
 
-from deploy.stack import ROOT, Stack
+from deploy.stack import Stack
 from services.payment.bills import hall_today
 from services.payment.models import JournalEntry, JournalLine, RemittanceBill
 from services.payment.tasks import MAKE_BILLS
 
-from .helpers import EMPLOYER, employer_api, wait_for
-
-
-def _bank_token(stack: Stack) -> str:
-    issued = subprocess.run([sys.executable, "-m", "services.auth.service_tokens", "issue", "icbc-taiyuan",
-                             "--permission", "receipt_post", "--days", "1"], cwd=ROOT, env=stack.env(),
-                            capture_output=True, text=True, check=True)
-    return issued.stdout.strip()
+from .helpers import EMPLOYER, bank_token, employer_api, wait_for
 
 
 def _query(stack: Stack, query: Any) -> list[Any]:
@@ -67,7 +58,7 @@ def test_a_banks_receipt_pays_the_month_beat_billed_and_reaches_the_journal_once
     assert Decimal("0.00") <= waiting < amount
     assert before["last_remittance_month"] != f"{month:%Y-%m}"
 
-    headers = {"Authorization": f"Bearer {_bank_token(stack)}"}
+    headers = {"Authorization": f"Bearer {bank_token(stack)}"}
     body = {"bank_reference": f"ICBC-IT-{month:%Y%m}", "employer_no": EMPLOYER,
             "amount": str(amount - waiting + Decimal("123.45")), "received_on": hall_today().isoformat(),
             "memo": "本月汇缴款"}

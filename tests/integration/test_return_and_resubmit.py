@@ -5,37 +5,26 @@ the business again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from deploy.stack import Stack
 
-from .helpers import EMPLOYER, Api, center_api, employer_api, open_task_for, profile_values, submit_change, wait_for
-
-
-def _current(employer: Api) -> dict[str, Any] | None:
-    request = employer.get("employer", f"/employers/{EMPLOYER}/change-requests/current")["request"]
-    return dict(request) if request else None
-
-
-def _returned(employer: Api, center: Api, changes: dict[str, str], opinion: str) -> tuple[int, dict[str, Any]]:
-    submitted = submit_change(employer, changes)
-    assert submitted.status_code == 201, submitted.text
-    request_id = int(submitted.json()["request"]["id"])
-    row = open_task_for(center, request_id)
-    done = center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete",
-                       json={"decision": "return", "opinion": opinion})
-    assert done.status_code == 200, done.text
-    assert done.json()["instance"]["status"] == "returned"
-    current = wait_for(lambda: (c := _current(employer)) and c["status"] == "returned" and c, what="the return")
-    assert current["id"] == request_id and current["opinion"] == opinion
-    return request_id, row
+from .helpers import (
+    EMPLOYER,
+    center_api,
+    current_change,
+    employer_api,
+    open_task_for,
+    profile_values,
+    returned_change,
+    submit_change,
+    wait_for,
+)
 
 
 def test_return_correct_resubmit_approve_in_one_instance(stack: Stack) -> None:
     employer, center = employer_api(stack), center_api(stack)
-    request_id, first = _returned(employer, center, {"postcode": "030009"}, "邮政编码与地址不符")
+    request_id, first = returned_change(employer, center, {"postcode": "030009"}, "邮政编码与地址不符")
     # The data is kept: the employer sees what it filed, and corrects it.
-    assert [c["new"] for c in _current(employer)["changes"]] == ["030009"]  # type: ignore[index]
+    assert [c["new"] for c in current_change(employer)["changes"]] == ["030009"]  # type: ignore[index]
     corrected = employer.call("PUT", "employer", f"/employers/{EMPLOYER}/change-requests/{request_id}",
                               json={"changes": [{"field": "postcode", "value": "030001"}]})
     assert corrected.status_code == 200, corrected.text
@@ -67,13 +56,13 @@ def test_return_correct_resubmit_approve_in_one_instance(stack: Stack) -> None:
 
 def test_return_then_end_and_submit_again(stack: Stack) -> None:
     employer, center = employer_api(stack), center_api(stack)
-    request_id, first = _returned(employer, center, {"phone": "0351-1111111"}, "电话号码有误")
+    request_id, first = returned_change(employer, center, {"phone": "0351-1111111"}, "电话号码有误")
     instance_id = first["instance"]["id"]
     assert employer.get("workflow", f"/instances/{instance_id}/path")["can_end"] is True
     ended = employer.call("POST", "workflow", f"/instances/{instance_id}/end", json={"reason": "暂不变更"})
     assert ended.status_code == 200, ended.text
     assert ended.json()["status"] == "ended"
-    wait_for(lambda: _current(employer) is None, what="the business discarded")
+    wait_for(lambda: current_change(employer) is None, what="the business discarded")
     twice = employer.call("POST", "workflow", f"/instances/{instance_id}/end", json={"reason": "again"})
     assert (twice.status_code, twice.json()["message"]) == (409, "当前流程不允许结束")
 
@@ -86,4 +75,4 @@ def test_return_then_end_and_submit_again(stack: Stack) -> None:
     done = center.call("POST", "workflow", f"/tasks/{row['task']['id']}/complete",
                        json={"decision": "reject", "opinion": "演练结束"})
     assert done.status_code == 200, done.text
-    wait_for(lambda: _current(employer) is None, what="the second request finished")
+    wait_for(lambda: current_change(employer) is None, what="the second request finished")
