@@ -148,7 +148,7 @@ def event_span(event: Mapping[str, Any], service: str) -> Any:
 @contextmanager
 def _event_span(event: Mapping[str, Any], service: str) -> Iterator[None]:
     delivering = trace.get_current_span().get_span_context()
-    links = [Link(delivering)] if delivering.is_valid else []
+    links = [Link(delivering)] if delivering.is_valid and delivering.trace_flags.sampled else []
     attributes = {"cloudevents.event_id": str(event.get("id")), "cloudevents.event_type": str(event.get("type")),
                   "cloudevents.event_source": str(event.get("source")), "hall.service": service}
     if event.get("subject"):

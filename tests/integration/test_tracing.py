@@ -126,7 +126,7 @@ def test_one_business_is_one_trace_across_the_gateway_the_services_and_the_worke
     assert applied["service"] == "hall-worker" and applied["parent_span_id"] == completed["span_id"]
     notified = one(spans, name="notify handle employer.info_changed")
     assert notified["service"] == "hall-worker" and notified["parent_span_id"] == applied["span_id"]
-    assert {s["service"] for s in spans} == {"hall-gateway", "hall-workflow", "hall-worker"}
+    assert {s["service"] for s in spans} >= {"hall-gateway", "hall-workflow", "hall-worker"}
 
     # The worker's log line of each handling names its trace and span: logs and traces join.
     def handled_lines() -> list[dict[str, Any]] | None:

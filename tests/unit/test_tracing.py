@@ -131,7 +131,8 @@ def test_the_consumer_continues_the_events_trace_in_its_logs_and_its_events(
     assert handling.kind == SpanKind.CONSUMER
     assert handling.context is not None and handling.parent is not None
     assert handling.context.trace_id == requested.trace_id and handling.parent.span_id == requested.span_id
-    assert [link.context.span_id for link in handling.links] == [delivery.get_span_context().span_id]
+    # The task that delivered it started no trace of its own (plumbing, see below): no link to nothing.
+    assert not delivery.is_recording() and not handling.links
     assert handling.attributes is not None
     assert handling.attributes["cloudevents.event_id"] == submitted["id"]
     assert handling.attributes["hall.service"] == "workflow"
@@ -154,6 +155,18 @@ def test_an_event_without_a_usable_traceparent_starts_a_trace_of_its_own(spans: 
             context = trace.get_current_span().get_span_context()
         assert context.is_valid and context.trace_flags.sampled, extension
     assert all(s.parent is None for s in spans.get_finished_spans())
+
+
+def test_a_recorded_delivery_is_linked_from_the_handling(spans: InMemorySpanExporter) -> None:
+    """A message a traced request published (its task's run is in that request's trace): the handling
+    stays in the event's trace and links the run that delivered it."""
+    with tracer().start_as_current_span("request", kind=SpanKind.SERVER):
+        event = make_event("employer", "employer.info_changed", {})
+        with tracer().start_as_current_span("run/notify.handle_event", kind=SpanKind.CONSUMER) as run, \
+                tracing.event_span(event, "notify"):
+            pass
+    [handling] = [s for s in spans.get_finished_spans() if s.name == "notify handle employer.info_changed"]
+    assert [link.context.span_id for link in handling.links] == [run.get_span_context().span_id]
 
 
 def test_only_requests_and_jobs_start_traces(spans: InMemorySpanExporter) -> None:
