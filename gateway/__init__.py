@@ -11,7 +11,7 @@ from flask import Flask, Response, has_request_context, jsonify, request, send_f
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hall_common import guards, health, logs, metrics
+from hall_common import guards, health, logs, metrics, tracing
 from hall_common.errors import BusinessError
 from hall_common.settings import get_settings
 
@@ -153,6 +153,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.configure("gateway")
     logs.init_app(app)  # first: the request id is made (or taken from X-Request-Id) before anything logs
     metrics.init_app(app, "gateway")
+    tracing.init_app(app, "gateway")
     app.add_url_rule(metrics.PATH, "metrics", lambda: metrics.view(app))
     # Before the CSRF check reads a form: a chunked body at the size limit is refused, never cut off.
     app.before_request(guards.refuse_unsized_body_at_limit)

@@ -16,6 +16,7 @@ from . import (  # schemas also sets Chinese messages and text rules for every s
     metrics,
     schemas,
     security,
+    tracing,
 )
 from .dead_letter_api import dead_letter_blueprint
 from .errors import HallApi, register_error_handlers
@@ -45,6 +46,7 @@ def create_service_app(
     logs.configure(runtime.name)
     logs.init_app(app)  # first: every later hook, and a refusal, logs under the request's id
     metrics.init_app(app, runtime.name, [metrics.PlumbingCollector(runtime.name)])
+    tracing.init_app(app, runtime.name)  # before the engine is made: its statements are traced too
 
     app.extensions[EXTENSION_KEY] = runtime
     database = db.Database(app.config["DATABASE_URL"], settings.sqlite_synchronous)

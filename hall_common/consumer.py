@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import db, dead_letters, logs
+from . import db, dead_letters, logs, tracing
 from .events import is_valid
 from .outbox import EMITTED, relay_now
 from .runtime import Handler, ServiceRuntime, get_runtime
@@ -125,10 +125,12 @@ def _consume_all_uncommitted(session: Session, events: list[dict[str, Any]]) -> 
         if event["id"] in done:  # processed before, or earlier in this very message
             outcomes.append("duplicate")
             continue
-        # The handler's log lines, and the events it emits, carry the request id that caused the event.
-        with logs.bound(logs.accepted(event.get(logs.EVENT_ATTRIBUTE))):
+        # The handler's log lines, and the events it emits, carry the request id that caused the event;
+        # its spans (and those events) continue the trace of the span that emitted it.
+        service = get_runtime().name
+        with logs.bound(logs.accepted(event.get(logs.EVENT_ATTRIBUTE))), tracing.event_span(event, service):
             handler(event)
-            log.info("event %s (%s) handled", event["id"], event["type"], extra={"service": get_runtime().name})
+            log.info("event %s (%s) handled", event["id"], event["type"], extra={"service": service})
         done.add(event["id"])
         records.append({"event_id": event["id"], "type": event["type"], "processed_at": db.utcnow()})
         outcomes.append("processed")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import sqlalchemy
 from flask import Flask, current_app
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -29,7 +30,8 @@ class Database:
             # A file cannot drop a connection, so no ping: it was one more statement on every request
             # and every event (make bench).
             options = {"pool_pre_ping": False, "connect_args": {"check_same_thread": False, "timeout": 30}}
-        self.engine: Engine = create_engine(url, **options)
+        # Looked up at each call: with tracing on, hall_common.tracing has wrapped it to trace the engine.
+        self.engine: Engine = sqlalchemy.create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", partial(_sqlite_pragmas, synchronous=sqlite_synchronous))
         self.session = scoped_session(sessionmaker(self.engine, expire_on_commit=False))

@@ -19,6 +19,7 @@ from typing import Any
 from .logs import EVENT_ATTRIBUTE as REQUEST_ID_ATTRIBUTE
 from .logs import current_request_id
 from .settings import SERVICES
+from .tracing import event_attributes
 
 SOURCE_PREFIX = "/hall/"
 OWNER = "$owner"
@@ -90,6 +91,9 @@ def make_event(source_service: str, type_: str, data: dict[str, Any], subject: s
     request_id = current_request_id()
     if request_id:  # a CloudEvents extension attribute: the request that caused the event (docs/observability.md)
         event[REQUEST_ID_ATTRIBUTE] = request_id
+    # CloudEvents Distributed Tracing extension: the consumer's handling continues this span's trace
+    # (traceparent, tracestate; nothing when tracing is off or no span is current).
+    event.update(event_attributes())
     return event
 
 

@@ -23,6 +23,8 @@ from celery import signals
 from flask import Flask, Response, g, request
 from pythonjsonlogger.json import JsonFormatter
 
+from .tracing import current_ids
+
 HEADER = "X-Request-Id"
 TASK_HEADER = "hall_request_id"  # a Celery message's header: a job a request queued (an import) runs under its id
 # A CloudEvents extension name: lowercase letters and digits only (CloudEvents 1.0, "Attribute Naming").
@@ -60,13 +62,19 @@ def bound(request_id: str | None) -> Iterator[None]:
 
 
 class _Context(logging.Filter):
-    """Adds the process name and the current request id to every record the JSON handler writes."""
+    """Adds the process name and the current request id to every record the JSON handler writes, and
+    the current span's ``trace_id`` and ``span_id`` when one is recording (hall_common.tracing), so a
+    line and its trace find each other."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "service"):
             record.service = _process["name"]
         if not hasattr(record, "request_id"):
             record.request_id = _current.get()
+        if not hasattr(record, "trace_id"):
+            ids = current_ids()
+            if ids is not None:
+                record.trace_id, record.span_id = ids
         return True
 
 

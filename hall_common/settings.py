@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     downstream_stream: str = Field("hall:downstream", max_length=200)
     downstream_redis_url: str = ""
     downstream_maxlen: int = Field(1_000_000, ge=1000, le=100_000_000)
+    # Distributed traces (hall_common/tracing.py, docs/observability.md): empty, off (nothing installed,
+    # nothing paid); "otlp", OTLP/HTTP to the standard OTEL_EXPORTER_OTLP_ENDPOINT (a collector);
+    # "jsonl:<path>", one JSON object per finished span appended to that file.
+    otel_exporter: str = ""
 
     @field_validator("redis_url")
     @classmethod
@@ -176,6 +180,13 @@ class Settings(BaseSettings):
     def _downstream_redis_scheme(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://")):
             raise ValueError("HALL_DOWNSTREAM_REDIS_URL must be a redis:// URL (or empty: HALL_REDIS_URL)")
+        return value
+
+    @field_validator("otel_exporter")
+    @classmethod
+    def _otel_exporter(cls, value: str) -> str:
+        if value not in ("", "otlp") and not (value.startswith("jsonl:") and len(value) > len("jsonl:")):
+            raise ValueError('HALL_OTEL_EXPORTER must be empty (off), "otlp" or "jsonl:<path>"')
         return value
 
     @field_validator("auth_url", "employer_url", "member_url", "payment_url", "workflow_url", "notify_url",

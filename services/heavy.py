@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-from hall_common import logs, metrics
+from hall_common import logs, metrics, tracing
 from hall_common.celery_app import HEAVY_QUEUE, get_heavy_celery
 from hall_common.runtime import get_runtime
 from hall_common.settings import get_settings
 
 logs.configure("heavy")
+tracing.configure("heavy")  # before the apps: their engines are made traced
 metrics.init_celery([HEAVY_QUEUE])
 app = get_heavy_celery()
 for _name in get_settings().worker_service_list:

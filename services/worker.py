@@ -9,13 +9,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-from hall_common import logs, metrics
+from hall_common import logs, metrics, tracing
 from hall_common.celery_app import get_celery
 from hall_common.settings import get_settings
 from hall_common.tasks import beat_schedule, register_service_tasks
 
 settings = get_settings()
 logs.configure("beat" if "beat" in sys.argv else "worker")
+if "beat" not in sys.argv:  # beat only fires the periodic plumbing, which is not traced (hall_common.tracing)
+    tracing.configure("worker")  # before the apps: their engines are made traced
 metrics.init_celery(settings.worker_service_list)
 app = get_celery()
 for _name in settings.worker_service_list:

@@ -8,7 +8,8 @@ fresh PostgreSQL database instead of a SQLite file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,15 @@ from deploy.stack import Stack, free_port
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
 
-def _postgres_databases(server_url: str, create: bool) -> dict[str, str]:
-    """Drop, then (if create) make, one database per service on the PostgreSQL server."""
+def _postgres_databases(server_url: str, create: bool, tag: str = "") -> dict[str, str]:
+    """Drop, then (if create) make, one database per service on the PostgreSQL server (``tag``: those
+    of a second stack beside the session's)."""
     base = sa.engine.make_url(server_url)
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     urls = {}
     with engine.connect() as connection:
         for service in SERVICES:
-            name = f"hall_it_{os.getpid()}_{service}"
+            name = f"hall_it_{os.getpid()}{tag}_{service}"
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             if create:
                 connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -49,11 +51,12 @@ EVENT_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var_dir: Path = tmp_path_factory.mktemp("hall")
+@contextmanager
+def running_stack(var_dir: Path, extra_env: Mapping[str, str] | None = None, tag: str = "") -> Iterator[Stack]:
+    """A whole stack under ``var_dir`` as the integration tests run it, with ``extra_env`` on top (a
+    test module that needs the processes started with other settings runs a second one, ``tag``)."""
     postgres = os.environ.get("HALL_TEST_POSTGRES")
-    database_urls = _postgres_databases(postgres, create=True) if postgres else {}
+    database_urls = _postgres_databases(postgres, create=True, tag=tag) if postgres else {}
     running = Stack(
         var_dir,
         ports={name: free_port() for name in DEFAULT_PORTS},
@@ -68,6 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # An import of a few hundred rows already goes to the heavy worker, so the tests see that path.
             "HALL_IMPORT_INLINE_BYTES": "32768",
             **EVENT_ENV,
+            **(extra_env or {}),
         },
     )
     running.start()
@@ -76,4 +80,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         running.stop()
         if postgres:
-            _postgres_databases(postgres, create=False)
+            _postgres_databases(postgres, create=False, tag=tag)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("hall")) as running:
+        yield running

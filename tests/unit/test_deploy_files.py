@@ -25,7 +25,9 @@ COMPOSE = ROOT / "deploy" / "compose.yaml"
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"  # the oldest minor version still supported upstream when this was written
 # Read by the entry point or by Caddy, not by hall_common.settings.
-NOT_SETTINGS = {"HALL_POSTGRES_ADMIN_URL", "HALL_SITE_ADDRESS", "HALL_GATEWAY_UPSTREAM", "HALL_PROXY_TRUSTED"}
+# OTEL_EXPORTER_OTLP_ENDPOINT: the OpenTelemetry SDK's own variable, read by the OTLP exporter (tracing.py).
+NOT_SETTINGS = {"HALL_POSTGRES_ADMIN_URL", "HALL_SITE_ADDRESS", "HALL_GATEWAY_UPSTREAM", "HALL_PROXY_TRUSTED",
+                "OTEL_EXPORTER_OTLP_ENDPOINT"}
 SETTINGS = {f"HALL_{name.upper()}" for name in Settings.model_fields}
 WEB = ("gateway", *SERVICES)
 
@@ -145,6 +147,19 @@ def test_compose_runs_every_process_after_the_migration_and_exactly_one_beat() -
     assert services["proxy"]["depends_on"] == {"gateway": {"condition": "service_healthy"}}
 
 
+def test_compose_sends_every_process_traces_to_a_pinned_jaeger() -> None:
+    services = compose()["services"]
+    jaeger = services["jaeger"]
+    assert re.fullmatch(r"jaegertracing/jaeger:\d+\.\d+\.\d+", jaeger["image"])  # an exact version
+    assert jaeger["ports"] == ["127.0.0.1:16686:16686"]  # the UI to this host only
+    for name, service in services.items():
+        if is_hall_image(service.get("image", "")):
+            environment = service["environment"]
+            assert environment["HALL_OTEL_EXPORTER"] == "${HALL_OTEL_EXPORTER-otlp}", name
+            assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith("http://jaeger:4318}"), name
+            assert "jaeger" not in service.get("depends_on", {}), name  # the hall never waits for its traces
+
+
 # -- Kubernetes --------------------------------------------------------------------------------------------
 
 
@@ -240,3 +255,6 @@ def test_kubernetes_settings_are_real_settings_and_point_at_the_services() -> No
         assert config["data"][f"HALL_{s.upper()}_URL"] == f"http://hall-{s}:{DEFAULT_PORTS[s]}"
         assert f"hall-{s}" in services
     assert set(COMMANDS) >= {"service", "gateway", "worker", "heavy", "beat", "migrate"}
+    # Traces leave over OTLP/HTTP to the address the ConfigMap names (the collector's 4318).
+    assert Settings(otel_exporter=config["data"]["HALL_OTEL_EXPORTER"]).otel_exporter == "otlp"
+    assert re.fullmatch(r"https?://[\w.-]+:4318", config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import ast
 import sys
-from importlib.metadata import packages_distributions
+from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +76,18 @@ def test_the_runtime_requirements_carry_no_test_or_lint_tool_and_the_dev_file_bu
     assert not runtime & pins(ROOT / "requirements-dev.txt"), "a package pinned in both files"
     assert "requirements.txt" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "requirements-dev.txt" not in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_what_the_runtime_pins_need_is_pinned_there_too() -> None:
+    # A runtime package's own dependency pinned only for development (the OTLP exporter needs requests)
+    # is installed here by the dev file and missing from the image.
+    runtime = pins(ROOT / "requirements.txt")
+    missing = []
+    for name in sorted(runtime):
+        for text in distribution(name).requires or []:
+            needed = Requirement(text)
+            if needed.marker is not None and not needed.marker.evaluate({"extra": ""}):
+                continue  # an extra's, or another platform's
+            if canonicalize_name(needed.name) not in runtime:
+                missing.append(f"{name} needs {needed.name}")
+    assert missing == [], "pin these in requirements.txt:\n" + "\n".join(missing)
