@@ -145,11 +145,20 @@ def check_extent(sheet_xml: bytes, max_row: int, max_column: int) -> None:
     start, end = sheet_xml.find(b"<sheetData"), sheet_xml.rfind(b"</sheetData>")
     # Inside sheetData only cells' tags and rich-text run properties (<color>, <charset>) start "<c":
     # a run property only sends the file down the exact path.
-    if b"<worksheet" in head and sheet_xml.count(b"<c", start, end) == sheet_xml.count(b'<c r="', start, end):
-        beyond = _beyond_pattern(max_row, max_column).search(sheet_xml, start, end)
-        too_wide = beyond is not None and beyond.group(1) is not None
-        too_long = beyond is not None and not too_wide
+    if b"<worksheet" in head and start >= 0 and end >= 0:
+        # One pass finds the first tag that is either beyond the limits or not "<c r=" (the counts
+        # below, and their search, made three passes over a 40 MB sheet).
+        found = _extent_pattern(max_row, max_column).search(sheet_xml, start, end)
+        fast = found is None or (found.group("other") is None and _OTHER_C.search(sheet_xml, found.end(), end) is None)
+        too_wide = found is not None and found.group("wide") is not None
+        too_long = found is not None and not too_wide
     else:
+        fast = b"<worksheet" in head and sheet_xml.count(b"<c", start, end) == sheet_xml.count(b'<c r="', start, end)
+        if fast:
+            beyond = _beyond_pattern(max_row, max_column).search(sheet_xml, start, end)
+            too_wide = beyond is not None and beyond.group(1) is not None
+            too_long = beyond is not None and not too_wide
+    if not fast:
         last_row, last_column = _walk_extent(sheet_xml)
         too_wide, too_long = last_column + 1 > max_column, last_row + 1 > max_row
     if too_wide:
@@ -164,6 +173,19 @@ def _beyond_pattern(max_row: int, max_column: int) -> re.Pattern[bytes]:
     letters = _greater_than(_column_letters(max_column), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     digits = _greater_than(str(max_row), "0123456789")
     return re.compile(f'<c r="(?:((?:{letters})[0-9])|[A-Z]+0*(?:{digits})")'.encode())
+
+
+@lru_cache(maxsize=32)
+def _extent_pattern(max_row: int, max_column: int) -> re.Pattern[bytes]:
+    """``_beyond_pattern`` (its column group named ``wide``), or a tag "<c" not followed by ' r="'
+    (``other``)."""
+    letters = _greater_than(_column_letters(max_column), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    digits = _greater_than(str(max_row), "0123456789")
+    return re.compile(f'<c(?: r="(?:(?P<wide>(?:{letters})[0-9])|[A-Z]+0*(?:{digits})")|(?P<other>(?! r=")))'
+                      .encode())
+
+
+_OTHER_C = re.compile(b'<c(?! r=")')
 
 
 def _greater_than(limit: str, alphabet: str) -> str:
@@ -225,9 +247,23 @@ def _rel_id(element: ElementTree.Element) -> str | None:
 
 def formula_cells(sheet_xml: bytes) -> frozenset[tuple[int, int]]:
     """(0-based row, 0-based column) of every cell holding a formula (shared formulas included)."""
-    if b"<f" not in sheet_xml and b":f>" not in sheet_xml and b":f " not in sheet_xml:
+    if not _may_hold_formulas(sheet_xml):
         return frozenset()
     return frozenset((row, col) for row, col, formula in _cells(sheet_xml) if formula)
+
+
+def _may_hold_formulas(sheet_xml: bytes) -> bool:
+    """Whether "<f" or ":f" (a prefixed <x:f>) occurs. A sheet's XML holds few "f" bytes (UTF-8 text
+    never makes one from other characters): each is looked at, which is quicker than two scans of a
+    40 MB sheet for those pairs; a sheet full of them is scanned."""
+    if sheet_xml.count(b"f") > 10_000:
+        return b"<f" in sheet_xml or b":f" in sheet_xml
+    at = sheet_xml.find(b"f", 1)
+    while at != -1:
+        if sheet_xml[at - 1] in b"<:":
+            return True
+        at = sheet_xml.find(b"f", at + 1)
+    return False
 
 
 def _cells(sheet_xml: bytes) -> Iterator[tuple[int, int, bool]]:

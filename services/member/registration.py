@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from itertools import compress, repeat
+from operator import contains
+from typing import Any, cast
 
 from sqlalchemy import insert, select
 
-from hall_common import business_types, db
+from hall_common import business_types, db, rowcheck
 from hall_common.business import Column
 from hall_common.outbox import emit
 from hall_common.roster import Checked, FormField, ImportOption, RosterType, chunks
@@ -18,7 +20,7 @@ from hall_common.sheets import RowError, SheetColumn
 
 from .models import NORMAL, OPEN_STATUSES, OPENING, Contribution, Member, StatusChange
 from .numbers import allocate
-from .policy import NO_POLICY, month_policy, refusals
+from .policy import NO_POLICY, all_within, month_policy, refusals
 
 TYPE = "member_registration"
 ID_TYPES = ("居民身份证", "军官证", "外国人永久居留证", "护照", "港澳台居民居住证")
@@ -55,6 +57,7 @@ DISPLAY = (
     Column("first_month", "首次缴存年月"), Column("mobile", "手机号码"),
 )
 LABELS = {f.key: f.label for f in FIELDS}
+DATA_KEYS = ("name", "id_type", "id_number", "first_month", "mobile", "base", "ratio")  # a row's stored data
 # A policy refusal's field (policy.Refusal.field) -> the row's field it names: the monthly amount and
 # both ratios follow from the base and the one ratio a registration chooses.
 REFUSED_FIELD = {"缴存基数": "base", "月缴存额": "base", "单位缴存比例": "ratio", "个人缴存比例": "ratio"}
@@ -83,38 +86,98 @@ def _open_ids(employer_no: str, ids: Sequence[str]) -> set[str]:
 def check(employer_no: str, option: str, rows: Sequence[tuple[int, Mapping[str, str]]],
           memo: dict[str, Any]) -> Checked:
     latest = f"{date.today().year + 1}12"
-    verdict = Checked()
-    read: list[tuple[RowReader, dict[str, Any]]] = []
-    for row_no, values in rows:
-        reader = RowReader(row_no, values, LABELS)
-        ratio = reader.choice("ratio", RATIO_VALUES, default=option or DEFAULT_RATIO)
-        data: dict[str, Any] = {
-            "name": reader.text("name", 50),
-            "id_type": reader.choice("id_type", ID_TYPES, default=RESIDENT_ID),
-        }
-        data["id_number"] = reader.id_number("id_number", data["id_type"]) if data["id_type"] else ""
-        base = reader.money("base", BASE_MIN, BASE_MAX)
-        data["first_month"] = reader.month("first_month", FIRST_MONTH_EARLIEST, latest)
-        data["mobile"] = reader.phone("mobile")
-        if reader.ok and base is not None:
-            data.update(base=f"{base:.2f}", ratio=ratio)
-            reader.errors.extend(limit_errors(row_no, data))
-        read.append((reader, data))
+    plain = _plainly_good(rows, option or DEFAULT_RATIO, latest)
+    errors: dict[int, list[RowError]] = {}  # by index; a row read by its reader may have none
+    for index in [i for i, data in enumerate(plain) if data is None]:
+        row_no, values = rows[index]
+        plain[index], errors[index] = _read_row(row_no, values, option, latest)
+    found = cast(list[dict[str, Any]], plain)  # every row's data now
+    ids = [data["id_number"] for data in found]
     if len(rows) > LOOKUP_ONE_BY_ONE:  # an import: the employer's open IDs, read once for all its chunks
         if "open_ids" not in memo:
             memo["open_ids"] = set(db.session().scalars(select(Member.id_number).where(
                 Member.employer_no == employer_no, Member.status.in_(OPEN_STATUSES))))
         already = memo["open_ids"]
     else:
-        already = _open_ids(employer_no, [d["id_number"] for r, d in read if r.ok])
-    for reader, data in read:
-        if reader.ok and data["id_number"] in already:
-            reader.fail("id_number", ALREADY_OPEN)
-        if reader.ok:
-            verdict.good.append((reader.row_no, data["id_number"], data))
+        already = _open_ids(employer_no, [id_number for i, id_number in enumerate(ids) if not errors.get(i)])
+    verdict = Checked()
+    if not any(errors.values()) and already.isdisjoint(ids):  # the usual file: every row good
+        verdict.good = list(zip([row_no for row_no, _ in rows], ids, found, strict=True))
+        return verdict
+    for index, ((row_no, _), data) in enumerate(zip(rows, found, strict=True)):
+        failed = errors.get(index)
+        if not failed and data["id_number"] in already:
+            failed = [RowError(row_no, LABELS["id_number"], ALREADY_OPEN)]
+        if failed:
+            verdict.errors.extend(failed)
         else:
-            verdict.errors.extend(reader.errors)
+            verdict.good.append((row_no, data["id_number"], data))
     return verdict
+
+
+def _read_row(row_no: int, values: Mapping[str, str], option: str,
+              latest: str) -> tuple[dict[str, Any], list[RowError]]:
+    reader = RowReader(row_no, values, LABELS)
+    ratio = reader.choice("ratio", RATIO_VALUES, default=option or DEFAULT_RATIO)
+    data: dict[str, Any] = {
+        "name": reader.text("name", 50),
+        "id_type": reader.choice("id_type", ID_TYPES, default=RESIDENT_ID),
+    }
+    data["id_number"] = reader.id_number("id_number", data["id_type"]) if data["id_type"] else ""
+    base = reader.money("base", BASE_MIN, BASE_MAX)
+    data["first_month"] = reader.month("first_month", FIRST_MONTH_EARLIEST, latest)
+    data["mobile"] = reader.phone("mobile")
+    if reader.ok and base is not None:
+        data.update(base=f"{base:.2f}", ratio=ratio)
+        reader.errors.extend(limit_errors(row_no, data))
+    return data, reader.errors
+
+
+def _plainly_good(rows: Sequence[tuple[int, Mapping[str, str]]], ratio_default: str,
+                  latest: str) -> list[dict[str, Any] | None]:
+    """Each row's data as ``_read_row`` makes it when the row has no error, read a column at a time
+    (hall_common.rowcheck), or None: the row is read again by ``_read_row``, which finds its errors."""
+    values = [v for _, v in rows]
+    ratios = rowcheck.choice_column(rowcheck.column(values, "ratio"), RATIO_VALUES, ratio_default)
+    names = rowcheck.text_column(rowcheck.column(values, "name"), 50)
+    id_types = rowcheck.choice_column(rowcheck.column(values, "id_type"), ID_TYPES, RESIDENT_ID)
+    id_values = rowcheck.column(values, "id_number")
+    ids = rowcheck.resident_id_column(id_values)
+    for index, id_type in enumerate(id_types):
+        if id_type != RESIDENT_ID:
+            ids[index] = rowcheck.code_id(id_values[index]) if id_type is not None else None
+    bases = rowcheck.money_column(rowcheck.column(values, "base"), BASE_MIN, BASE_MAX)
+    texts = (list(map(format, bases, repeat(".2f"))) if None not in bases
+             else [None if base is None else f"{base:.2f}" for base in bases])
+    months = rowcheck.month_column(rowcheck.column(values, "first_month"), FIRST_MONTH_EARLIEST, latest)
+    mobiles = rowcheck.phone_column(rowcheck.column(values, "mobile"))
+    # In _read_row's order (the stored JSON's), then whether the row is within its month's policy.
+    found: list[Any] = list(zip(names, id_types, ids, months, mobiles, texts, ratios,
+                                _within_policy(months, ratios, bases), strict=True))
+    bad = list(map(contains, found, repeat(None)))
+    found = list(map(dict, map(zip, repeat(DATA_KEYS), found)))  # zip drops the last, the policy's verdict
+    for index in compress(range(len(found)), bad):
+        found[index] = None
+    return found
+
+
+def _within_policy(months: list[str | None], ratios: list[str | None],
+                   bases: list[Decimal | None]) -> list[bool | None]:
+    """Per row: True when its base and ratio are within the policy of its first month (no refusal from
+    ``limit_errors``), None when not or when one of them is missing."""
+    keys = list(zip(months, ratios, strict=True))
+    found: list[bool | None] = [None] * len(keys)
+    for key in set(keys):
+        month, ratio = key
+        policy = None if month is None or ratio is None else month_policy(month)
+        if policy is None:
+            continue
+        fraction = rate({"ratio": ratio})
+        at = [i for i, k in enumerate(keys) if k == key and bases[i] is not None]
+        for index, ok in zip(at, all_within(policy, [cast(Decimal, bases[i]) for i in at], fraction, fraction),
+                             strict=True):
+            found[index] = True if ok else None
+    return found
 
 
 def rate(data: Mapping[str, Any]) -> Decimal:
