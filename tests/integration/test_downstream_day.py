@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from redis import Redis
 
+from deploy import demo_data as demo
 from deploy.stack import BIN, ROOT, Stack
 from hall_common import event_schemas
 from services.payment.bills import hall_today
@@ -129,15 +130,17 @@ def member_day(employer: Api, center: Api, tap: Tap, members: dict[str, str]) ->
         tap.wait(type_, business_id=business_id)
 
 
-def supplements(stack: Stack, employer: Api, center: Api, tap: Tap, members: dict[str, str]) -> None:
+def supplements(stack: Stack, employer: Api, center: Api, tap: Tap) -> None:
     """Two 补缴 submitted while the unallocated amount covers each: the first approved takes 1.00, so the
     second (all of it) no longer fits when approved and is booked as failed."""
     have = Decimal(employer.get("payment", f"/employers/{EMPLOYER}/account")["unallocated"])
     if have < Decimal("2.00"):  # another test spent the demo's money: a bank's receipt tops it up
         post_receipt(stack, EMPLOYER, f"DAY-{EMPLOYER}-TOPUP", Decimal("100.00"))
         have += Decimal("100.00")
-    month = date.today().strftime("%Y%m")  # the members' first month: 补缴 may not be older
-    _, second, third = members.values()
+    # Seeded members no other test pays for, in a month before the demo's money history: a member the day
+    # registered would get an account at the payment service, which the demo's own count must not see.
+    month = "202312"
+    second, third = (m["member_no"] for m in [m for m in demo.members() if m["status"] == "01"][10:12])
     small = roster_business(employer, "payment", "supplementary_payment", {
         "member_no": second, "reason": "漏缴补缴", "month": month, "amount": "1.00"})
     whole = roster_business(employer, "payment", "supplementary_payment", {
@@ -200,7 +203,7 @@ def test_a_business_day_reaches_the_downstream_consumer_every_type_once_across_a
     # While the reader is down the hall goes on, and the stream keeps what it publishes.
     employer_changes(employer, center, tap)
     member_day(employer, center, tap, members)
-    supplements(stack, employer, center, tap, members)
+    supplements(stack, employer, center, tap)
     closure(stack, center, tap)
     money(stack, center, tap)
 
