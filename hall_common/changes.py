@@ -73,7 +73,9 @@ def reset_client() -> None:
 def announce(session: Session, channel_name: str, message: str = "", keep: tuple[str, int] | None = None) -> None:
     """Publish ``message`` on the channel once the session commits; with ``keep`` (key, seconds) also
     set that key to the message first, so a reader that was not subscribed can still look it up."""
-    session.info.setdefault(PENDING, {})[channel_name] = (message, keep)
+    # Keyed by channel and message: one transaction may announce one channel many times with different
+    # messages (auth revoking each of an account's sessions), and each must be published.
+    session.info.setdefault(PENDING, {})[(channel_name, message)] = keep
 
 
 def _mark(session: Session, topic: str, employer_nos: Iterable[Any]) -> None:
@@ -142,18 +144,19 @@ def _inserted(statement: Any, rows: list[Mapping[str, Any]], name: str) -> list[
 
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
-    pending: dict[str, tuple[str, tuple[str, int] | None]] | None = session.info.pop(PENDING, None)
+    pending: dict[tuple[str, str], tuple[str, int] | None] | None = session.info.pop(PENDING, None)
     if not pending:
         return
     try:
         pipe = _client().pipeline(transaction=False)
-        for channel_name, (message, keep) in pending.items():
+        for (channel_name, message), keep in pending.items():
             if keep is not None:  # before the publish: a reader told of it finds the key
                 pipe.set(keep[0], message or "1", ex=keep[1])
             pipe.publish(channel_name, message)
         pipe.execute()
     except Exception:
-        log.warning("change notices not published (%s); cached pages expire on their own", ", ".join(pending),
+        log.warning("change notices not published (%s); cached pages expire on their own",
+                    ", ".join(sorted({name for name, _ in pending})),
                     exc_info=True)
 
 

@@ -47,15 +47,18 @@ class Published:
 
     def __init__(self) -> None:
         self.channels: list[str] = []
+        self.messages: list[tuple[str, str]] = []
+        self.kept: dict[str, str] = {}
 
     def pipeline(self, transaction: bool = False) -> Published:
         return self
 
-    def set(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    def set(self, key: str, value: str, **_kwargs: Any) -> None:
+        self.kept[key] = value
 
-    def publish(self, channel_name: str, _message: str) -> None:
+    def publish(self, channel_name: str, message: str) -> None:
         self.channels.append(channel_name)
+        self.messages.append((channel_name, message))
 
     def execute(self) -> None:
         pass
@@ -160,3 +163,15 @@ def test_a_write_whose_rows_are_not_known_announces_every_employer(session: Sess
     assert moved.rowcount == 1  # type: ignore[attr-defined]
     session.commit()
     assert published.employers() == {changes.EVERY}
+
+
+def test_one_channel_announced_with_several_messages_in_one_transaction_publishes_each(
+        session: Session, published: Published) -> None:
+    """As auth ends an account's sessions: each session's notice and kept key, none lost to the next."""
+    published.channels.clear()
+    for session_id in ("s1", "s2", "s3"):
+        changes.announce(session, "unit:revoked", session_id, keep=(f"unit:revoked:{session_id}", 60))
+    changes.announce(session, "unit:revoked", "s2", keep=("unit:revoked:s2", 60))  # twice: published once
+    session.commit()
+    assert sorted(published.messages) == [("unit:revoked", "s1"), ("unit:revoked", "s2"), ("unit:revoked", "s3")]
+    assert published.kept == {f"unit:revoked:{s}": s for s in ("s1", "s2", "s3")}
