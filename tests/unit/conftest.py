@@ -6,6 +6,8 @@ Nothing is relayed (the broker URL is a closed port), so outbox rows stay for th
 from __future__ import annotations
 
 import importlib
+import io
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from deploy import seed as demo_seed
-from hall_common import db, migrate
+from hall_common import db, logs, migrate
 from hall_common.celery_app import reset_celery
 from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.security import KeyProvider, Principal
@@ -188,3 +190,17 @@ def any_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     yield chosen
     for made in chosen.apps:
         db.get_db(made).dispose()  # no pooled connection left to keep the PostgreSQL database from its drop
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What the processes' JSON handler writes, for the tests to read."""
+    stream = io.StringIO()
+    handler = logs.json_handler(stream)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from celery import Celery
@@ -164,7 +164,7 @@ def test_a_worker_times_its_tasks_and_serves_them_with_its_queue_lengths(monkeyp
             return {"employer": 3, "heavy": 1}.get(queue, 0)
 
     collector = metrics.QueueCollector(["employer", "heavy"])
-    monkeypatch.setattr(metrics, "_queue_client", lambda: _Connection(Lengths()))
+    monkeypatch.setattr(metrics, "_queue_client", lambda: contextlib.nullcontext(Lengths()))
     server = metrics.start_server(0, [collector])
     try:
         import urllib.request
@@ -177,16 +177,6 @@ def test_a_worker_times_its_tasks_and_serves_them_with_its_queue_lengths(monkeyp
     assert sample(served, "hall_queue_length", queue="employer") == 3
     assert sample(served, "hall_queue_length", queue="heavy") == 1
 
-
-class _Connection:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __enter__(self) -> Any:
-        return self.client
-
-    def __exit__(self, *_: Any) -> None:
-        return None
 
 
 def test_a_scrape_in_multiprocess_mode_sums_every_worker_process(tmp_path: Path) -> None:

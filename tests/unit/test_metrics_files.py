@@ -4,6 +4,7 @@ while every metric it exports is on the dashboard."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -65,7 +66,7 @@ def exported() -> set[str]:
     text = make_app("notify", seed=False).test_client().get("/metrics").get_data(as_text=True)
     queues = metrics.QueueCollector(["notify"])
     original = metrics._queue_client
-    metrics._queue_client = lambda: _Closing(Lengths())  # type: ignore[assignment]
+    metrics._queue_client = lambda: contextlib.nullcontext(Lengths())  # type: ignore[assignment]
     try:
         text += metrics.exposition([queues]).decode()
     finally:
@@ -78,16 +79,6 @@ def exported() -> set[str]:
             names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
     return names
 
-
-class _Closing:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __enter__(self) -> Any:
-        return self.client
-
-    def __exit__(self, *_: Any) -> None:
-        return None
 
 
 def test_the_alert_rules_fire_when_they_should_and_only_then() -> None:

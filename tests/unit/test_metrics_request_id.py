@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -24,20 +23,6 @@ from services.workflow import definitions
 from .conftest import EMPLOYER_NO, make_app, outbox_events
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """What the processes' JSON handler writes, for the tests to read."""
-    stream = io.StringIO()
-    handler = logs.json_handler(stream)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def records(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from hall_common import db, logs, tracing
+from hall_common import db, tracing
 from hall_common.consumer import consume
 from hall_common.events import make_event
 from hall_common.settings import Settings, get_settings
@@ -46,19 +45,6 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
 def tracer() -> trace.Tracer:
     provider: TracerProvider = tracing._state["provider"]
     return provider.get_tracer("test")
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logs.json_handler(stream)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_tracing_is_off_unless_a_process_asks_for_it(employer_headers: dict[str, str]) -> None:
