@@ -39,6 +39,7 @@ from . import (
     member_change,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     member_queries,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    refresh,
     rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     supplement,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     verify,
@@ -178,6 +179,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     health.init_gateway(app)  # /health/live, /health/ready: the probes (docs/deploy.md)
     apidocs.init_app(app)  # public: /api/openapi.json and /api/docs
     register_context(app)
+    refresh.init_app(app)  # the refresh tokens' own cookie
     console.register(app)
     app.jinja_env.globals["url_for"] = _memoized_url_for(app)
     errors.register(app)

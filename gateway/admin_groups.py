@@ -36,6 +36,7 @@ ACTION_NAMES = {
     "role_update": "修改中心角色", "role_members": "设置中心角色成员", "role_delete": "删除中心角色",
     "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
     "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
+    "refresh_token_reused": "登录凭据被重复使用",
 }
 
 

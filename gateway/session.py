@@ -23,6 +23,8 @@ from hall_common.client import ServiceClient, ServiceError
 from hall_common.schemas import CONTROL
 from hall_common.settings import get_settings
 
+from . import refresh
+
 F = TypeVar("F", bound=Callable[..., Any])
 EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
 LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
@@ -41,7 +43,8 @@ STARTED_AT = "started_at"
 
 def start(key: str, login: dict[str, Any]) -> None:
     _ended(current(key))  # a new login in this browser replaces the former session: its streams stop
-    session[key] = {"token": login["token"], "refresh_token": login.get("refresh_token", ""),
+    refresh.put(key, login.get("refresh_token", ""))  # its own cookie: gateway/refresh.py says why
+    session[key] = {"token": login["token"],
                     "expires_at": login.get("expires_at", 0), "principal": login["principal"],
                     "sound_enabled": login.get("sound_enabled", True),
                     "large_text": bool(login.get("large_text", False)), "last_active": time.time(),
@@ -58,6 +61,7 @@ def permitted(permission: str) -> bool:
 
 def end(key: str) -> None:
     _ended(session.pop(key, None))
+    refresh.put(key, None)
 
 
 def _ended(value: dict[str, Any] | None) -> None:
@@ -119,10 +123,14 @@ def fresh_token(key: str) -> str:
     value = current(key)
     if value is None:
         raise ServiceError("gateway", 401, "请先登录")
-    if value.get("refresh_token") and value.get("expires_at", 0) - time.time() < RENEW_MARGIN:
-        renewed = ServiceClient("auth").post("/auth/refresh", {"refresh_token": value["refresh_token"]})
+    # A cookie set before the refresh token had its own cookie still holds it: moved at the renewal.
+    refresh_token = refresh.get(key) or str(value.get("refresh_token") or "")
+    if refresh_token and value.get("expires_at", 0) - time.time() < RENEW_MARGIN:
+        renewed = ServiceClient("auth").post("/auth/refresh", {"refresh_token": refresh_token})
         value.update(token=renewed["token"], expires_at=renewed["expires_at"], principal=renewed["principal"])
+        value.pop("refresh_token", None)
         session[key] = value
+        refresh.put(key, renewed.get("refresh_token") or refresh_token)
     return str(value["token"])
 
 

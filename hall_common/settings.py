@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     access_token_seconds: int = Field(300, ge=5, le=3600)
     session_idle_seconds: int = Field(15 * 60, ge=5, le=24 * 3600)
     session_absolute_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
+    # Every renewal rotates the refresh token; the one it replaced still answers this long (with the
+    # new one) for requests of the same browser sent before the new one reached it. Later, or any
+    # older one, is a stolen copy: the session ends (reuse detection).
+    refresh_reuse_grace_seconds: int = Field(30, ge=0, le=300)
     # The page warns this long before the idle timeout.
     session_idle_warning_seconds: int = Field(60, ge=1, le=600)
     # A center reset's one-time password serves one login within this time.

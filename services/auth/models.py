@@ -128,7 +128,10 @@ class HallSession(Base):
     login_name: Mapped[str] = mapped_column(String(50), index=True)
     role: Mapped[str] = mapped_column(String(20))
     employer_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)  # of the current generation's token
+    # Each renewal rotates the refresh token: its generation and when it last rotated (reuse detection).
+    refresh_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the absolute lifetime

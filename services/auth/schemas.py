@@ -75,6 +75,8 @@ class RefreshSchema(Schema):
     token = fields.String()
     expires_at = fields.Integer()
     principal = fields.Dict()
+    refresh_token = fields.String(metadata={"description": "the next refresh token: each renewal rotates it, and "
+                                                           "a replaced one presented again ends the session"})
 
 
 class PublicKeySchema(Schema):

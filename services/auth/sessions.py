@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import secrets
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import jwt
 from sqlalchemy import delete, select, update
 
+from hall_common import audit as audit_trail
 from hall_common import changes, db, live
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
@@ -29,11 +31,12 @@ from hall_common.settings import get_settings
 
 from . import closures, grants
 from .keys import private_key_pem, public_key_pem
-from .models import CENTER, EMPLOYER, GroupMember, HallSession, LoginTicket, Operator
+from .models import CENTER, EMPLOYER, AuditRecord, GroupMember, HallSession, LoginTicket, Operator
 
 TICKET_AUDIENCE = "employer-hall-login"
 STEP_GONE = "该登录步骤已完成或已超时，请重新登录"
 SESSION_GONE = "登录已失效，请重新登录"
+REFRESH_REUSED = "登录凭据已在别处使用，为保护账户安全已退出，请重新登录"
 # Tokens of a session may still be in flight for this long after its revocation: the revoked id is
 # kept at least the access lifetime plus this margin.
 REVOKE_MARGIN = timedelta(seconds=60)
@@ -144,12 +147,14 @@ def principal_of(operator: Operator) -> Principal:
 
 def open_session(operator: Operator) -> dict[str, Any]:
     settings = get_settings()
-    refresh_token = secrets.token_urlsafe(32)
+    session_id = str(uuid.uuid4())
+    refresh_token = _refresh_token(session_id, 1)
     now = db.utcnow()
     row = HallSession(
-        id=str(uuid.uuid4()), login_name=operator.login_name, role=operator.role,
-        employer_no=operator.employer_no, refresh_hash=_digest(refresh_token), created_at=now,
-        last_activity_at=now, expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
+        id=session_id, login_name=operator.login_name, role=operator.role,
+        employer_no=operator.employer_no, refresh_hash=_digest(refresh_token), refresh_generation=1,
+        created_at=now, last_activity_at=now,
+        expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
     )
     session = db.session()
     session.add(row)
@@ -164,13 +169,54 @@ def open_session(operator: Operator) -> dict[str, Any]:
 
 
 def refresh(refresh_token: str) -> dict[str, Any]:
-    """A new access token for a live session, with the account's current permissions."""
-    settings = get_settings()
+    """A new access token for a live session, with the account's current permissions, and the next
+    refresh token: each renewal rotates it (the conditional UPDATE on the presented token's hash lets
+    one of two simultaneous renewals rotate; the other finds the token replaced)."""
     session = db.session()
     row = session.scalar(select(HallSession).where(HallSession.refresh_hash == _digest(refresh_token)))
-    if row is None or row.revoked_at is not None:
+    if row is None:
+        return _renew_replaced(refresh_token)
+    now = db.utcnow()
+    operator = _renewable(row, now)
+    generation = row.refresh_generation + 1
+    next_token = _refresh_token(row.id, generation)
+    result = session.execute(
+        update(HallSession).where(HallSession.id == row.id, HallSession.revoked_at.is_(None),
+                                  HallSession.refresh_hash == _digest(refresh_token))
+        .values(last_activity_at=now, refresh_hash=_digest(next_token), refresh_generation=generation,
+                refreshed_at=now)
+    )
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # revoked, or rotated by a simultaneous renewal
+        return _renew_replaced(refresh_token)
+    return _renewal(operator, row.id, next_token)
+
+
+def _renew_replaced(refresh_token: str) -> dict[str, Any]:
+    """A refresh token that is not its session's current one. The one just replaced, within the grace
+    time, is the same browser's request sent before the new token reached it: it gets the current
+    token, no new generation. Any other of the session's tokens is a copy someone kept: the session
+    ends, audited. Unknown tokens (forged, or of a session gone) are simply refused."""
+    found = _parse_refresh_token(refresh_token)
+    session = db.session()
+    row = session.get(HallSession, found[0], populate_existing=True) if found else None
+    if found is None or row is None or row.revoked_at is not None or found[1] >= row.refresh_generation:
         raise BusinessError(SESSION_GONE, 401)
     now = db.utcnow()
+    grace = timedelta(seconds=get_settings().refresh_reuse_grace_seconds)
+    if found[1] == row.refresh_generation - 1 and row.refreshed_at is not None and now - row.refreshed_at <= grace:
+        return _renewal(_renewable(row, now), row.id, _refresh_token(row.id, row.refresh_generation))
+    audit_trail.record(session, AuditRecord, row.login_name, "refresh_token_reused", row.id,
+                       detail=f"已轮换的刷新令牌（第{found[1]}代，当前第{row.refresh_generation}代）被再次使用，会话已结束")
+    revoke(row.id, "refresh_reused")  # commits the audit record with the revocation
+    raise BusinessError(REFRESH_REUSED, 401)
+
+
+def _renewable(row: HallSession, now: datetime) -> Operator:
+    """The session's account, if the session may still be renewed (ends it past its limits)."""
+    settings = get_settings()
+    if row.revoked_at is not None:
+        raise BusinessError(SESSION_GONE, 401)
     if now >= row.expires_at:
         revoke(row.id, "expired")
         raise BusinessError("登录时间已达上限，请重新登录", 401)
@@ -179,19 +225,41 @@ def refresh(refresh_token: str) -> dict[str, Any]:
     if now - row.last_activity_at > idle_limit:
         revoke(row.id, "idle")
         raise BusinessError("长时间未操作，已自动退出，请重新登录", 401)
-    operator = session.scalar(select(Operator).where(Operator.login_name == row.login_name))
+    operator = db.session().scalar(select(Operator).where(Operator.login_name == row.login_name))
     if operator is None:
         raise BusinessError(SESSION_GONE, 401)
-    result = session.execute(
-        update(HallSession).where(HallSession.id == row.id, HallSession.revoked_at.is_(None))
-        .values(last_activity_at=now)
-    )
-    session.commit()
-    if result.rowcount != 1:  # type: ignore[attr-defined]  # revoked meanwhile
-        raise BusinessError(SESSION_GONE, 401)
+    return operator
+
+
+def _renewal(operator: Operator, session_id: str, refresh_token: str) -> dict[str, Any]:
     principal = principal_of(operator)
-    token, expires_at = issue_token(principal, row.id)
-    return {"token": token, "expires_at": expires_at, "principal": principal.claims()}
+    token, expires_at = issue_token(principal, session_id)
+    return {"token": token, "expires_at": expires_at, "principal": principal.claims(), "refresh_token": refresh_token}
+
+
+def _refresh_key() -> bytes:
+    # Derived from the signing key, so nothing else to provision; a new signing key ends every session.
+    return hashlib.sha256(b"hall-refresh-token\0" + private_key_pem()).digest()
+
+
+def _refresh_token(session_id: str, generation: int) -> str:
+    """The session's refresh token of a generation: derived (HMAC), so a renewal answered again within
+    the grace time hands out the same current token without the database keeping tokens."""
+    body = f"{session_id}.{generation}"
+    mac = hmac.new(_refresh_key(), body.encode(), hashlib.sha256).digest()
+    return body + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _parse_refresh_token(token: str) -> tuple[str, int] | None:
+    """(session id, generation) of a refresh token this service made; None for anything else (a
+    session opened before rotation holds a random token: found by its hash, never parsed)."""
+    session_id, _, rest = token.partition(".")
+    generation, _, _mac = rest.partition(".")
+    if not generation.isascii() or not generation.isdigit() or len(generation) > 9:  # not "١" (Arabic-Indic)
+        return None
+    if not hmac.compare_digest(token.encode(), _refresh_token(session_id, int(generation)).encode()):
+        return None
+    return session_id, int(generation)
 
 
 def record_revocation(token_id: str, login_name: str, until: datetime) -> None:

@@ -58,6 +58,7 @@ class Api:
         if response.status_code == 200:
             body = response.json()
             self.token, self.expires_at = body["token"], body["expires_at"]
+            self.refresh_token = body.get("refresh_token") or self.refresh_token  # rotated at every renewal
         return response
 
     def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:

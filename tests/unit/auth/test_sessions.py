@@ -199,3 +199,74 @@ def test_center_logout_revokes_the_center_session_as_employer_logout_does(monkey
         assert FakeAuth.calls[-1] == ("/auth/logout", f"{key}-token")
         with client.session_transaction() as cookie:
             assert key not in cookie
+
+
+class RotatingAuth(FakeAuth):
+    """An auth service that rotates the refresh token at every renewal, as the real one does."""
+
+    presented: list[str] = []
+
+    def post(self, path: str, json: Any = None) -> Any:
+        if path != "/auth/refresh":
+            return super().post(path, json)
+        RotatingAuth.presented.append(json["refresh_token"])
+        return {"token": f"t{len(RotatingAuth.presented)}", "expires_at": time.time() + 300,
+                "principal": {"sub": A, "perms": []}, "refresh_token": f"r{len(RotatingAuth.presented) + 1}"}
+
+
+def _set_cookies(app: Any, name: str) -> list[str]:
+    response = app.process_response(app.response_class())
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+
+
+def test_only_the_answer_that_renewed_sets_the_refresh_token_so_no_page_sets_an_older_one_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import create_app, refresh
+    from gateway import session as sessions
+
+    monkeypatch.setattr(sessions, "ServiceClient", RotatingAuth)
+    RotatingAuth.presented = []
+    app = create_app({"TESTING": True})
+    key = sessions.EMPLOYER_KEY
+    with app.test_request_context("/"):  # the login: the token goes to its own cookie, not the session's
+        sessions.start(key, {"token": "t0", "refresh_token": "r1", "expires_at": time.time() + 5,
+                             "principal": {"sub": A}})
+        assert "refresh_token" not in sessions.current(key)  # type: ignore[operator]
+        [login_cookie] = _set_cookies(app, refresh.COOKIE)
+    cookie = login_cookie.split(";")[0]
+    with app.test_request_context("/", headers={"Cookie": cookie}):  # a page that needs no renewal
+        sessions.session[key] = {"token": "t0", "expires_at": time.time() + 200, "principal": {"sub": A}}
+        assert sessions.fresh_token(key) == "t0"
+        assert _set_cookies(app, refresh.COOKIE) == []  # it writes the session cookie, never this one
+    with app.test_request_context("/", headers={"Cookie": cookie}):  # the page that renews
+        sessions.session[key] = {"token": "t0", "expires_at": time.time() + 5, "principal": {"sub": A}}
+        assert sessions.fresh_token(key) == "t1"
+        assert RotatingAuth.presented == ["r1"]
+        [renewed_cookie] = _set_cookies(app, refresh.COOKIE)
+    with app.test_request_context("/", headers={"Cookie": renewed_cookie.split(";")[0]}):
+        assert refresh.get(key) == "r2"
+    with app.test_request_context("/", headers={"Cookie": cookie + "x"}):  # altered: not ours
+        assert refresh.get(key) == ""
+
+
+def test_a_session_cookie_from_before_the_refresh_cookie_moves_its_token_at_the_renewal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import create_app, refresh
+    from gateway import session as sessions
+
+    monkeypatch.setattr(sessions, "ServiceClient", RotatingAuth)
+    RotatingAuth.presented = []
+    app = create_app({"TESTING": True})
+    key = sessions.EMPLOYER_KEY
+    with app.test_request_context("/"):
+        sessions.session[key] = {"token": "t0", "refresh_token": "legacy", "expires_at": time.time() + 5,
+                                 "principal": {"sub": A}}
+        assert sessions.fresh_token(key) == "t1"
+        assert RotatingAuth.presented == ["legacy"]
+        assert "refresh_token" not in sessions.current(key)  # type: ignore[operator]
+        assert refresh.get(key) == "r2"
+        [moved] = _set_cookies(app, refresh.COOKIE)
+    with app.test_request_context("/", headers={"Cookie": moved.split(";")[0]}):
+        sessions.end(key)  # the logout drops the refresh cookie too
+        [dropped] = _set_cookies(app, refresh.COOKIE)
+        assert "Expires=Thu, 01 Jan 1970" in dropped or "Max-Age=0" in dropped
