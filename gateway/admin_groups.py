@@ -1,5 +1,7 @@
 """The admin console's 用户组 page (center groups and their members, kept by the auth service) and its
-审计日志 page (the admin actions recorded by the auth and workflow services, newest first).
+审计日志 page (the admin actions recorded by the auth, workflow and member services, newest first), where
+校验 checks each service's hash chain and 导出 downloads one service's chain for offline verification
+(docs/audit.md).
 
 用户组 needs the center permission 用户组, 审计日志 the permission 审计日志; the services check it again.
 """
@@ -17,6 +19,7 @@ from hall_common.client import ServiceError
 
 from . import session as sessions
 from .console import console
+from .files import passed_on
 from .session import CENTER_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +39,7 @@ ACTION_NAMES = {
     "role_update": "修改中心角色", "role_members": "设置中心角色成员", "role_delete": "删除中心角色",
     "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
     "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
-    "refresh_token_reused": "登录凭据被重复使用",
+    "refresh_token_reused": "登录凭据被重复使用", "complete_task": "审批任务",
 }
 
 
@@ -105,6 +108,46 @@ def delete(code: str) -> Any:
 @bp.route("/audit")
 @console("audit")
 def audit() -> Any:
+    return _audit_page()
+
+
+@bp.route("/audit/verify")
+@console("audit")
+def audit_verify() -> Any:
+    """校验: each service checks its own chain; the page names the first broken record of each."""
+    checks = []
+    for service, service_name in AUDIT_SERVICES.items():
+        try:
+            verdict = sessions.client(service, CENTER_KEY).get("/audit-records/verify")
+        except ServiceError as exc:
+            if exc.status == 401:
+                raise
+            checks.append({"service": service, "service_name": service_name, "ok": False,
+                           "message": "暂不可用，未能校验"})
+            continue
+        checks.append({"service": service, "service_name": service_name, "ok": verdict["ok"],
+                       "message": verdict["message"]})
+    return _audit_page(checks)
+
+
+@bp.route("/audit/export")
+@console("audit")
+def audit_export() -> Any:
+    """导出: the chosen service's records with their hashes (JSON lines), streamed from the service."""
+    service = request.args.get("service", "")
+    if service not in AUDIT_SERVICES:
+        flash("请选择要导出的服务", "error")
+        return redirect(url_for("groups.audit"))
+    try:
+        return passed_on(sessions.client(service, CENTER_KEY), "/audit-records/export")
+    except ServiceError as exc:
+        if exc.status == 401:
+            raise
+        flash(f"{AUDIT_SERVICES[service]}暂不可用，审计日志未能导出", "error")
+        return redirect(url_for("groups.audit"))
+
+
+def _audit_page(checks: list[dict[str, Any]] | None = None) -> Any:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), AUDIT_MAX_PAGE)
     depth = page * AUDIT_PER_PAGE
     rows: list[dict[str, Any]] = []
@@ -127,7 +170,7 @@ def audit() -> Any:
     shown = rows[(page - 1) * AUDIT_PER_PAGE:depth]
     more = more or len(rows) > depth
     return render_template("admin/audit.html", rows=shown, notes=notes, page=page,
-                           has_next=more and page < AUDIT_MAX_PAGE)
+                           has_next=more and page < AUDIT_MAX_PAGE, checks=checks, services=AUDIT_SERVICES)
 
 
 def _state(value: Any) -> str:

@@ -30,6 +30,7 @@ APPROVE, REJECT, RETURN = "approve", "reject", "return"
 NOT_IN_GROUP = "您不在该任务的候选组中"
 MONITOR = "process_monitor"  # the center permission that sees every open task (流程监控)
 OPINION_REQUIRED = {REJECT: "审批不通过时请填写审批意见", RETURN: "退回时请填写退回意见"}
+DECISION_NAMES = {APPROVE: "通过", REJECT: "不通过", RETURN: "退回"}  # as the audit record's detail says it
 
 
 def _view(task: UserTask, instance: ProcessInstance) -> dict[str, Any]:
@@ -198,6 +199,10 @@ def _complete_once(principal: Principal, task_id: int, decision: str, opinion: s
         session.rollback()
         raise BusinessError(TASK_TAKEN, 409)
     handler = principal.display_name
+    # The approval with its opinion joins the audit chain in the completion's own transaction.
+    audit.record(session, AuditRecord, principal.login_name, "complete_task", f"task/{task.id}",
+                 detail=f"{instance.title} {task.name}：{DECISION_NAMES.get(decision, decision)}",
+                 after={"decision": decision, "opinion": opinion, "instance_id": instance.id})
     emit(session, "task.completed", event_data(instance, task_id=task.id, task_name=task.name, handler=handler,
                                                decision=decision, opinion=opinion), subject=subject(instance))
     if decision == RETURN:

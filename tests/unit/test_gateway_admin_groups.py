@@ -72,3 +72,52 @@ def test_the_audit_page_shows_auth_records_and_a_note_while_workflow_has_none(mo
     page = response.get_data(as_text=True)
     assert "新建用户组" in page and "audit_team" in page
     assert "流程服务暂未提供审计日志，以下仅显示其他服务的记录" in page
+
+
+def test_the_check_names_each_services_verdict_and_a_service_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    verdicts = {"auth": {"ok": True, "message": "校验通过（共12条）"},
+                "member": {"ok": False, "message": "第3条记录被篡改"}}
+
+    def fake_get(self: ServiceClient, path: str, **params: Any) -> Any:
+        if path == "/audit-records":
+            return {"items": [], "total": 0}
+        assert path == "/audit-records/verify"
+        if self.service not in verdicts:
+            raise ServiceError(self.service, 503, "服务暂不可用")
+        return verdicts[self.service]
+
+    monkeypatch.setattr(ServiceClient, "get", fake_get)
+    page = _center(ALL_CENTER_PERMISSIONS).get("/admin/audit/verify").get_data(as_text=True)
+    assert 'data-service="auth">认证服务：校验通过（共12条）' in page
+    assert 'data-service="member">缴存人服务：第3条记录被篡改' in page
+    assert 'data-service="workflow">流程服务：暂不可用，未能校验' in page
+    assert page.count("alert-error") == 2
+    plain = _center(ALL_CENTER_PERMISSIONS).get("/admin/audit").get_data(as_text=True)
+    assert 'id="audit-checks"' not in plain  # the page without 校验 shows no verdicts
+
+
+def test_the_export_passes_one_services_chain_on_and_refuses_another_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, str]] = []
+
+    class Upstream:
+        headers = {"Content-Type": "application/x-ndjson",
+                   "Content-Disposition": "attachment; filename*=UTF-8''audit-auth.jsonl"}
+
+        def stream(self, size: int, decode_content: bool) -> Any:
+            yield b'{"format": "hall-audit-chain/1"}\n'
+
+        def release_conn(self) -> None:
+            pass
+
+    def fake_stream(self: ServiceClient, method: str, path: str, **kwargs: Any) -> Any:
+        asked.append((self.service, path))
+        return Upstream()
+
+    monkeypatch.setattr(ServiceClient, "stream", fake_stream)
+    client = _center(ALL_CENTER_PERMISSIONS)
+    exported = client.get("/admin/audit/export?service=auth")
+    assert exported.status_code == 200 and exported.mimetype == "application/x-ndjson"
+    assert exported.get_data() == b'{"format": "hall-audit-chain/1"}\n'
+    assert asked == [("auth", "/audit-records/export")]
+    refused = client.get("/admin/audit/export?service=payment")
+    assert refused.status_code == 302 and asked == [("auth", "/audit-records/export")]

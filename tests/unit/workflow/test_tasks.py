@@ -122,9 +122,13 @@ def test_an_admin_reassigns_a_task_to_a_user_who_then_completes_it(app: Flask) -
     zhao = center("zhao", "赵六", groups=(), admin=False)
     assert [r["task"]["id"] for r in tasks(app, zhao, scope="mine")] == [task_id]
     assert complete(app, task_id, "approve", "同意", headers=zhao).status_code == 200
-    [record] = app.test_client().get("/audit-records", headers=center()).get_json()["items"]
+    approval, record = app.test_client().get("/audit-records", headers=center()).get_json()["items"]
     assert (record["actor"], record["action"], record["target"]) == ("center01", "reassign_task", f"task/{task_id}")
     assert record["before"]["assignee"] == "zhang" and record["after"]["assignee"] == "zhao"
+    # The approval with its opinion is in the audit trail too, after the reassignment.
+    assert (approval["actor"], approval["action"], approval["target"]) == ("zhao", "complete_task", f"task/{task_id}")
+    assert approval["after"]["decision"] == "approve" and approval["after"]["opinion"] == "同意"
+    assert approval["detail"].endswith("中心审核：通过")
     assert app.test_client().get("/audit-records", headers=handler()).status_code == 403
     late = post(app, f"/tasks/{task_id}/reassign", center(), {"login_name": "li"})
     assert (late.status_code, late.get_json()["message"]) == (409, "该任务已办理，请刷新后查看")

@@ -1,16 +1,16 @@
 # ruff: noqa: E501, I001
 """refresh token rotation: each session's refresh generation and its last rotation
 
-Revision ID: 0010_refresh_rotation
-Revises: 0009_closed_employers
+Revision ID: 0011_refresh_rotation
+Revises: 0010_audit_chain
 Create Date: 2026-12-04 17:10:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_refresh_rotation'
-down_revision = '0009_closed_employers'
+revision = '0011_refresh_rotation'
+down_revision = '0010_audit_chain'
 branch_labels = None
 depends_on = None
 
