@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from deploy.stack import Stack, free_port
 from hall_common.settings import DEFAULT_PORTS, SERVICES
 
+from . import reliability
+
 
 def _postgres_databases(server_url: str, create: bool, tag: str = "") -> dict[str, str]:
     """Drop, then (if create) make, one database per service on the PostgreSQL server (``tag``: those
@@ -87,3 +89,37 @@ def running_stack(var_dir: Path, extra_env: Mapping[str, str] | None = None, tag
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("hall")) as running:
         yield running
+
+
+# -- the reliability report (tests/reliability.py) ---------------------------------------------------
+
+_REPORTED: list[reliability.Entry] = []
+
+
+@pytest.fixture
+def reliability_report(request: pytest.FixtureRequest) -> Iterator[reliability.Recorder]:
+    """Figures for docs/reliability.md: a test states what it measured (see tests/reliability.py)."""
+    node = request.node
+    test = f"{Path(str(node.path)).relative_to(reliability.ROOT)}::{node.name}"
+    entry = reliability.Entry(test=test, summary=reliability.summary_of(node.function),
+                              database=reliability.database())
+    _REPORTED.append(entry)
+    node.stash[_ENTRY] = entry
+    yield reliability.Recorder(entry)
+
+
+_ENTRY = pytest.StashKey[reliability.Entry]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    entry = item.stash.get(_ENTRY, None)
+    if entry is not None and (report.when == "call" or report.failed):  # type: ignore[attr-defined]
+        entry.outcome = "passed" if report.passed else "FAILED"  # type: ignore[attr-defined]
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _REPORTED:
+        reliability.merge(_REPORTED)

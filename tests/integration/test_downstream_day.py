@@ -27,6 +27,7 @@ from deploy.stack import BIN, ROOT, Stack
 from hall_common import event_schemas
 from services.payment.bills import hall_today
 
+from ..reliability import Recorder
 from .downstream_support import STREAM, Tap, consumer, stored
 from .helpers import (
     EMPLOYER,
@@ -177,7 +178,10 @@ def money(stack: Stack, center: Api, tap: Tap) -> None:
 
 
 def test_a_business_day_reaches_the_downstream_consumer_every_type_once_across_a_kill(
-        stack: Stack, tmp_path: Path) -> None:
+        stack: Stack, tmp_path: Path, reliability_report: Recorder) -> None:
+    """A scripted business day of every business type, read by the example downstream consumer, which is
+    SIGKILLed after the morning and started again at the end: every event published is stored exactly
+    once, each passing its schema, and nothing is left pending in the consumer group."""
     redis: Any = Redis.from_url(stack.redis_url, decode_responses=True)
     tap = Tap(redis)
     db_path = tmp_path / "day.sqlite3"
@@ -211,6 +215,9 @@ def test_a_business_day_reaches_the_downstream_consumer_every_type_once_across_a
     assert consumer(stack, db_path, "--exit-when-idle", group=GROUP).wait(60) == 0
     rows = stored(db_path, "id, type, schemaversion, data")
     times = Counter(event_id for event_id, *_ in rows)
+    reliability_report.figures(events=len(published), faults=1,
+                               lost=sum(1 for event_id in published if times[event_id] == 0),
+                               duplicated=sum(1 for event_id in published if times[event_id] > 1))
     assert [event_id for event_id in published if times[event_id] != 1] == []
     assert set(times) <= {json.loads(fields["event"])["id"] for _, fields in redis.xrange(STREAM)}
     ours = {event_id: (type_, version, json.loads(data)) for event_id, type_, version, data in rows
