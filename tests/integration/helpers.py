@@ -265,9 +265,14 @@ def adjust_bases(employer: Api, raises: dict[str, str]) -> str:
 
 
 def bank_token(stack: Stack) -> str:
-    """A bank's service token for POST /receipts, issued by the documented command."""
-    issued = subprocess.run([sys.executable, "-m", "services.auth.service_tokens", "issue", "icbc-taiyuan",
-                             "--permission", "receipt_post", "--days", "1"], cwd=ROOT, env=stack.env(),
+    """A bank's service token for POST /receipts."""
+    return service_token(stack, "receipt_post", "icbc-taiyuan")
+
+
+def service_token(stack: Stack, permission: str, name: str) -> str:
+    """A service token of one permission for the named system, issued by the documented command."""
+    issued = subprocess.run([sys.executable, "-m", "services.auth.service_tokens", "issue", name,
+                             "--permission", permission, "--days", "1"], cwd=ROOT, env=stack.env(),
                             capture_output=True, text=True, check=True)
     return issued.stdout.strip()
 

@@ -4,8 +4,9 @@ is a 5xx and every answer matches the schema its OpenAPI document declares.
 Employer routes are fuzzed with the demo employer's session and its own employer number in the path
 (so the fuzz reaches past the scope check); the center's routes (accounts, UKeys, groups, tasks,
 instances, definitions, pushes, dead letters, audit records, the employer directory) with a session
-that holds the center's rights (``center_token``), so the fuzz reaches their handlers, not only their
-403. What would change the shared stack for the other tests is kept away from real records: the
+that holds the center's rights (``center_token``), and the routes for service tokens only (到账登记, the
+member lookup) with a service token of their permission, so the fuzz reaches their handlers, not only
+their 403. What would change the shared stack for the other tests is kept away from real records: the
 session is not logged out, the employer's password is not guessed at (that would lock the account),
 the center's operations on accounts, UKeys, groups, tasks, instances, deployments and dead letters
 address records that do not exist, and no push goes to every employer (fuzz_hooks.py).
@@ -20,13 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
+from hall_common.access import OPENAPI_KEY
 
 from ..reliability import Recorder
-from .helpers import Api, center_api, employer_api
+from .helpers import Api, center_api, employer_api, service_token
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SERVICES = ["auth", "employer", "member", "payment", "workflow", "notify"]
@@ -47,8 +50,14 @@ CENTER_READS = [("workflow", "/definitions"), ("workflow", "/tasks"), ("workflow
                 ("employer", "/employers")] + [(service, "/dead-letters") for service in SERVICES]
 
 
-def fuzz_config(employer_token: str, center_token: str) -> str:
+def fuzz_config(employer_token: str, center_token: str, service_tokens: dict[str, str] | None = None) -> str:
+    """``service_tokens``: the operations only a service token may call (path template -> that token)."""
     nowhere = ", ".join(f'"path.{name}" = {value!r}'.replace("'", '"') for name, value in NOWHERE.items())
+    services = "".join(f"""
+[[operations]]
+include-path = ["{path}"]
+headers = {{ Authorization = "Bearer {token}" }}
+""" for path, token in (service_tokens or {}).items())
     return f"""
 headers = {{ Authorization = "Bearer {employer_token}" }}
 request-timeout = 10
@@ -69,7 +78,7 @@ parameters = {{ {nowhere} }}
 [[operations]]
 include-path = ["/auth/logout", "/auth/password"]
 enabled = false
-"""
+""" + services
 
 
 def run_fuzz(base_url: str, config: Path, report: Path) -> subprocess.CompletedProcess[str]:
@@ -87,8 +96,31 @@ def run_fuzz(base_url: str, config: Path, report: Path) -> subprocess.CompletedP
 @pytest.fixture(scope="module")
 def fuzz_config_file(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fuzz") / "schemathesis.toml"
-    path.write_text(fuzz_config(employer_api(stack).headers["Authorization"][7:], center_token(stack)))
+    path.write_text(fuzz_config(employer_api(stack).headers["Authorization"][7:], center_token(stack),
+                                service_only_tokens(stack)))
     return path
+
+
+def service_only_tokens(stack: Stack) -> dict[str, str]:
+    """The operations every service declares for service tokens only (``x-access``: service words
+    alone), each with a token of the permission it names, issued by the documented command: the fuzz
+    reaches their handlers, not their 403. Read from the running services' documents, so a new one is
+    fuzzed with its token without a change here."""
+    tokens: dict[str, str] = {}
+    by_permission: dict[str, str] = {}
+    for service in SERVICES:
+        document = httpx.get(stack.url(service) + "/openapi.json", timeout=10).json()
+        for path, operations in document["paths"].items():
+            for operation in operations.values():
+                words = operation.get(OPENAPI_KEY, []) if isinstance(operation, dict) else []
+                if words and all(word.startswith("service:") for word in words):
+                    permission = words[0].split(":", 1)[1]
+                    if permission not in by_permission:
+                        by_permission[permission] = service_token(stack, permission, f"fuzz-{permission}")
+                    tokens[path] = by_permission[permission]
+    assert len(tokens) >= 2, tokens  # 到账登记 and the member lookup at least: the walk saw the documents
+    return tokens
+
 
 
 def center_token(stack: Stack) -> str:
@@ -108,7 +140,8 @@ def test_fuzzer_finds_no_server_error_and_no_schema_violation(
 ) -> None:
     """Schemathesis over one service's OpenAPI (examples, coverage and fuzzing phases, a fixed seed),
     employer routes with the demo employer's token, center routes with a center token holding every
-    right: no 5xx, no answer outside its declared schema."""
+    right, service-only routes with a service token of their permission: no 5xx, no answer outside its
+    declared schema."""
     center = center_api(stack)
     newest = _pushes_after(center, 0)[:1]
     started = time.monotonic()
