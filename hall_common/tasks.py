@@ -33,6 +33,7 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
     @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
         returned = limits.counted(self.request)  # came back after a dead worker, or a resent copy
+        parked = 0
         if returned:
             events = event if isinstance(event, list) else [event]
             worn = limits.worn_out(name, self.request, events)
@@ -40,11 +41,12 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
                 left = park_worn_out(app, name, events, worn, self.request.id)
                 if not left:
                     return "dead"
-                event = left if isinstance(event, list) else left[0]
+                parked, event = len(events) - len(left), left if isinstance(event, list) else left[0]
         if isinstance(event, list):
             # Back after its worker died: one event at a time, so those before the one that kills the
             # worker are done (and never parked with it) before it runs again.
-            return handle_batch(self, app, name, event, together=not returned)
+            outcome = handle_batch(self, app, name, event, together=not returned)
+            return f"{outcome}, dead {parked}" if parked else outcome
         with app.app_context():
             try:
                 with limits.time_limited():

@@ -93,9 +93,16 @@ def test_an_event_that_kills_its_worker_is_parked_after_its_deliveries_whichever
     carrying: set[str] = set()  # task ids of every message that carried the poison event
 
     def deliveries() -> list[str]:
-        """The poison's deliveries so far, in order: the worker's receipt of a message carrying it."""
+        """The poison's deliveries so far, in order: the worker's receipt of a message carrying it, known
+        from Redis (the message waiting or taken) or from the receipt's line (it names the arguments)."""
         carrying.update(_copies(stack, poison))
-        return [m.decode() for m in RECEIVED.findall(log.read_bytes()[since:]) if m.decode() in carrying]
+        taken = []
+        for line in log.read_bytes()[since:].splitlines():
+            found = RECEIVED.search(line)
+            if found and (found.group(1).decode() in carrying or poison.encode() in line):
+                carrying.add(found.group(1).decode())
+                taken.append(found.group(1).decode())
+        return taken
 
     stack.stop_process("worker")
     _start_one_worker(stack)

@@ -168,7 +168,7 @@ def test_a_poison_event_is_parked_once_after_its_allowed_deliveries_across_its_o
     # The resent copy comes back twice more: the poison is not run or parked again; the other event, now
     # past the allowance as well, is a duplicate, never a strike (it was processed).
     for _ in range(2):
-        assert deliver([before, poison], "m2", redelivered=True) == "duplicate 1"
+        assert deliver([before, poison], "m2", redelivered=True) == "duplicate 1, dead 1"
     assert limits.delivered("workflow", [before["id"]]) == {before["id"]: 4}
     assert runs.count(poison["id"]) == 3 and runs.count(before["id"]) == 4
     (letter,) = dead_letters_of(app)
