@@ -43,8 +43,8 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
                     return "dead"
                 parked, event = len(events) - len(left), left if isinstance(event, list) else left[0]
         if isinstance(event, list):
-            # Back after its worker died: one event at a time, so those before the one that kills the
-            # worker are done (and never parked with it) before it runs again.
+            # Back after its worker died (or a resent copy): one event at a time, so those before the one
+            # that kills the worker are done (and never parked with it) before it runs again.
             outcome = handle_batch(self, app, name, event, together=not returned)
             return f"{outcome}, dead {parked}" if parked else outcome
         with app.app_context():
@@ -106,7 +106,7 @@ def handle_batch(task: Task, app: Flask, name: str, events: list[Any], together:
     If the worker dies midway, the broker delivers the whole message again: the events already
     processed are duplicates and change nothing. What the handlers emitted is relayed once, after the
     last event, so it too leaves as one message per consuming service. ``together=False`` (a message
-    that came back) goes one at a time at once.
+    that came back after its worker died, or a resent copy) goes one at a time from the start.
     """
     outcomes: Counter[str] = Counter()
     confirmed: list[str] = []
@@ -226,8 +226,9 @@ def park_worn_out(app: Flask, name: str, events: list[Any], worn: dict[str, int]
                 time.sleep(1)
                 raise Reject(exc, requeue=True) from exc
             buried.append(event_id)
-            log.error("event %s (%s) came to %s %s times, its worker stopped each time (message %s): parked as "
-                      "a dead letter without running", event_id, event.get("type"), name, worn[event_id], message_id)
+            log.error("event %s (%s) was delivered to %s %s times without ending (its worker stopped each time); "
+                      "message %s: parked as a dead letter without running", event_id, event.get("type"), name,
+                      worn[event_id], message_id)
     for event_id in sorted(parked):
         log.warning("event %s came to %s again (message %s) but is a dead letter already: not run",
                     event_id, name, message_id)

@@ -193,3 +193,50 @@ def _submitted(business_id: str) -> dict[str, Any]:
         "employer_no": "100100001", "employer_name": "示例", "initiator": "王", "initiator_login": "wangxy",
         "summary": "单位地址", "row_count": 1, "variables": {}, "form": {},
     })
+
+
+def test_a_returned_list_goes_one_event_at_a_time_so_the_events_before_the_poison_are_done_not_parked(
+        counting_redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery import Celery
+    from sqlalchemy import select
+
+    from hall_common import db, tasks
+    from services.workflow.models import ProcessInstance
+
+    from .conftest import make_app
+    from .event_fakes import dead_letters_of
+
+    app = make_app("workflow", seed=False)
+    celery = Celery("limits-test")
+    tasks.register_service_tasks(celery, app)
+    task = celery.tasks["workflow.handle_event"]
+    first, poison, last = (_submitted(n) for n in ("1", "2", "3"))
+
+    def killing(real: Any) -> Any:
+        def run(events: Any) -> Any:
+            if poison in (events if isinstance(events, list) else [events]):
+                raise Killed  # nothing of the message's transaction is committed
+            return real(events)
+        return run
+
+    monkeypatch.setattr(tasks, "consume_together", killing(tasks.consume_together))
+    monkeypatch.setattr(tasks, "consume_deferred", killing(tasks.consume_deferred))
+
+    def deliver(redelivered: bool) -> Any:
+        task.push_request(id="b1", retries=0, delivery_info={"redelivered": redelivered})
+        try:
+            return task.run([first, poison, last])
+        except Killed:
+            return "killed"
+        finally:
+            task.pop_request()
+
+    assert deliver(redelivered=False) == "killed"  # all three in one transaction: none done
+    assert [deliver(redelivered=True) for _ in range(2)] == ["killed", "killed"]
+    with app.app_context():
+        # Back after the kill, one at a time: the event before the poison is done, the one after waits.
+        assert db.session().scalars(select(ProcessInstance.business_id)).all() == ["1"]
+    # Its fourth delivery parks the poison and the event after it (never done, delivered as often);
+    # the event done before it is a duplicate, not parked.
+    assert deliver(redelivered=True) == "duplicate 1, dead 2"
+    assert sorted(letter.event_id for letter in dead_letters_of(app)) == sorted([poison["id"], last["id"]])
