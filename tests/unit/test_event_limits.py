@@ -114,7 +114,6 @@ class Killed(BaseException):
 
 def test_a_poison_event_is_parked_once_after_its_allowed_deliveries_across_its_original_and_resent_copies(
         counting_redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from celery import Celery
     from sqlalchemy import func, select
 
     from hall_common import db, tasks
@@ -125,9 +124,7 @@ def test_a_poison_event_is_parked_once_after_its_allowed_deliveries_across_its_o
     from .event_fakes import Sent, dead_letters_of
 
     app = make_app("workflow", seed=False)
-    celery = Celery("limits-test")
-    tasks.register_service_tasks(celery, app)
-    task = celery.tasks["workflow.handle_event"]
+    task = _handle_event_of(app)
     poison, before, after = (_submitted(n) for n in ("1", "2", "3"))
     runs: list[str] = []
 
@@ -185,6 +182,22 @@ def test_a_poison_event_is_parked_once_after_its_allowed_deliveries_across_its_o
     assert [e["id"] for _, e, _ in sent.messages] == [poison["id"]]
 
 
+def _handle_event_of(app: Any) -> Any:
+    """The workflow service's event task bound to this test's app. Celery hands every task made with
+    ``app.task`` to each app finalized later (shared tasks), the first of a name winning: without the
+    pop, a test would run the closure of an app (and database) an earlier test registered."""
+    from celery import Celery
+
+    from hall_common.tasks import register_service_tasks
+
+    celery = Celery("limits-test")
+    celery.finalize()
+    for name in [n for n in celery.tasks if n.startswith("workflow.")]:
+        celery.tasks.pop(name)
+    register_service_tasks(celery, app)
+    return celery.tasks["workflow.handle_event"]
+
+
 def _submitted(business_id: str) -> dict[str, Any]:
     from hall_common.events import make_event
 
@@ -197,7 +210,6 @@ def _submitted(business_id: str) -> dict[str, Any]:
 
 def test_a_returned_list_goes_one_event_at_a_time_so_the_events_before_the_poison_are_done_not_parked(
         counting_redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from celery import Celery
     from sqlalchemy import select
 
     from hall_common import db, tasks
@@ -207,9 +219,7 @@ def test_a_returned_list_goes_one_event_at_a_time_so_the_events_before_the_poiso
     from .event_fakes import dead_letters_of
 
     app = make_app("workflow", seed=False)
-    celery = Celery("limits-test")
-    tasks.register_service_tasks(celery, app)
-    task = celery.tasks["workflow.handle_event"]
+    task = _handle_event_of(app)
     first, poison, last = (_submitted(n) for n in ("1", "2", "3"))
 
     def killing(real: Any) -> Any:
