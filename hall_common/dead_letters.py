@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import db
+from . import db, limits
 from .celery_app import get_celery
 from .errors import BusinessError
 from .runtime import get_runtime
@@ -136,6 +136,9 @@ def retry(dead_letter_id: int, retried_by: str) -> Any:
     session.commit()
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise BusinessError(ALREADY_RETRIED if row.status != RESOLVED else "该事件已处理完成", 409)
+    # A dead letter parked for killing its worker keeps its delivery count: this new delivery gets the
+    # whole allowance again, and a late copy of the event no longer finds it worn out.
+    limits.forget(runtime.name, row.event_id)
     try:
         publish(runtime.name, json.loads(row.payload))
     except Exception as exc:

@@ -1,4 +1,4 @@
-"""Time limits of event handling in a solo Celery worker, and the count of a message's deliveries.
+"""Time limits of event handling in a solo Celery worker, and the count of an event's deliveries.
 
 Celery's own soft and hard time limits are enforced by its prefork pool; the workers here run the
 solo pool (deploy/workers.py), which ignores them. So the limits are the process's own timers: a
@@ -6,10 +6,15 @@ soft limit, a wall-clock alarm whose handler raises ``TimeLimitExceeded`` in the
 attempt like any other: retried, then a dead letter); and a hard limit, a CPU-time timer whose signal
 keeps its default action and ends the process even in the middle of one long C call (where no Python
 handler runs). The worker unit then exits and its supervisor starts it again; the message, never
-acknowledged, comes back marked as redelivered. ``undeliverable`` counts those returns in Redis, so a
-message that kills its worker is buried after a few deliveries instead of killing workers for ever (an
-out-of-memory kill counts the same way). A first delivery is not counted: no Redis round trip on the
-path of every event.
+acknowledged, comes back marked as redelivered.
+
+``worn_out`` counts those returns in Redis, so an event that kills its worker is parked after a few
+deliveries instead of killing workers for ever (an out-of-memory kill counts the same way). The count
+is per event id and consuming service, not per Celery message: the outbox relay sends an event without
+a receipt again as a new message (outbox._resend_unconfirmed), and a count per message started again
+with each copy, so a poison event could escape parking for good. A resent copy is marked with the
+``RESENT`` header and its first delivery counts (the earlier copy may be the one killing workers); the
+first delivery of an original message does not: no Redis round trip on the path of every event.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from . import receipts
 from .settings import get_settings
 
 log = logging.getLogger(__name__)
-DELIVERY_KEEP_SECONDS = 24 * 3600
+DELIVERY_KEEP_SECONDS = receipts.KEEP_SECONDS
+# Marks a copy the outbox relay sends again for want of a receipt: its first delivery is counted.
+RESENT = "hall_resent"
 
 
 class TimeLimitExceeded(Exception):  # noqa: N818 - Celery's name for the same thing
@@ -64,27 +71,61 @@ def time_limited(soft: float | None = None, hard: float | None = None) -> Iterat
         signal.signal(signal.SIGALRM, previous)
 
 
-def undeliverable(service: str, request: Any) -> bool:
-    """Whether this delivery of a message is one too many: it came back (Redis restored it, unacknowledged,
-    after its worker died) event_max_deliveries - 1 times already."""
-    if not (getattr(request, "delivery_info", None) or {}).get("redelivered"):
-        return False
-    return delivered(service, request.id, request.retries) >= get_settings().event_max_deliveries
+def counted(request: Any) -> bool:
+    """Whether this delivery counts against its events: a message Redis handed back after its worker
+    died, or the first delivery of a resent copy. A Celery retry of a resent copy carries its headers
+    too, but it is a new attempt after a handled failure (counted by the retry policy), not a return."""
+    if (getattr(request, "delivery_info", None) or {}).get("redelivered"):
+        return True
+    return bool(_header(request, RESENT)) and not getattr(request, "retries", 0)
 
 
-def delivered(service: str, message_id: str | None, retries: int, client: Redis | None = None) -> int:
-    """How many times this message (a retry is a message of its own) has been counted, this time
-    included; 1 when Redis cannot tell (the broker is the same Redis: then nothing is delivered)."""
-    if not message_id:
-        return 1
-    key = f"hall:deliveries:{service}:{message_id}:{retries}"
+def _header(request: Any, name: str) -> Any:
+    # A worker puts a message's own headers on the request; Task.apply keeps them under ``headers``.
+    return getattr(request, name, None) or (getattr(request, "headers", None) or {}).get(name)
+
+
+def worn_out(service: str, request: Any, events: list[Any]) -> dict[str, int]:
+    """The events of this delivery already delivered event_max_deliveries times before it (the first
+    delivery of their original message included), with their counts; empty for a delivery that does
+    not count."""
+    if not counted(request):
+        return {}
+    ids = [e["id"] for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)]
+    limit = get_settings().event_max_deliveries
+    return {event_id: n for event_id, n in delivered(service, ids).items() if n >= limit}
+
+
+def delivery_key(service: str, event_id: str) -> str:
+    return f"hall:deliveries:{service}:{event_id}"
+
+
+def delivered(service: str, event_ids: list[str], client: Redis | None = None) -> dict[str, int]:
+    """Count one more counted delivery of each event to the service, whichever message carried it (the
+    original, its returns, resent copies); the counts, this one included. Empty when Redis cannot count
+    (the broker is the same Redis: then nothing is delivered either)."""
+    ids = list(dict.fromkeys(event_ids))  # an event twice in one message is one delivery of it
+    if not ids:
+        return {}
     try:
         redis = client or receipts._client()  # one connection pool per process, as the receipts
         pipeline = redis.pipeline(transaction=False)
-        pipeline.incr(key)
-        pipeline.expire(key, DELIVERY_KEEP_SECONDS)
-        count, _ = pipeline.execute()
-        return int(count)
+        for event_id in ids:
+            pipeline.incr(delivery_key(service, event_id))
+            # Renewed at each count: the count outlives the resends (hourly at most) and the returns of
+            # every copy, and a parked event's late copies still find it worn out.
+            pipeline.expire(delivery_key(service, event_id), DELIVERY_KEEP_SECONDS)
+        answers = pipeline.execute()
+        return {event_id: int(count) for event_id, count in zip(ids, answers[::2], strict=True)}
     except Exception:  # counting is a safeguard: never the reason an event is not handled
-        log.warning("could not count the deliveries of message %s", message_id, exc_info=True)
-        return 1
+        log.warning("could not count the deliveries of events %s", ids, exc_info=True)
+        return {}
+
+
+def forget(service: str, event_id: str) -> None:
+    """Start an event's count again: the center sends a dead letter once more after fixing its cause,
+    and that delivery gets the whole allowance (best effort: at worst it is parked again sooner)."""
+    try:
+        receipts._client().delete(delivery_key(service, event_id))
+    except Exception:
+        log.warning("could not reset the delivery count of event %s", event_id, exc_info=True)

@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import db, downstream, receipts
+from . import db, downstream, limits, receipts
 from .celery_app import get_celery
 from .events import ROUTES, downstream_only, make_event, subscribers
 from .runtime import get_runtime
@@ -151,13 +151,18 @@ def _claim_statement(table: Table) -> Any:
     )
 
 
-def _send(celery: Any, batches: dict[str, list[dict[str, Any]]], retry: bool) -> None:
-    """One message per service and up to BATCH_MAX events, in the order they were emitted."""
+def _send(celery: Any, batches: dict[str, list[dict[str, Any]]], retry: bool, resent: bool = False) -> None:
+    """One message per service and up to BATCH_MAX events, in the order they were emitted.
+
+    ``resent``: copies of events already sent once; the mark makes the consumer count their first
+    delivery against each event (limits.worn_out), as a return of the first copy would be.
+    """
+    options: dict[str, Any] = {"headers": {limits.RESENT: 1}} if resent else {}
     for target, events in batches.items():
         for start in range(0, len(events), BATCH_MAX):
             chunk = events[start:start + BATCH_MAX]
             celery.send_task(f"{target}.handle_event", args=[chunk if len(chunk) > 1 else chunk[0]],
-                             queue=target, retry=retry, ignore_result=True)
+                             queue=target, retry=retry, ignore_result=True, **options)
 
 
 def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 100) -> None:
@@ -188,7 +193,7 @@ def _resend_unconfirmed(session: Session, model: Any, retry: bool, limit: int = 
         wait = min(get_settings().event_confirm_after * 2 ** row.resent, 3600)
         row.check_at = now + timedelta(seconds=wait)
     again = batches.pop(downstream.TARGET, [])
-    _send(get_celery(), batches, retry)
+    _send(get_celery(), batches, retry, resent=True)
     session.commit()
     downstream.publish(again)
 

@@ -151,8 +151,9 @@ class Settings(BaseSettings):
     # Every event's handling is stopped after event_soft_time_limit seconds, at most half the
     # visibility timeout so no second worker is handed an event still running (a failed attempt: retried,
     # then a dead letter); a handler stuck in one long C call, which no Python signal handler
-    # interrupts, kills its worker after event_hard_time_limit seconds of CPU. A message whose
-    # deliveries killed a worker event_max_deliveries times becomes a dead letter without running.
+    # interrupts, kills its worker after event_hard_time_limit seconds of CPU. An event delivered
+    # event_max_deliveries times (counted across its original message and resent copies, limits.py)
+    # without ending becomes a dead letter on its next delivery, without running.
     event_soft_time_limit: float = Field(20.0, gt=0, le=3600)
     event_hard_time_limit: float = Field(40.0, gt=0, le=7200)
     event_max_deliveries: int = Field(3, ge=1, le=100)

@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Reject
 from flask import Flask
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from . import db, dead_letters, limits, receipts
 from .celery_app import get_celery
@@ -32,10 +32,21 @@ def register_service_tasks(celery: Celery, app: Flask) -> None:
     # A message carries one event, or a list: the events one relay pass published for this service.
     @celery.task(bind=True, name=f"{name}.handle_event", acks_late=True, max_retries=None)
     def handle_event(self: Task, event: Any, first_failed_at: str | None = None) -> str:
-        if limits.undeliverable(name, self.request):
-            return bury_undeliverable(app, name, event)
+        returned = limits.counted(self.request)  # came back after a dead worker, or a resent copy
+        parked = 0
+        if returned:
+            events = event if isinstance(event, list) else [event]
+            worn = limits.worn_out(name, self.request, events)
+            if worn:
+                left = park_worn_out(app, name, events, worn, self.request.id)
+                if not left:
+                    return "dead"
+                parked, event = len(events) - len(left), left if isinstance(event, list) else left[0]
         if isinstance(event, list):
-            return handle_batch(self, app, name, event)
+            # Back after its worker died (or a resent copy): one event at a time, so those before the one
+            # that kills the worker are done (and never parked with it) before it runs again.
+            outcome = handle_batch(self, app, name, event, together=not returned)
+            return f"{outcome}, dead {parked}" if parked else outcome
         with app.app_context():
             try:
                 with limits.time_limited():
@@ -85,7 +96,7 @@ def backoff(attempt: int) -> float:
     return round(random.uniform(ceiling / 2, ceiling), 3)
 
 
-def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
+def handle_batch(task: Task, app: Flask, name: str, events: list[Any], together: bool = True) -> str:
     """The events of one message, in order: first all in one transaction (consumer.consume_together);
     if any fails, nothing of that is stored and each is handled as if it had come alone: its own
     transaction, processed record, dead letter and receipt. A failing event is retried alone, in a
@@ -94,22 +105,25 @@ def handle_batch(task: Task, app: Flask, name: str, events: list[Any]) -> str:
 
     If the worker dies midway, the broker delivers the whole message again: the events already
     processed are duplicates and change nothing. What the handlers emitted is relayed once, after the
-    last event, so it too leaves as one message per consuming service.
+    last event, so it too leaves as one message per consuming service. ``together=False`` (a message
+    that came back after its worker died, or a resent copy) goes one at a time from the start.
     """
     outcomes: Counter[str] = Counter()
     confirmed: list[str] = []
-    with app.app_context():
-        try:
-            with limits.time_limited():
-                together = consume_together(events)  # the usual case: one transaction for the message
-        except limits.TimeLimitExceeded:
-            db.session().rollback()
-            together = None  # one at a time, each under its own limit, finds the slow one
-        if together is not None and together[1]:
-            relay_now()
-    if together is not None:
+    done = None
+    if together:
+        with app.app_context():
+            try:
+                with limits.time_limited():
+                    done = consume_together(events)  # the usual case: one transaction for the message
+            except limits.TimeLimitExceeded:
+                db.session().rollback()
+                done = None  # one at a time, each under its own limit, finds the slow one
+            if done is not None and done[1]:
+                relay_now()
+    if done is not None:
         receipts.confirm_many(name, [e["id"] for e in events])
-        return ", ".join(f"{outcome} {n}" for outcome, n in sorted(Counter(together[0]).items()))
+        return ", ".join(f"{outcome} {n}" for outcome, n in sorted(Counter(done[0]).items()))
     emitted = False
     try:
         for event in events:
@@ -181,17 +195,51 @@ def _bury(task: Task, event: Any, exc: Exception, attempt: int, first: str) -> s
 UNDELIVERABLE = "事件处理中工作进程多次中止（超过时间限制或内存不足），已停止重试"
 
 
-def bury_undeliverable(app: Flask, name: str, event: Any) -> str:
-    """A message whose handling killed its worker again and again: each of its events parked as a
-    dead letter without running it once more."""
-    events = event if isinstance(event, list) else [event]
+def park_worn_out(app: Flask, name: str, events: list[Any], worn: dict[str, int], message_id: str | None) -> list[Any]:
+    """Events delivered event_max_deliveries times, their workers killed each time: each parked as a
+    dead letter without running it once more. Returns the message's events still to handle.
+
+    An event already processed stays: this copy is a duplicate, no strike against it (a batch's
+    innocent events travel with the one that kills the worker, and a lost receipt brings a resent
+    copy). One already a dead letter is neither run nor parked again: late copies of a parked event
+    (its returns, a resend in flight) end here.
+    """
+    plumbing = get_runtime(app).plumbing
     with app.app_context():
-        for one in events:
-            dead_letters.bury(one, UNDELIVERABLE, get_settings().event_max_deliveries, db.utcnow())
-    log.error("a message of %s event(s) killed its worker %s times and became dead letters", len(events),
-              get_settings().event_max_deliveries)
-    receipts.confirm_many(name, [e["id"] for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)])
-    return "dead"
+        session = db.session()
+        ids = list(worn)
+        processed = set(session.scalars(select(plumbing.processed.event_id)
+                                        .where(plumbing.processed.event_id.in_(ids))))
+        parked = set(session.scalars(select(plumbing.dead_letter.event_id).where(
+            plumbing.dead_letter.event_id.in_(ids), plumbing.dead_letter.status == dead_letters.DEAD)))
+        session.rollback()  # ends the read (bury starts a transaction of its own)
+        buried: list[str] = []
+        for event in events:
+            event_id = _event_id(event)
+            if event_id not in worn or event_id in processed or event_id in parked:
+                continue
+            try:
+                dead_letters.bury(event, UNDELIVERABLE, worn[event_id], db.utcnow())
+            except Exception as exc:
+                # Neither stored nor run: back to the broker, which marks it redelivered (counted).
+                log.exception("the dead letter of event %s could not be stored; its message goes back", event_id)
+                time.sleep(1)
+                raise Reject(exc, requeue=True) from exc
+            buried.append(event_id)
+            log.error("event %s (%s) was delivered to %s %s times without ending (its worker stopped each time); "
+                      "message %s: parked as a dead letter without running", event_id, event.get("type"), name,
+                      worn[event_id], message_id)
+    for event_id in sorted(parked):
+        log.warning("event %s came to %s again (message %s) but is a dead letter already: not run",
+                    event_id, name, message_id)
+    receipts.confirm_many(name, [*buried, *sorted(parked)])
+    skip = {*buried, *parked}
+    return [event for event in events if _event_id(event) not in skip]
+
+
+def _event_id(event: Any) -> str | None:
+    event_id = event.get("id") if isinstance(event, dict) else None
+    return event_id if isinstance(event_id, str) else None
 
 
 def run_housekeeping() -> None:

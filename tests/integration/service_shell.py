@@ -1,7 +1,8 @@
 """Run one step inside a service of the running stack, as its own code does (a child process with the
 stack's environment): ``python -m tests.integration.service_shell <service> emit <type> <data-json>``
-writes an event to the service's outbox and relays it; ``... workflow deploy <key> <bpmn-file>``
-deploys a process definition version."""
+writes an event to the service's outbox and relays it; ``... <service> resend`` runs the relay's
+receipt check (events still without a consumer's receipt are sent again); ``... workflow deploy <key>
+<bpmn-file>`` deploys a process definition version."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def main(service: str, action: str, *args: str) -> None:
             session.commit()
             relay()
             print(event["id"])
+        elif action == "resend":
+            relay(verify=True)
+            print("checked")
         elif action == "deploy":
             from services.workflow import definitions
 

@@ -21,15 +21,18 @@ class Sent:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
         self.messages: list[tuple[str, dict[str, Any], str]] = []
+        self.headers: list[dict[str, Any] | None] = []  # each message's own headers, as sent
         self.fail = fail
         self.lock = threading.Lock()
         monkeypatch.setattr(get_celery(), "send_task", self.send_task)
 
-    def send_task(self, name: str, args: list[Any], queue: str, **_: Any) -> None:
+    def send_task(self, name: str, args: list[Any], queue: str, headers: dict[str, Any] | None = None,
+                  **_: Any) -> None:
         if self.fail:
             raise ConnectionError("Redis is down")
         with self.lock:
             self.messages.append((name, args[0], queue))
+            self.headers.append(headers)
 
 
 class FakeTask:

@@ -14,7 +14,7 @@ from flask import Flask
 from pydantic import ValidationError as SettingsError
 from sqlalchemy import select
 
-from hall_common import db, dead_letters, outbox
+from hall_common import db, dead_letters, limits, outbox
 from hall_common.celery_app import get_celery, get_heavy_celery
 from hall_common.consumer import consume
 from hall_common.events import make_event
@@ -246,6 +246,8 @@ def test_an_event_without_its_consumers_receipts_is_sent_again_to_them(monkeypat
         outbox.relay(verify=True)
         assert [(name, e["id"]) for name, e, _ in sent.messages] == [("notify.handle_event", event["id"])] * 2
         assert row.resent == 1 and row.check_at > db.utcnow() + timedelta(seconds=590)
+        # The copy is marked: the consumer counts its first delivery against the event (limits.worn_out).
+        assert sent.headers == [None, {limits.RESENT: 1}]
 
         # Confirmed by the consumer (and by the downstream stream, unavailable here): checked once more,
         # then never again.
