@@ -21,6 +21,7 @@ from deploy.stack import BIN, Stack
 from hall_common import receipts
 from hall_common.tasks import UNDELIVERABLE
 
+from ..reliability import Recorder
 from .events_support import held_processed_events, rows, shell
 from .helpers import center_api, wait_for
 
@@ -86,7 +87,10 @@ def _due(stack: Stack, event_id: str) -> bool:
 
 
 def test_an_event_that_kills_its_worker_is_parked_after_its_deliveries_whichever_copy_carries_them(
-        stack: Stack) -> None:
+        stack: Stack, reliability_report: Recorder) -> None:
+    """A poison event holds its worker until the worker is SIGKILLed, three times, across its original
+    message and the relay's resent copy: it never runs, is parked as one visible dead letter on the next
+    delivery, and the events before and after it are processed exactly once."""
     center = center_api(stack)
     log = stack.log_dir / "worker.log"
     business = f"kill-{uuid.uuid4().hex[:8]}"
@@ -151,6 +155,9 @@ def test_an_event_that_kills_its_worker_is_parked_after_its_deliveries_whichever
         stack.start_worker()
         stack.wait_worker_ready(since_restart)
 
+    around = [_processed(stack, before), _processed(stack, after)]
+    reliability_report.figures(events=3, faults=KILLS, lost=around.count(0), duplicated=sum(n > 1 for n in around))
+    reliability_report.note(f"the poison parked after {KILLS} killed deliveries over {len(carrying)} messages")
     # The poison never ran to its end, on any delivery of any copy (the resent copy's first delivery
     # used to run it: uncounted, it escaped the count of the original message).
     assert _processed(stack, poison) == 0 and _instances(stack, f"{business}-poison") == 0
