@@ -1,6 +1,6 @@
 """docs/reliability.md, written by the tests themselves so it cannot drift from them.
 
-A reliability test (chaos, races, sweeps, fuzz, hostile files, worker kills) takes the ``reliability``
+A reliability test (chaos, races, sweeps, fuzz, hostile files, worker kills) takes the ``reliability_report``
 fixture and states its figures as it measures them: businesses run, faults injected, lost, duplicated,
 leaks, server errors, recovery time, peak memory. At the end of the pytest run the figures of the tests
 that ran are merged into ``docs/reliability.json`` (one entry per test and database: the last run of
