@@ -96,7 +96,11 @@ def start(book: RosterBook, principal: Principal, employer_no: str, type_: str, 
     record = model(employer_no=employer_no, business_type=type_, option=option, file_name=file_name[:200],
                    content=data, created_by=principal.display_name)
     session.add(record)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as exc:  # another operator's upload became the roster's unsettled import a moment ago
+        session.rollback()
+        raise BusinessError(BUSY, 409) from exc
     if len(data) <= settings.import_inline_bytes:
         run(book, record.id)
     else:

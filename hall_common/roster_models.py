@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from .db import utcnow
@@ -33,6 +33,7 @@ IMPORT_STATUS_NAMES = {
     FAILED: "导入失败",
 }
 UNSETTLED = (QUEUED, RUNNING, CHECKED)
+UNSETTLED_WHERE = "status IN ('queued', 'running', 'checked')"
 
 
 class RosterRowMixin:
@@ -108,7 +109,13 @@ class RosterImportMixin:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805
-        return (Index("ix_roster_imports_owner", "employer_no", "business_type", "status"),)
+        return (
+            Index("ix_roster_imports_owner", "employer_no", "business_type", "status"),
+            # One unsettled import per roster (上一次导入尚未处理完毕): the page shows one, and another's
+            # staged rows would hold their subjects unseen. The index decides between simultaneous uploads.
+            Index("uq_roster_imports_unsettled", "employer_no", "business_type", unique=True,
+                  sqlite_where=text(UNSETTLED_WHERE), postgresql_where=text(UNSETTLED_WHERE)),
+        )
 
 
 @dataclass(frozen=True)

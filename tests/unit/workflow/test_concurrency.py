@@ -44,6 +44,22 @@ def test_of_concurrent_completions_exactly_one_wins(app: Flask) -> None:
     assert len(finals) == 1 and len(events_of(app, "task.completed")) == 1
 
 
+def test_two_center_users_completing_one_task_at_once_one_decides(app: Flask) -> None:
+    """Two handlers (not admins, not the same login) open the same task and click at the same moment."""
+    submit(app)
+    task_id = the_task(app)["task"]["id"]
+    users = [center(f"handler{i}", f"经办员{i}", groups=("handler",), admin=False) for i in range(2)]
+    results = at_once([lambda h=h, d=d: answer(complete(app, task_id, d, "并发", headers=h))
+                       for h, d in zip(users, ["approve", "reject"], strict=True)], app)
+    assert sorted(status for status, _ in results) == [200, 409], results
+    assert {message for status, message in results if status == 409} == {TASK_TAKEN}
+    [winner] = [i for i, (status, _) in enumerate(results) if status == 200]
+    [final] = events_of(app, "business.approved", "business.rejected", "business.returned")
+    assert final["type"] == ("business.approved", "business.rejected")[winner]
+    assert final["data"]["approver"] == f"经办员{winner}"
+    assert len(events_of(app, "task.completed")) == 1
+
+
 def test_of_concurrent_claims_exactly_one_wins(app: Flask) -> None:
     submit(app)
     task_id = the_task(app)["task"]["id"]

@@ -118,7 +118,8 @@ def test_two_admins_deploying_at_once_get_unique_versions_and_no_500(app: Flask)
 
 
 def test_of_admins_deploying_edits_of_the_same_version_at_once_one_wins_the_others_are_told(app: Flask) -> None:
-    work = [lambda i=i: answer(post(app, "/definitions/employer_change/deploy", center(),
+    # Each admin is a different login: none of them is told about a deploy of its own.
+    work = [lambda i=i: answer(post(app, "/definitions/employer_change/deploy", center(f"admin{i}", f"管理员{i}"),
                                     {"bpmn_xml": GOOD.replace("中心审核岗", f"审核岗{i}"), "note": f"第{i}次",
                                      "base_version": 1}))
             for i in range(THREADS)]
@@ -127,6 +128,8 @@ def test_of_admins_deploying_edits_of_the_same_version_at_once_one_wins_the_othe
     assert {m for s, m in results if s == 409} == {"该流程已有新版本（版本2），请重新打开后再部署"}
     items = app.test_client().get("/definitions/employer_change/versions", headers=center()).get_json()["items"]
     assert [i["version"] for i in items] == [2, 1]
+    [winner] = [i for i, (s, _) in enumerate(results) if s == 201]
+    assert (items[0]["deployed_by"], items[0]["note"]) == (f"admin{winner}", f"第{winner}次")  # its login
 
 
 def test_a_resubmission_redelivered_ten_times_resumes_once(app: Flask) -> None:
