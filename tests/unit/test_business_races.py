@@ -29,6 +29,7 @@ from hall_common.client import ServiceClient
 from hall_common.roster import EMPTY, STALE
 from hall_common.settings import reset_settings
 
+from ..reliability import Recorder
 from ..threads import at_once
 from .conftest import EMPLOYER_NO, AnyDb, auth, make_app, outbox_events, token_for
 
@@ -219,14 +220,18 @@ def test_every_registered_business_type_has_a_race_recipe() -> None:
 
 @pytest.mark.parametrize("business_type", sorted(RECIPES))
 def test_fifty_identical_submissions_at_once_store_one_business(
-    business_type: str, any_db: AnyDb, monkeypatch: pytest.MonkeyPatch
+    business_type: str, any_db: AnyDb, monkeypatch: pytest.MonkeyPatch, reliability_report: Recorder
 ) -> None:
+    """Fifty identical submissions of one business type at once through its owner's real route: one
+    accepted, forty-nine refused with the business's own message, one business and one event stored."""
     race = RECIPES[business_type](any_db, monkeypatch)
     assert race.stored() == 0
     answers = at_once([race.submit] * RACERS)
     assert not [a for a in answers if isinstance(a, Exception)], answers
     accepted = [a for a in answers if a.status_code == 201]
     refused = [(a.status_code, a.get_json()["message"]) for a in answers if a.status_code != 201]
+    reliability_report.figures(requests=RACERS, duplicated=max(0, race.stored() - 1),
+                               server_errors=sum(1 for a in answers if a.status_code >= 500))
     assert len(accepted) == 1, (len(accepted), sorted(set(refused)))
     assert len(refused) == RACERS - 1 and set(refused) <= race.refusals, sorted(set(refused))
     assert race.stored() == 1
