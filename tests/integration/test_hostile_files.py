@@ -1,10 +1,11 @@
 """Hostile files through the real import route of a roster (缴存人登记), uploaded to the running stack as
 the demo employer: a broken zip, a decompression bomb, a million rows (with and without cell
-references), another business's template, a 50 MB file and a workbook linking to another one are each
-refused with a Chinese message, leave no roster row, no staged import and not even the file behind,
-and neither the member service's worker nor the heavy worker grows by more than ``MEMORY_BOUND_MB``
-while handling one (its peak resident memory, VmHWM, reset before each upload). Formulas and scripts
-in cells are reported by row, or kept as inert text that the export and the print show literally.
+references), 150,000 rows 50 columns wide, another business's template, a 50 MB file and a workbook
+linking to another one are each refused with a Chinese message, leave no roster row, no staged import
+and not even the file behind, and neither the member service's worker nor the heavy worker grows by
+more than ``MEMORY_BOUND_MB`` while handling one (its peak resident memory, VmHWM, reset before each
+upload). Formulas and scripts in cells are reported by row, or kept as inert text that the export and
+the print show literally.
 
 The files are made here, in seconds: the large ones are written as sheet XML straight into the zip."""
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ from pypdf import PdfReader
 from stdnum.cn import ric
 
 from deploy.stack import Stack
+from hall_common.roster_imports import EXTRA_COLUMNS
 from hall_common.roster_models import UNSETTLED
 from hall_common.settings import get_settings
 from hall_common.sheet_columns import FORMULA_REASON
@@ -227,6 +230,22 @@ def bomb(template: bytes, header: list[str]) -> bytes:
     return with_sheet(template, write, level=1)
 
 
+def wide(template: bytes, header: list[str]) -> bytes:
+    """150,000 rows 50 columns wide of random digits (7.5 million cells, 6 MB zipped, at a ratio that
+    passes the bomb check): calamine would hold them all before the rows were counted."""
+    shuffled = random.Random(7)
+    block = "".join("<row>" + "".join(f"<c><v>{shuffled.randint(0, 9)}</v></c>" for _ in range(50)) + "</row>"
+                    for _ in range(1000)).encode()  # longer than deflate's window: it does not zip away
+
+    def write(stream: IO[bytes]) -> None:
+        stream.write(header_row("".join(cell(f"{chr(65 + i)}1", v) for i, v in enumerate(header))))
+        for _ in range(150):
+            stream.write(block)
+        stream.write(b"</sheetData></worksheet>")
+
+    return with_sheet(template, write)
+
+
 LINK_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
 
 
@@ -254,9 +273,10 @@ def linked(template: bytes, header: list[str], line: list[Any]) -> bytes:
 def test_hostile_files_are_refused_clearly_with_nothing_stored_and_memory_bounded(
         stack: Stack, reliability_report: Recorder) -> None:
     """Each hostile upload (broken zip, decompression bomb, a million rows with and without cell
-    references, another business's template, 50 MB, a link to another workbook) through the real import
-    route: refused with its Chinese message, never a 5xx, no roster row, no staged import and no file
-    kept, and the member worker's and heavy worker's peak memory grows by less than 150 MB."""
+    references, 150,000 rows 50 columns wide, another business's template, 50 MB, a link to another
+    workbook) through the real import route: refused with its Chinese message, never a 5xx, no roster
+    row, no staged import and no file kept, and the member worker's and heavy worker's peak memory grows
+    by less than 150 MB."""
     employer = employer_api(stack)
     uploads = Uploads(employer)
     template = uploads.call("GET", f"{ROSTER}/template", params={"option": "12"}).content
@@ -270,6 +290,7 @@ def test_hostile_files_are_refused_clearly_with_nothing_stored_and_memory_bounde
          f"文件行数超过{row_limit(get_settings().import_max_rows)}行"),
         ("a million rows without references", million_rows(template, header, referenced=False),
          f"文件行数超过{row_limit(get_settings().import_max_rows)}行"),
+        ("150,000 rows 50 columns wide", wide(template, header), f"文件列数超过{len(header) + EXTRA_COLUMNS}列"),
         ("another business's template", other, "模板不正确：第1行应为 " + "、".join(header)),
         ("50 MB", b"PK\x03\x04" + os.urandom(50 * 1024 * 1024), "提交的数据过大"),
         ("link to another workbook", linked(template, header, ["王五", "", person(2), "4000", month]), EXTERNAL),
