@@ -1,11 +1,12 @@
 """Batch import into a roster: upload, check, stage, then add (or let the operator choose).
 
-The uploaded workbook is kept with its import until the import is settled: a small one is checked in
-the request, a large one (``import_inline_bytes``) by a job on the heavy queue whose progress the page
-polls (the import row carries it, so a reload finds it again). Good rows are staged as invisible roster
-rows; when the file has no error they join the roster at once, otherwise the operator reads the errors
-(on the page, or in the marked copy of the workbook) and either adds only the good rows or discards the
-import and uploads a fixed file. Nothing is added from a file with errors unless the operator says so.
+The uploaded workbook is kept with its import until the import is settled (a failed one drops it at
+once): a small one is checked in the request, a large one (``import_inline_bytes``) by a job on the
+heavy queue whose progress the page polls (the import row carries it, so a reload finds it again).
+Good rows are staged as invisible roster rows; when the file has no error they join the roster at once,
+otherwise the operator reads the errors (on the page, or in the marked copy of the workbook) and either
+adds only the good rows or discards the import and uploads a fixed file. Nothing is added from a file
+with errors unless the operator says so.
 
 Every move of an import is a conditional update on its status: a redelivered job, a double click on
 接受 or 放弃, or a job racing a discard changes it once.
@@ -57,6 +58,13 @@ CHECK_CHUNK = 5000  # rows per check call: the progress counts in these steps
 PROGRESS_SECONDS = 0.5
 BUSY = "上一次导入尚未处理完毕，请先处理（导入正确数据或放弃）后再上传"
 CHANGED = "清册在导入期间发生变化，请重新上传"
+# A failed import keeps no file (not a bomb or a 10 MB file for a week until housekeeping): nothing
+# reads it again (its page shows the message; it has no errors, so no marked copy).
+NO_FILE = b""
+# Columns a file may have beyond its template's (the marked copy's 错误原因, a note or two). calamine
+# reads a sheet as a dense grid, rows by columns: 150,000 rows 50 columns wide, 7 MB zipped, took
+# 600 MB and a minute to read before its rows were refused (tests/integration/test_hostile_files.py).
+EXTRA_COLUMNS = 4
 
 
 def template(book: RosterBook, type_: str, option: str) -> tuple[bytes, str]:
@@ -154,10 +162,11 @@ def _run(book: RosterBook, import_id: int) -> None:
     roster = book.get(record.business_type)
     settings = get_settings()
     try:
-        rows = read_upload(record.content, roster.columns_for(record.option), max_bytes=settings.import_max_bytes,
-                           max_rows=settings.import_max_rows)
+        columns = roster.columns_for(record.option)
+        rows = read_upload(record.content, columns, max_bytes=settings.import_max_bytes,
+                           max_rows=settings.import_max_rows, max_columns=len(columns) + EXTRA_COLUMNS)
     except ImportRefused as exc:
-        _move(book, import_id, (RUNNING,), status=FAILED, message=exc.message)
+        _move(book, import_id, (RUNNING,), status=FAILED, message=exc.message, content=NO_FILE)
         session.commit()
         return
     _move(book, import_id, (RUNNING,), total=len(rows))
@@ -187,7 +196,7 @@ def _run(book: RosterBook, import_id: int) -> None:
     except IntegrityError:
         session.rollback()
         session.execute(delete(row).where(row.import_id == import_id))
-        _move(book, import_id, (RUNNING,), status=FAILED, message=CHANGED)
+        _move(book, import_id, (RUNNING,), status=FAILED, message=CHANGED, content=NO_FILE)
         session.commit()
         return
     values: dict[str, Any] = {"good": len(good), "bad": len(bad_rows), "done": len(rows),
@@ -197,7 +206,7 @@ def _run(book: RosterBook, import_id: int) -> None:
         if len(record.content) > settings.import_inline_bytes:
             values["marked"] = marked_workbook(record.content, roster.columns_for(record.option), errors)
     elif not good:
-        values.update(status=FAILED, message="文件中没有可导入的数据")
+        values.update(status=FAILED, message="文件中没有可导入的数据", content=NO_FILE)
     else:
         values.update(status=ADDED, message=f"导入成功，共{len(good)}行已录入清册")
     _move(book, import_id, (RUNNING,), **values)

@@ -200,6 +200,41 @@ def test_a_member_declaring_less_than_it_holds_is_refused() -> None:
     assert refused(bytes(data)) == "文件已损坏，无法读取（请重新另存为Excel工作簿 .xlsx 后上传）"
 
 
+LINK_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+LINK_XML = (b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            b'<externalBook r:id="rId1"><sheetNames><sheetName val="Sheet1"/></sheetNames></externalBook>'
+            b'</externalLink>')
+
+
+def with_external_link(data: bytes, part: str = "xl/externalLinks/externalLink1.xml") -> bytes:
+    """The workbook linked to another one on a share, as Excel saves a cell typed ='[book.xlsx]Sheet1'!A1."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", f'<Relationship Id="rId99" Type="{LINK_TYPE}" '
+                                          f'Target="/{part}"/></Relationships>'.encode())
+            archive.writestr(name, content)
+        archive.writestr(part, LINK_XML)
+        folder, _, file_name = part.rpartition("/")
+        archive.writestr(f"{folder}/_rels/{file_name}.rels",
+                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                         'relationships/externalLinkPath" Target="file:///\\\\fileserver\\hr\\工资.xlsx" '
+                         'TargetMode="External"/></Relationships>')
+    return out.getvalue()
+
+
+def test_a_workbook_linking_to_another_workbook_is_refused() -> None:
+    message = "文件含有指向其他工作簿或外部数据的链接，请将数据以数值粘贴到下载的模板中后上传"
+    assert refused(with_external_link(good_file())) == message
+    # The same link in a part of another name is found by its relationship.
+    assert refused(with_external_link(good_file(), part="xl/misc/link.xml")) == message
+    assert len(read_upload(good_file(), COLUMNS, **LIMITS)) == 1  # the file without the link reads
+
+
 def test_an_empty_or_oversized_file_is_refused() -> None:
     assert refused(b"") == "文件为空，请选择填写好的模板文件"
     assert refused(good_file(), max_bytes=1024) == "文件超过1KB，请拆分后分批导入"
@@ -328,3 +363,28 @@ def test_the_extent_limits_are_exact(ref: bytes, limits: tuple[int, int], refusa
     # The same cells written unusually (two spaces before r) are walked exactly, to the same answer.
     with pytest.raises(ImportRefused, match=refusal) if refusal else contextlib.nullcontext():
         check_extent(xml.replace(b"<c r=", b"<c  r="), *limits)
+
+
+@pytest.mark.parametrize("offset", range(-16, 3))
+def test_a_tag_cut_by_the_chunk_boundary_is_still_found(offset: int) -> None:
+    """The sheet is read a chunk at a time: a cell beyond the limit, a formula or sheetData itself cut
+    in two by a chunk's end is found as in one piece."""
+    from functools import partial
+
+    from hall_common import sheet_files
+
+    def at_boundary(head: bytes, tail: bytes, marker: bytes) -> bytes:
+        pad = sheet_files.CHUNK_BYTES + offset - len(head) - tail.index(marker)
+        return head + b" " * pad + tail
+
+    beyond = b'<row r="2000"><c r="A2000"><v>1</v></c></row></sheetData></worksheet>'
+    xml = at_boundary(SHEET.split(b"%s")[0] + HEADER_ROW, beyond, b'<c r="A2000"')
+    with pytest.raises(ImportRefused, match="行数"):
+        sheet_files.check_extent(xml, 1101, 50)
+    formula = b'<row r="2"><c r="B2"><f>1+1</f><v>2</v></c></row></sheetData></worksheet>'
+    xml = at_boundary(SHEET.split(b"%s")[0] + HEADER_ROW, formula, b"<f>")
+    assert sheet_files._check_sheet(partial(io.BytesIO, xml), 1101, 50) == {(1, 1)}
+    start = SHEET.index(b"<sheetData")
+    far = SHEET[start:] % (HEADER_ROW + b'<row r="9"><c r="AY9"><v>1</v></c></row>')
+    with pytest.raises(ImportRefused, match="列数"):
+        sheet_files.check_extent(at_boundary(SHEET[:start], far, b"<sheetData"), 1101, 50)
