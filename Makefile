@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 # The UKey agent (联连客户端) the login page offers for download (HALL_UKEY_AGENT_DIST_DIR).
 AGENT_WHEEL := build/agent/hall_ukey_agent-1.0.0-py3-none-any.whl
 
-.PHONY: run test lint unit integration bench deps agent clean
+.PHONY: run test lint unit integration chaos bench deps agent clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ unit: $(PY_STAMP)
 integration: deps
 	deploy/sysdeps.sh redis ukey print browser
 	$(PY) -m pytest -q tests/browser tests/integration
+
+# The chaos run of 1,000 businesses (tests/integration/test_chaos.py; `make test` runs 80). SQLite by
+# default; with HALL_TEST_POSTGRES set, every service on its own PostgreSQL database. docs/testing.md.
+CHAOS_BUSINESSES ?= 1000
+chaos: deps
+	deploy/sysdeps.sh redis ukey print
+	HALL_CHAOS_BUSINESSES=$(CHAOS_BUSINESSES) $(PY) -m pytest -q tests/integration/test_chaos.py
 
 # Hot paths against the raw libraries in the same run, on a private stack (free ports, temporary var
 # directory): prints the table and writes var/bench.json. A missed goal is reported, not a failure.

@@ -250,6 +250,26 @@ def register_members(employer: Api, names: list[str], base: str) -> dict[str, st
     return wait_for(opened, timeout=60, what="the members opened")
 
 
+def roster_business(employer: Api, service: str, type_: str, values: dict[str, str],
+                    employer_no: str = EMPLOYER) -> str:
+    """One row entered on the type's roster and committed as its own business; the business id."""
+    rosters = f"/employers/{employer_no}/rosters"
+    added = employer.call("POST", service, f"{rosters}/{type_}/rows", json={"values": values})
+    assert added.status_code == 201, added.text
+    committed = employer.call("POST", service, f"{rosters}/{type_}/commit",
+                              json={"row_ids": [added.json()["row"]["id"]]})
+    assert committed.status_code == 201, committed.text
+    return str(committed.json()["business_id"])
+
+
+def member_change(employer: Api, member_no: str, changes: dict[str, str], employer_no: str = EMPLOYER) -> str:
+    rows = [{"field": k, "value": v} for k, v in changes.items()]
+    answer = employer.call("POST", "member", f"/employers/{employer_no}/member-changes",
+                           json={"member_no": member_no, "changes": rows})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["request"]["id"])
+
+
 def adjust_bases(employer: Api, raises: dict[str, str]) -> str:
     """One roster of base raises (member number -> new base), 保存 as one business; its id."""
     month = date.today().strftime("%Y%m")

@@ -31,7 +31,6 @@ from ..reliability import Recorder
 from .downstream_support import STREAM, Tap, consumer, stored
 from .helpers import (
     EMPLOYER,
-    ROSTERS,
     Api,
     add_clean_employer,
     adjust_bases,
@@ -39,9 +38,11 @@ from .helpers import (
     center_api,
     decide,
     employer_api,
+    member_change,
     open_task_for,
     register_members,
     returned_change,
+    roster_business,
     submit_change,
     task_of,
     wait_for,
@@ -71,24 +72,6 @@ MONEY = textwrap.dedent(f"""
                         [("M1901", Decimal("1200.00")), ("M1902", Decimal("300.00"))])
         session.commit()
 """)
-
-
-def roster_business(employer: Api, service: str, type_: str, values: dict[str, str]) -> str:
-    """One row entered on the type's roster and committed as its own business; the business id."""
-    added = employer.call("POST", service, f"{ROSTERS}/{type_}/rows", json={"values": values})
-    assert added.status_code == 201, added.text
-    committed = employer.call("POST", service, f"{ROSTERS}/{type_}/commit",
-                              json={"row_ids": [added.json()["row"]["id"]]})
-    assert committed.status_code == 201, committed.text
-    return str(committed.json()["business_id"])
-
-
-def member_change(employer: Api, member_no: str, changes: dict[str, str]) -> str:
-    rows = [{"field": k, "value": v} for k, v in changes.items()]
-    answer = employer.call("POST", "member", f"/employers/{EMPLOYER}/member-changes",
-                           json={"member_no": member_no, "changes": rows})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["request"]["id"])
 
 
 def post_receipt(stack: Stack, employer_no: str, reference: str, amount: Decimal) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
 
 from hall_common import db
 
+from .. import money
 from .conftest import EMPLOYER_NO, auth, token_for
 
 
@@ -26,23 +26,8 @@ def post_receipt(app: Flask, reference: str, amount: str, employer_no: str = EMP
 
 
 def figures(app: Flask, employer_no: str = EMPLOYER_NO) -> dict[str, Decimal]:
-    """The employer's balance, its members' sum, its journal's sum, its unallocated amount and the sum of
-    its unallocated movements: the invariant says the first three and the last two agree."""
-    from services.payment.models import EmployerAccount, JournalLine, MemberAccount, UnallocatedMovement
-
     with app.app_context():
-        session = db.session()
-        account = session.get_one(EmployerAccount, employer_no)
-        return {
-            "balance": account.balance,
-            "members": session.scalar(select(func.sum(MemberAccount.balance))
-                                      .where(MemberAccount.employer_no == employer_no)) or Decimal("0.00"),
-            "journal": session.scalar(select(func.sum(JournalLine.amount + JournalLine.interest))
-                                      .where(JournalLine.employer_no == employer_no)) or Decimal("0.00"),
-            "unallocated": account.unallocated,
-            "movements": session.scalar(select(func.sum(UnallocatedMovement.amount))
-                                        .where(UnallocatedMovement.employer_no == employer_no)) or Decimal("0.00"),
-        }
+        return money.figures(db.session(), employer_no)
 
 
 def assert_invariant(app: Flask, employer_no: str = EMPLOYER_NO) -> dict[str, Decimal]:
