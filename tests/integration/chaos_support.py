@@ -288,6 +288,9 @@ class Driver:
                 decide(self.center, row, "return", "请核对后重新提交")
                 business.returns = 1
                 patient(lambda: self.dbs.messages(business.type, business.business_id) >= 1, "the return's message")
+                # The owner applies the return from its own event, which may trail notify's message: an
+                # operator correcting before it sees the page refuse (不能重新提交) and waits as this does.
+                patient(lambda: self._returned(business.business_id), "the change request returned at its owner")
                 if decision == "return-end":
                     ended = self.employer.call("POST", "workflow", f"/instances/{row['instance']['id']}/end",
                                                json={"reason": "暂不变更"})
@@ -303,6 +306,10 @@ class Driver:
                 self.profile.update(final)
 
         self.follow(business, act)
+
+    def _returned(self, request_id: str) -> bool:
+        request = self.employer.get("employer", f"/employers/{self.employer_no}/change-requests/current")["request"]
+        return bool(request) and str(request["id"]) == request_id and request["status"] == "returned"
 
     def _task(self, business: Business) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
