@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -25,20 +24,18 @@ from sqlalchemy import func, select
 
 from deploy import demo_data
 from hall_common import business_types, db
-from hall_common.client import ServiceClient
 from hall_common.roster import EMPTY, STALE
-from hall_common.settings import reset_settings
 
 from ..reliability import Recorder
 from ..threads import at_once
-from .conftest import EMPLOYER_NO, AnyDb, auth, make_app, outbox_events, token_for
+from .closure_support import CLEAN_NO, closure_apps
+from .conftest import EMPLOYER_NO, AnyDb, auth, outbox_events, token_for
 
 RACERS = 50
 BASE = f"/employers/{EMPLOYER_NO}"
 MEMBERS = demo_data.members()
 NORMAL = [m["member_no"] for m in MEMBERS if m["status"] == "01"]
 SEALED = [m["member_no"] for m in MEMBERS if m["status"] == "02"]
-CLEAN_NO = "100100009"  # the closure's employer: no account, no members, no business (test_closure.py)
 
 
 @dataclass(frozen=True)
@@ -93,30 +90,9 @@ def zero_balance_closure(any_db: AnyDb, monkeypatch: pytest.MonkeyPatch) -> Race
     """The employer service on the database under test; the payment, member and workflow apps it asks
     whether anything blocks the closure answer in process (as test_closure.py's)."""
     from services.employer.closure import PENDING_MESSAGE
-    from services.employer.models import ClosureRequest, Employer
+    from services.employer.models import ClosureRequest
 
-    monkeypatch.setenv("HALL_SERVICE_TOKEN", token_for("service", None, perms=("closure_check",),
-                                                       login_name="employer"))
-    reset_settings()
-    app = any_db.app("employer")
-    made = {name: make_app(name) for name in ("payment", "member", "workflow")} | {"employer": app}
-    with app.app_context():
-        demo = db.session().get(Employer, EMPLOYER_NO)
-        assert demo is not None
-        db.session().add(Employer(employer_no=CLEAN_NO, name="太原市示例餐饮有限公司", credit_code=demo.credit_code,
-                                  open_date=date(2020, 1, 1), employer_ratio=demo.employer_ratio,
-                                  personal_ratio=demo.personal_ratio))
-        db.session().commit()
-
-    def request(self: ServiceClient, method: str, path: str, params: dict[str, Any] | None = None,
-                json: Any = None) -> Any:
-        answer = made[self.service].test_client().open(path, method=method, query_string=params, json=json,
-                                                       headers=self.headers)
-        if answer.status_code >= 400:
-            raise self._error(answer.status_code, answer.data)
-        return answer.get_json()
-
-    monkeypatch.setattr(ServiceClient, "request", request)
+    app = closure_apps(monkeypatch, lambda: any_db.app("employer"))["employer"]
     headers = auth(token_for(employer_no=CLEAN_NO, perms=("closure", "employer_info")))
     return Race(app, post(app, f"/employers/{CLEAN_NO}/closure", None, headers),
                 frozenset({(409, PENDING_MESSAGE)}), count(app, ClosureRequest, ClosureRequest.employer_no == CLEAN_NO))

@@ -18,43 +18,20 @@ from sqlalchemy import select
 
 from gateway import create_app
 from hall_common import db
-from hall_common.client import ServiceClient
 from hall_common.consumer import consume
 from hall_common.events import make_event
-from hall_common.settings import reset_settings
 from services.employer.models import ClosureRequest, Employer
 
 from ..threads import at_once
+from .closure_support import CLEAN_NO, closure_apps
 from .conftest import EMPLOYER_NO, auth, make_app, outbox_events, token_for
 
-CLEAN_NO = "100100009"  # an employer with no account, no members and no business: nothing left
 TYPE = "zero_balance_closure"
 
 
 @pytest.fixture
 def apps(monkeypatch: pytest.MonkeyPatch) -> dict[str, Flask]:
-    own = token_for("service", None, perms=("closure_check",), login_name="employer")
-    monkeypatch.setenv("HALL_SERVICE_TOKEN", own)
-    reset_settings()
-    made = {name: make_app(name) for name in ("employer", "payment", "member", "workflow")}
-    with made["employer"].app_context():
-        demo = db.session().get(Employer, EMPLOYER_NO)
-        assert demo is not None
-        db.session().add(Employer(employer_no=CLEAN_NO, name="太原市示例餐饮有限公司", credit_code=demo.credit_code,
-                                  open_date=date(2020, 1, 1), employer_ratio=demo.employer_ratio,
-                                  personal_ratio=demo.personal_ratio))
-        db.session().commit()
-
-    def request(self: ServiceClient, method: str, path: str, params: dict[str, Any] | None = None,
-                json: Any = None) -> Any:
-        answer = made[self.service].test_client().open(path, method=method, query_string=params, json=json,
-                                                       headers=self.headers)
-        if answer.status_code >= 400:
-            raise self._error(answer.status_code, answer.data)
-        return answer.get_json()
-
-    monkeypatch.setattr(ServiceClient, "request", request)
-    return made
+    return closure_apps(monkeypatch)
 
 
 def headers(employer_no: str = CLEAN_NO) -> dict[str, str]:
