@@ -36,6 +36,10 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy hall_common services gateway deploy ukey_agent bench
 
+# What `make integration` runs; .ci/run's PostgreSQL run takes the service-level suite only (the browser
+# suite has already run in make test, and the pages it drives read the same services).
+INTEGRATION_TESTS ?= tests/browser tests/integration
+
 test: deps lint
 	deploy/sysdeps.sh redis ukey print browser observe
 	$(PY) -m pytest -q
@@ -49,7 +53,7 @@ unit: $(PY_STAMP)
 # first login.
 integration: deps
 	deploy/sysdeps.sh redis ukey print browser
-	$(PY) -m pytest -q tests/browser tests/integration
+	$(PY) -m pytest -q $(INTEGRATION_TESTS)
 
 # The chaos run of 1,000 businesses (tests/integration/test_chaos.py; `make test` runs 80). SQLite by
 # default; with HALL_TEST_POSTGRES set, every service on its own PostgreSQL database. docs/testing.md.
