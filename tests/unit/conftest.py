@@ -25,8 +25,10 @@ from hall_common.permissions import ALL_CENTER_PERMISSIONS
 from hall_common.security import KeyProvider, Principal
 from hall_common.settings import reset_settings
 
-# The server of the throwaway PostgreSQL databases: HALL_TEST_POSTGRES, or the local one if it answers.
-PG_SERVER = os.environ.get("HALL_TEST_POSTGRES") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The server of the throwaway PostgreSQL databases: HALL_TEST_POSTGRES, or HALL_UNIT_POSTGRES (.ci/run sets it
+# for `make test`, whose integration suite stays on SQLite), or the local one if it answers.
+PG_REQUIRED = os.environ.get("HALL_TEST_POSTGRES") or os.environ.get("HALL_UNIT_POSTGRES")
+PG_SERVER = PG_REQUIRED or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 EMPLOYER_NO = "100100001"
 OTHER_EMPLOYER_NO = "200200002"
 
@@ -145,15 +147,15 @@ def outbox_events(app: Flask) -> list[dict[str, Any]]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throwaway database on the PostgreSQL server. Skipped when no server answers, unless
-    HALL_TEST_POSTGRES is set: then a missing server fails the test."""
+    HALL_TEST_POSTGRES or HALL_UNIT_POSTGRES is set: then a missing server fails the test."""
     server = sa.engine.make_url(PG_SERVER)
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
     try:
         connection = admin.connect()
     except sa.exc.OperationalError:
-        if os.environ.get("HALL_TEST_POSTGRES"):
+        if PG_REQUIRED:
             raise
-        pytest.skip("no PostgreSQL server answers and HALL_TEST_POSTGRES is not set")
+        pytest.skip("no PostgreSQL server answers and neither HALL_TEST_POSTGRES nor HALL_UNIT_POSTGRES is set")
     name = f"hall_unit_{uuid.uuid4().hex[:12]}"
     connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
