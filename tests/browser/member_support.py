@@ -12,6 +12,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
+from pypdf import PdfReader
 from stdnum.cn import ric
 
 from deploy import demo_data as demo
@@ -63,6 +64,12 @@ def download(page: Page, link: Locator) -> tuple[bytes, str]:
 
 def workbook(data: bytes) -> Any:
     return load_workbook(io.BytesIO(data))
+
+
+def pdf_text(data: bytes) -> str:
+    """A printed PDF's text, read with pypdf (a test dependency): never an optional tool whose absence
+    would let the check pass unseen."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def filled(template: bytes, lines: list[list[Any]]) -> bytes:

@@ -7,8 +7,6 @@ status history found, printed as a PDF and downloaded."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from datetime import date
 
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -25,6 +23,7 @@ from .member_support import (
     download,
     filled,
     open_page,
+    pdf_text,
     pick_member,
     resident_id,
     roster_total,
@@ -332,12 +331,9 @@ def test_the_status_history_is_found_printed_as_a_pdf_and_downloaded(browser: Br
     assert again.headers["content-type"] == "application/pdf"
     pdf = again.body()
     assert pdf.startswith(b"%PDF")
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext:
-        text = subprocess.run([pdftotext, "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
-        shown = text.decode()
-        assert "缴存人账户状态变更查询" in shown
-        assert member["member_no"] in shown and "离职" in shown and "错误封存更正" in shown
+    shown = pdf_text(pdf)
+    assert "缴存人账户状态变更查询" in shown
+    assert member["member_no"] in shown and "离职" in shown and "错误封存更正" in shown
 
     # 数据下载: the rows as an xlsx.
     data, name = download(page, page.locator("#download"))

@@ -6,8 +6,6 @@ type-ahead; all of it found in the ch. 12 queries, one query printed, another do
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from datetime import date
 
 from playwright.sync_api import Browser, Page, expect
@@ -19,6 +17,7 @@ from .member_support import (
     download,
     filled,
     open_page,
+    pdf_text,
     resident_id,
     roster_total,
     run_query,
@@ -152,10 +151,8 @@ def test_the_member_pages_walked_through_from_the_home_tiles_to_the_printed_quer
     viewer.value.close()
     pdf = page.request.get(answered.value.url).body()
     assert pdf.startswith(b"%PDF")
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext:
-        text = subprocess.run([pdftotext, "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-        assert "缴存人账户状态变更查询" in text and "走查甲" in text and "正常启封" in text
+    text = pdf_text(pdf)
+    assert "缴存人账户状态变更查询" in text and "走查甲" in text and "正常启封" in text
 
     run_query(page, stack, "缴存人账户信息", open_from=today, open_to=today)
     data, name = download(page, page.locator("#download"))

@@ -71,7 +71,8 @@ def test_a_rejection_applies_nothing_and_a_return_is_corrected_and_resubmitted(s
     assert Decimal(_account(employer, members["调基丁"])["base"]) == Decimal("5000.00")
 
     returned = adjust_bases(employer, {members["调基戊"]: "5300"})
-    decide(center, task_of(center, TYPE, returned, "经办审核"), "return", "请核对调整后基数")
+    first = task_of(center, TYPE, returned, "经办审核")
+    decide(center, first, "return", "请核对调整后基数")
     wait_for(lambda: [m for m in messages(employer, "todo") if m.get("business_id") == returned] or None,
              what="the returned business in 待办")
     # While returned it is still the member's business: entering the member again is refused.
@@ -79,8 +80,28 @@ def test_a_rejection_applies_nothing_and_a_return_is_corrected_and_resubmitted(s
         "member_no": members["调基戊"], "category": "base", "base": "5400",
         "effective_month": date.today().strftime("%Y%m")}})
     assert again.status_code in (409, 422) and "不得重复提交" in again.text, again.text
+    # The operator corrects the row in the returned roster (once the owner shows it returned: notify's
+    # 待办 may come first) and 重新提交 sends it back into the same process instance.
+    rows_path = f"{ROSTERS}/{TYPE}/businesses/{returned}/rows"
+
+    def correctable() -> dict[str, Any] | None:
+        page = employer.get("member", rows_path)
+        return dict(page) if page["correctable"] else None
+
+    listed = wait_for(correctable, what="the business returned at its owner")
+    [row] = listed["items"]
+    corrected = employer.call("PUT", "member", f"{rows_path}/{row['id']}",
+                              json={"values": {**row["values"], "base": "5350"}})
+    assert corrected.status_code == 200 and corrected.json()["row"]["new_base"] == "5350.00", corrected.text
     resubmitted = employer.call("POST", "member", f"/businesses/{TYPE}/{returned}/resubmit")
     assert resubmitted.status_code in (200, 201, 202), resubmitted.text
-    decide(center, task_of(center, TYPE, returned, "经办审核"), "approve", "同意")
+
+    def next_review() -> dict[str, Any] | None:
+        task = task_of(center, TYPE, returned, "经办审核")
+        return task if task["task"]["id"] != first["task"]["id"] else None
+
+    review = wait_for(next_review, what="the review task of the resubmitted business")
+    assert review["instance"]["id"] == first["instance"]["id"]  # the same process, not a new one
+    decide(center, review, "approve", "同意")
     _message(employer, returned)
-    assert Decimal(_account(employer, members["调基戊"])["base"]) == Decimal("5300.00")
+    assert Decimal(_account(employer, members["调基戊"])["base"]) == Decimal("5350.00")
