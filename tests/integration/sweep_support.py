@@ -12,6 +12,7 @@ import io
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,12 +21,13 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from deploy import demo_data as demo
 from deploy.stack import Stack
 from hall_common.security import ALGORITHM
 
-from .helpers import Api, center_api, employer_api, person, submit_change, wait_for
+from .helpers import Api, bank_token, center_api, employer_api, person, submit_change, task_of, wait_for
 
 A = demo.EMPLOYER_NO
 ROSTERS = f"/employers/{A}/rosters"
@@ -36,6 +38,10 @@ MISSING_ID = "987654321"
 # with ids that do not exist, and the other employer must not tell the two apart.
 OBJECT_IDS = ("request_id", "business_id", "row_id", "claim", "import_id", "item_id", "task_id", "instance_id")
 SWEEP_NAME = "扫描越权甲"  # the member this module registers for the first employer
+# The 补缴 this module books for the first employer: a member and a month no other test pays.
+SUPPLEMENT_MEMBER = [m for m in demo.members(A) if m["status"] == "01"][-6]
+SUPPLEMENT = {"member_no": SUPPLEMENT_MEMBER["member_no"], "reason": "漏缴补缴", "month": "202406", "amount": "321.09"}
+CODE = re.compile(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){4}\b")
 
 
 @dataclass
@@ -45,6 +51,9 @@ class Foreign:
     business_row: str
     pending_row: str
     change_request: str
+    payment_business: str = ""  # a 补缴 of the first employer, booked (the payment service's business id)
+    payment_row: str = ""
+    print_code: str = ""  # the verification code of a print of the first employer's account
     markers: set[str] = field(default_factory=set)
 
     def leaked(self, text: str) -> list[str]:
@@ -111,6 +120,44 @@ def _change_instance(stack: Stack, employer: Api) -> tuple[str, str, str]:
     return request_id, instance_id, task_id
 
 
+def _supplement(stack: Stack, employer: Api) -> tuple[str, str]:
+    """A 补缴 of the first employer, paid by a bank's receipt of exactly its amount (so the unallocated
+    amount ends as it began) and approved by the center: its business id and the id of its row."""
+    posted = httpx.post(stack.url("payment") + "/receipts", headers={"Authorization": f"Bearer {bank_token(stack)}"},
+                        json={"bank_reference": f"SWEEP-{uuid.uuid4().hex[:12]}", "employer_no": A,
+                              "amount": SUPPLEMENT["amount"], "received_on": date.today().isoformat(),
+                              "memo": "补缴款"}, timeout=10)
+    assert posted.status_code == 201, posted.text
+    roster = f"/employers/{A}/rosters/supplementary_payment"
+    added = employer.call("POST", "payment", f"{roster}/rows", json={"values": SUPPLEMENT})
+    assert added.status_code == 201, added.text
+    row_id = str(added.json()["row"]["id"])
+    committed = employer.call("POST", "payment", f"{roster}/commit", json={"row_ids": [int(row_id)]})
+    assert committed.status_code == 201, committed.text
+    business_id = str(committed.json()["business_id"])
+    center = center_api(stack)
+    task = task_of(center, "supplementary_payment", business_id)
+    done = center.call("POST", "workflow", f"/tasks/{task['task']['id']}/complete",
+                       json={"decision": "approve", "opinion": "越权扫描同意"})
+    assert done.status_code == 200, done.text
+    return business_id, row_id
+
+
+def _print_code(employer: Api) -> str:
+    """The verification code a print of the first employer's 单位账户信息 carries."""
+    printed = employer.call("GET", "payment", f"/employers/{A}/queries/account/print")
+    assert printed.status_code == 200, printed.text
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.content)).pages)
+    found = CODE.search(text)
+    assert found, text
+    return found.group(0).replace("-", "")
+
+
+def altered(code: str) -> str:
+    """The code with its last character changed: well formed, issued by nobody."""
+    return code[:-1] + ("A" if code[-1] != "A" else "B")
+
+
 def gather_foreign(stack: Stack) -> tuple[Foreign, Api]:
     """The first employer's objects of every kind a path names, made through its API where missing."""
     employer = employer_api(stack, A)
@@ -131,12 +178,14 @@ def gather_foreign(stack: Stack) -> tuple[Foreign, Api]:
         return None
 
     item_id = wait_for(inbox_item, what="an inbox item of the first employer")
+    payment_business, payment_row = _supplement(stack, employer)
     own = demo.members(A)
     foreign = Foreign(
         ids={"request_id": request_id, "business_id": business_id, "row_id": pending_row,
              "claim": own[0]["member_no"], "import_id": import_id, "item_id": item_id, "task_id": task_id,
              "instance_id": instance_id},
-        business_row=business_row, pending_row=pending_row, change_request=request_id)
+        business_row=business_row, pending_row=pending_row, change_request=request_id,
+        payment_business=payment_business, payment_row=payment_row, print_code=_print_code(employer))
     profile = demo.EMPLOYERS[0]
     foreign.markers |= {A, profile["name"], profile["credit_code"], profile["address"], SWEEP_NAME,
                         person(3001), person(3002), person(3003)}

@@ -15,46 +15,65 @@ ID numbers and names, the objects made here). Routes are read from the documents
 swept without being added here. Every gateway page of the gateway's url_map is swept too: without a
 session, with a cookie signed by another key and with an altered one (each answers as no session), a
 center session in the employers' hall and an employer's in the console (as no session), and the other
-employer's session on every GET page with the first employer's ids (as ids that do not exist). The
-pages' POSTs need the session's CSRF token and are swept without a session only; the services under
-them are swept above.
+employer's session on every GET page with the first employer's ids (as ids that do not exist). Every
+POST page is then posted past its CSRF check (the session's own token): the other employer's session
+aimed at the first employer's objects is refused as if they did not exist and changes none of its rows
+(every service's database compared before and after); a center session in the hall and an employer's
+in the console answer as no session; a POST page the sweep cannot fill fails it (sweep_pages.FORMS).
 
 Echo of the request: an answer to another employer's session or to a bad token never repeats the
 employer number it was asked about (the refusals do not name it); the only route allowed to answer
-with the first employer's data to a stranger is a public one that carries its own proof (the print's
-verification code, which is not swept with a real code here).
+with the first employer's data to a stranger is a public one that carries its own proof: a real print's
+verification code shows whose document it is and nothing more, the code altered is issued by nobody.
+The first employer's objects include a booked 补缴 (the payment service's ids) and that print.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
-from urllib.parse import quote
 
 import httpx
-import jwt
 import pytest
-from flask import Flask
 
 from deploy import demo_data as demo
-from deploy.stack import ROOT, Stack
+from deploy.stack import Stack
 from gateway.session import CENTER_KEY, EMPLOYER_KEY
+from hall_common import verify
 from hall_common.access import EMPLOYER_ONLY, NO_RIGHT
 from hall_common.settings import SERVICES
 
 from ..reliability import Recorder
 from .helpers import Api, add_clean_employer, center_api, employer_api
+from .sweep_pages import (
+    FORMS,
+    MISSING_MEMBER,
+    OWN_EMPLOYER_PAGES,
+    SELF_PAGES,
+    Cookies,
+    Objects,
+    PageSweep,
+    hide,
+    names_objects,
+    objects_of,
+    owner_rows,
+    page_path,
+    page_rules,
+    page_shape,
+    refused,
+    settled_owner_rows,
+    variants,
+)
 from .sweep_support import (
     MISSING_EMPLOYER,
     MISSING_ID,
     OBJECT_IDS,
+    SUPPLEMENT_MEMBER,
     Foreign,
     Operation,
+    altered,
     bad_tokens,
     clean_up,
     gather_foreign,
@@ -70,6 +89,9 @@ OTHER, OTHER_NAME = "100100033", "太原市越权演练商贸有限公司"
 # The routes the other employer's session is not sent to, on purpose: they act on the caller's own
 # session (ending it, changing its password), name no employer and no object.
 OWN_SESSION = {("POST", "/auth/logout"), ("POST", "/auth/password")}
+VERIFY = "/verifications/{code}"
+STATEMENT = {A, demo.EMPLOYERS[0]["name"]}  # what a print's verification shows: whose it is
+DOCUMENT_KEYS = {"code", "employer_no", "employer_name", "kind", "period", "totals", "issued_at"}
 BUSINESS_TYPES = {"employer": "employer_change", "member": "member_registration", "workflow": "member_registration",
                   "payment": "supplementary_payment"}
 
@@ -94,12 +116,15 @@ def path_of(op: Operation, foreign: Foreign, employer_no: str, objects: str) -> 
     ids = dict(foreign.ids)
     if op.service == "employer":
         ids["business_id"] = foreign.change_request
+    if op.service == "payment":  # a booked 补缴 of the first employer
+        ids["business_id"] = foreign.payment_business
     if "/businesses/{business_id}/rows/{row_id}" in op.template:
-        ids["row_id"] = foreign.business_row
+        ids["row_id"] = foreign.payment_row if op.service == "payment" else foreign.business_row
     if "by-claim" in op.template:
         business_type = "base_adjustment" if op.service == "member" else business_type
     values = {"employer_no": employer_no, "business_type": business_type, "box": "message", "login_name": A,
-              "year": str(date.today().year - 1), "process_key": "employer_change", "code": "sweep-nobody"}
+              "year": str(date.today().year - 1), "process_key": "employer_change",
+              "code": foreign.print_code if objects == "foreign" else altered(foreign.print_code)}
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -131,7 +156,9 @@ class Sweep:
         where = f"{what}: {op.method} {op.service}{path}"
         if answer.status_code >= 500:
             self.failures.append(f"{where} answered {answer.status_code}: {answer.text[:200]}")
-        leaked = self.foreign.leaked(answer.text)
+        # A print's verification code is its own proof: its public route may name the print's employer.
+        shown = STATEMENT if op.template.endswith(VERIFY) and self.foreign.print_code in path else set()
+        leaked = sorted(set(self.foreign.leaked(answer.text)) - shown)
         if leaked:
             self.failures.append(f"{where} carries the first employer's {leaked[:3]}: {answer.text[:200]}")
         return answer
@@ -147,6 +174,20 @@ class Sweep:
                                  f"one that does not exist {_shape(missing, self.foreign)}")
 
 
+def check_verification(sweep: Sweep, op: Operation, answer: httpx.Response, altered_path: str, token: str) -> None:
+    """A real print's code: the service that issued it shows the document's statement and nothing more,
+    the others know no such code; the code altered by one character is issued by nobody."""
+    where = f"verification: {op.service}{op.template}"
+    nobody = sweep.call(op, altered_path, token, "altered code")
+    sweep.expect(nobody, 404, verify.NOT_FOUND, where + " (altered code)")
+    if op.service != verify.ISSUERS[sweep.foreign.print_code[0]]:
+        sweep.same(answer, nobody, where)
+        return
+    body = answer.json() if answer.status_code == 200 else {}
+    if set(body) != DOCUMENT_KEYS or body.get("employer_no") != A or body.get("kind") != "单位账户信息":
+        sweep.failures.append(f"{where}: the print's code answered {answer.status_code} {answer.text[:200]}")
+
+
 def _message(answer: httpx.Response) -> str:
     try:
         body = answer.json()
@@ -158,7 +199,8 @@ def _message(answer: httpx.Response) -> str:
 def _shape(answer: httpx.Response, foreign: Foreign) -> tuple[int, str]:
     """Status and message, with the ids asked about put out of the way (a message may repeat its id)."""
     text = _message(answer)
-    for value in [*foreign.ids.values(), foreign.business_row, MISSING_ID, A, MISSING_EMPLOYER]:
+    for value in [*foreign.ids.values(), foreign.business_row, foreign.payment_business, foreign.payment_row,
+                  MISSING_ID, A, MISSING_EMPLOYER]:
         text = text.replace(value, "<id>")
     return answer.status_code, text
 
@@ -204,6 +246,8 @@ def test_every_operation_refuses_strangers_and_tells_no_other_employers_data(
                     sweep.same(in_own, nothing, where + " (under its own number)")
             if not (public or employer_route or for_anyone_signed_in):
                 sweep.expect(answer, 403, NO_RIGHT, f"other employer on a center route {op.template}")
+            if op.template.endswith(VERIFY):
+                check_verification(sweep, op, answer, path_of(op, foreign, A, "missing"), other.token)
 
         # No token, and tokens no service may accept, with the first employer's own claims.
         for kind, token in [("no token", None), *bad.items()]:
@@ -237,6 +281,9 @@ def test_every_operation_refuses_strangers_and_tells_no_other_employers_data(
                           ("workflow", f"/instances/{foreign.ids['instance_id']}/path"),
                           ("member", f"/businesses/member_registration/{foreign.ids['business_id']}"),
                           ("employer", f"/businesses/employer_change/{foreign.change_request}"),
+                          ("payment", f"/businesses/supplementary_payment/{foreign.payment_business}"),
+                          ("payment", f"/employers/{A}/rosters/supplementary_payment/businesses/"
+                                      f"{foreign.payment_business}/rows"),
                           ("member", f"/employers/{A}/rosters/member_registration/businesses/"
                                      f"{foreign.ids['business_id']}/rows")]:
         assert own.call("GET", service, path).status_code == 200, (service, path)
@@ -253,64 +300,6 @@ def test_every_operation_refuses_strangers_and_tells_no_other_employers_data(
 
 # -- the gateway's pages -------------------------------------------------------------------------------
 
-RULES = """
-import json
-from gateway import create_app
-app = create_app()
-print(json.dumps([[r.rule, sorted((r.methods or set()) - {"HEAD", "OPTIONS"})] for r in app.url_map.iter_rules()]))
-"""
-PAGE_VALUES = {"box": "message", "type_": "member_registration", "year": str(date.today().year - 1),
-               "name": "employer-changes", "member_no": demo.members(A)[0]["member_no"], "login_name": A,
-               "key": "employer_change", "service": "member"}
-GATEWAY_IDS = {"item_id": "item_id", "import_id": "import_id", "instance_id": "instance_id", "task_id": "task_id",
-               "request_id": "request_id", "row_id": "row_id"}
-CSRF = re.compile(r'(csrf[-_]token"\s+(?:content|value)=")[^"]*')
-
-
-def page_rules(stack: Stack) -> list[tuple[str, list[str]]]:
-    """The gateway's url_map, read by the gateway's own factory with the stack's settings."""
-    made = subprocess.run([sys.executable, "-c", RULES], cwd=ROOT, env=stack.env(), capture_output=True, text=True,
-                          check=True, timeout=60)
-    return [(rule, methods) for rule, methods in json.loads(made.stdout.strip().splitlines()[-1])]
-
-
-def page_path(rule: str, foreign: Foreign, objects: str) -> str:
-    def value(match: re.Match[str]) -> str:
-        converter, first_choice, name = match.groups()
-        if name in GATEWAY_IDS:
-            if objects == "missing":
-                return MISSING_ID
-            return foreign.business_row if name == "row_id" and "/processes/" in rule else foreign.ids[name]
-        if converter == "any":
-            return str(first_choice).strip()
-        return PAGE_VALUES.get(name, "1" if converter == "int" else "x1")
-
-    return re.sub(r"<(?:(\w+)(?:\(([^),]*)[^)]*\))?:)?(\w+)>", value, rule)
-
-
-def cookie(stack: Stack, api: Api, key: str, secret: str | None = None) -> str:
-    """A gateway session cookie for this signed-in account, as its login page would set it, signed with
-    the running gateway's key (or another: a forged cookie)."""
-    app = Flask("cookie")
-    app.secret_key = secret or (stack.var_dir / "gateway_secret").read_text().strip()
-    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-    claims = jwt.decode(api.token, options={"verify_signature": False})
-    principal = {k: claims.get(k) for k in ("sub", "role", "name", "emp", "emp_name", "perms", "grp")}
-    value = {key: {"token": api.token, "refresh_token": api.refresh_token, "expires_at": api.expires_at,
-                   "principal": principal, "sound_enabled": True, "last_active": time.time(),
-                   "started_at": time.time(), "live_id": ""}}
-    return f"session={serializer.dumps(value)}"
-
-
-def _page(answer: httpx.Response, path: str) -> tuple[int, str, str]:
-    """Status, where it sends the browser, and the page, with the path asked for (a login link repeats
-    it) and the per-request CSRF tokens put aside."""
-    text = answer.text if "html" in answer.headers.get("content-type", "") else answer.headers.get("content-type", "")
-    text = CSRF.sub(r"\1<token>", text.replace(quote(path, safe="/"), "<path>").replace(path, "<path>"))
-    location = answer.headers.get("location", "")
-    return answer.status_code, location.replace(quote(path, safe="/"), "<path>").replace(path, "<path>"), text
-
-
 def test_every_gateway_page_refuses_strangers_and_shows_no_other_employers_data(
         stack: Stack, foreign: Foreign, other: Api, reliability_report: Recorder) -> None:
     """Every page of the gateway (its url_map), without a session, with a forged or altered cookie,
@@ -321,61 +310,134 @@ def test_every_gateway_page_refuses_strangers_and_shows_no_other_employers_data(
     rules = page_rules(stack)
     assert len(rules) >= 80
     gateway = stack.url("gateway")
-    employer_cookie = cookie(stack, other, EMPLOYER_KEY)
+    cookies = Cookies(stack)
+    employer_cookie = cookies.of(other, EMPLOYER_KEY)
     name, _, signed = employer_cookie.partition("=")
-    altered = f"{name}={signed[:-3]}{'A' if signed[-3] != 'A' else 'B'}{signed[-2:]}"
-    sessions = {"forged": cookie(stack, employer_api(stack, A), EMPLOYER_KEY, secret="not-the-gateways-key"),
-                "altered": altered}
-    center_cookie = cookie(stack, center_api(stack), CENTER_KEY)
+    altered_cookie = f"{name}={signed[:-3]}{'A' if signed[-3] != 'A' else 'B'}{signed[-2:]}"
+    sessions = {"forged": cookies.of(employer_api(stack, A), EMPLOYER_KEY, secret="not-the-gateways-key"),
+                "altered": altered_cookie}
+    center_cookie = cookies.of(center_api(stack), CENTER_KEY)
     # The cookies are live: the other employer's opens its own hall, the first employer's opens its item.
-    own_cookie = cookie(stack, employer_api(stack, A), EMPLOYER_KEY)
+    own_cookie = cookies.of(employer_api(stack, A), EMPLOYER_KEY)
     home = httpx.get(gateway + "/inbox/message", headers={"Cookie": employer_cookie}, timeout=15)
     assert home.status_code == 200 and OTHER_NAME in home.text, home.status_code
     item = httpx.get(gateway + f"/inbox/{foreign.ids['item_id']}", headers={"Cookie": own_cookie}, timeout=15)
     assert item.status_code == 200 and foreign.leaked(item.text), item.status_code
-    failures: list[str] = []
-    fetched: list[int] = []
+    sweep = PageSweep(stack, foreign)
+    failures, fetch = sweep.failures, sweep.fetch
     swept = 0
-    with httpx.Client(base_url=gateway, timeout=15, follow_redirects=False) as client:
-        def fetch(method: str, path: str, session: str | None, what: str) -> httpx.Response:
-            client.cookies.clear()  # each request carries the cookie it is given, never one kept from before
-            answer = client.request(method, path, headers={"Cookie": session} if session else {})
-            fetched.append(answer.status_code)
-            if answer.status_code >= 500:
-                failures.append(f"{what}: {method} {path} answered {answer.status_code}")
-            leaked = foreign.leaked(answer.text)
-            if leaked:
-                failures.append(f"{what}: {method} {path} shows the first employer's {leaked[:3]}")
-            return answer
-
+    try:
         for rule, methods in rules:
             path = page_path(rule, foreign, "foreign")
             for method in methods:
                 swept += 1
-                nobody = _page(fetch(method, path, None, "no session"), path)
+                nobody = page_shape(fetch(method, path, None, "no session"), path)
                 # A cookie not signed by the gateway, or altered, is no session at all.
                 for kind, value in sessions.items():
-                    got = _page(fetch(method, path, value, kind), path)
+                    got = page_shape(fetch(method, path, value, kind), path)
                     if got[:2] != nobody[:2]:
                         failures.append(f"{kind} cookie: {method} {path}: {got[:2]}, without a session {nobody[:2]}")
                 if method != "GET":
-                    continue  # the forms' posts carry the session's CSRF token; the services' sweep covers them
+                    continue  # past the CSRF check: the next test
                 # The other employer: the first employer's objects are missing; the console is not its own.
-                mine = _page(fetch(method, path, employer_cookie, "other employer"), path)
+                mine = page_shape(fetch(method, path, employer_cookie, "other employer"), path)
                 nowhere = page_path(rule, foreign, "missing")
-                missing = _page(fetch(method, nowhere, employer_cookie, "other employer, nothing"), nowhere)
+                missing = page_shape(fetch(method, nowhere, employer_cookie, "other employer, nothing"), nowhere)
                 if mine != missing:
                     failures.append(f"other employer: GET {path}: {mine[:2]} differs from a missing id's {missing[:2]}")
                 if rule.startswith("/admin/") and mine[:2] != nobody[:2]:
                     failures.append(f"employer session in the console: GET {path}: {mine[:2]}")
                 # A center session in the employers' hall is no employer's session.
                 if not rule.startswith("/admin"):
-                    got = _page(fetch(method, path, center_cookie, "center session"), path)
+                    got = page_shape(fetch(method, path, center_cookie, "center session"), path)
                     if got[:2] != nobody[:2]:
                         failures.append(f"center session: GET {path}: {got[:2]}, without a session {nobody[:2]}")
+    finally:
+        sweep.close()
     elapsed = time.monotonic() - started
     print(f"page sweep: {len(rules)} rules, {swept} (page, method) pairs, {elapsed:.1f}s")
-    reliability_report.figures(requests=len(fetched), server_errors=sum(code >= 500 for code in fetched),
+    reliability_report.figures(requests=len(sweep.fetched), server_errors=sum(code >= 500 for code in sweep.fetched),
                                leaks=sum("first employer's" in f for f in failures))
     reliability_report.note(f"{len(rules)} rules, {swept} (page, method) pairs")
     assert failures == []
+
+
+def test_every_gateway_form_refuses_another_employers_session_and_changes_nothing_of_the_first_employer(
+        stack: Stack, foreign: Foreign, other: Api, reliability_report: Recorder) -> None:
+    """Every POST page of the gateway (its url_map) past its CSRF check (the session's own token): the
+    other employer's session aimed at the first employer's objects, in the path or the form (rows,
+    imports, inbox items, processes, requests, members), is refused and answers as objects that do not
+    exist; a center session in the hall and an employer's in the console answer as no session; no 5xx,
+    no page showing the first employer's data, none of its rows in any service's database changed. A
+    page the sweep cannot classify fails it."""
+    started = time.monotonic()
+    posts = [rule for rule, methods in page_rules(stack) if "POST" in methods]
+    assert len(posts) >= 60
+    cookies = Cookies(stack)
+    csrf = cookies.csrf
+    nobody_cookie = cookies.of(None, EMPLOYER_KEY)  # a visitor's: the CSRF token, no one signed in
+    employer_cookie = cookies.of(other, EMPLOYER_KEY)
+    center_cookie = cookies.of(center_api(stack), CENTER_KEY)
+    sweep = PageSweep(stack, foreign)
+    failures = sweep.failures
+    # The token passes the check: the other employer's 录入 of a member of its own reaches its owner.
+    reached = sweep.post("/members/seal", employer_cookie, "check", FORMS["/members/seal"](
+        Objects(row="", member=OTHER + "0001")), csrf)
+    assert (reached.status_code, cookies.flashes(reached)) == (200, [("error", "个人账号：个人账号不存在")])
+    before = settled_owner_rows(stack)
+    unclassified, counts = [], {"other_employer": 0, "center": 0, "employer_in_console": 0, "self": 0}
+
+    def as_nobody(what: str, path: str, got: httpx.Response, nobody: httpx.Response) -> None:
+        if page_shape(got, path)[:2] != page_shape(nobody, path)[:2]:
+            failures.append(f"{what}: POST {path}: {page_shape(got, path)[:2]}, "
+                            f"without a session {page_shape(nobody, path)[:2]}")
+
+    try:
+        for rule, form_rule in [(variant, page) for page in posts for variant in variants(page)]:
+            console = rule == "/admin" or rule.startswith("/admin/")
+            if rule in SELF_PAGES:
+                counts["self"] += 1
+                continue
+            if not (console or form_rule in FORMS or rule in OWN_EMPLOYER_PAGES or names_objects(rule)):
+                unclassified.append(rule)
+                continue
+            fill = FORMS.get(form_rule, lambda o: {"data": {}})
+            path, form = page_path(rule, foreign, "foreign"), fill(objects_of(foreign, "foreign"))
+            nobody = sweep.post(path, nobody_cookie, "no session", form, csrf)
+            if console:
+                counts["employer_in_console"] += 1
+                as_nobody("employer session in the console", path,
+                          sweep.post(path, employer_cookie, "employer in the console", form, csrf), nobody)
+                continue
+            counts["center"] += 1
+            as_nobody("center session", path, sweep.post(path, center_cookie, "center session", form, csrf), nobody)
+            if rule in OWN_EMPLOYER_PAGES:
+                continue
+            counts["other_employer"] += 1
+            mine = sweep.post(path, employer_cookie, "other employer", form, csrf)
+            if not refused(mine, cookies.flashes(mine)):
+                failures.append(f"other employer: POST {path} {form} was not refused: {mine.status_code} "
+                                f"{cookies.flashes(mine)}")
+            nowhere = page_path(rule, foreign, "missing")
+            missing = sweep.post(nowhere, employer_cookie, "other employer, nothing",
+                                 fill(objects_of(foreign, "missing")), csrf)
+            hidden = [SUPPLEMENT_MEMBER["member_no"], MISSING_MEMBER]
+            got = (*page_shape(mine, path, hidden), hide(cookies.flashes(mine), hidden))
+            expected = (*page_shape(missing, nowhere, hidden), hide(cookies.flashes(missing), hidden))
+            if got != expected:
+                failures.append(f"other employer: POST {path}: {got[0], got[1], got[3]} differs from "
+                                f"a missing object's {expected[0], expected[1], expected[3]}")
+    finally:
+        sweep.close()
+    after = owner_rows(stack)
+    changed = sorted(table for table in before.keys() | after.keys() if before.get(table) != after.get(table))
+    elapsed = time.monotonic() - started
+    print(f"form sweep: {len(posts)} POST pages, {len(sweep.fetched)} requests, {counts}, {elapsed:.1f}s")
+    reliability_report.figures(requests=len(sweep.fetched), server_errors=sum(code >= 500 for code in sweep.fetched),
+                               leaks=sum("first employer's" in f for f in failures))
+    reliability_report.note(f"{len(posts)} POST pages, {len(before)} tables of the first employer compared")
+    assert unclassified == [], "POST pages the sweep cannot fill: add them to sweep_pages.FORMS"
+    assert changed == [], "the first employer's rows changed"
+    assert failures == []
+    assert counts["other_employer"] >= 20 and counts["employer_in_console"] >= 30
+
