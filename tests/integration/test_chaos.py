@@ -45,7 +45,6 @@ HEAVY = "heavy worker SIGKILLed mid-import"
 HEAVY_VISIBILITY = "60"
 
 
-
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack of its own: its faults stay out of the session's stack, and its databases hold only the
@@ -299,3 +298,7 @@ def test_a_chaos_run_of_every_business_type_survives_killed_workers_a_redis_rest
     if BUSINESSES >= 40:  # a small run may not reach every type
         assert set(types) == {"employer_change", "member_registration", "member_change", "base_adjustment",
                               "member_seal", "member_unseal", "supplementary_payment", "receipt"}
+    if BUSINESSES >= 80:  # every type with a center task returned, then both resubmitted and ended
+        assert {b.type for b in returned} == {"employer_change", "member_change", "base_adjustment",
+                                              "supplementary_payment"}
+        assert {b.decision for b in returned} == {"approve", "end"}
