@@ -72,6 +72,11 @@ def get_heavy_celery() -> Celery:
         "unacked_key": "unacked_heavy",
         "unacked_index_key": "unacked_index_heavy",
         "unacked_mutex_key": "unacked_mutex_heavy",
+        # Swept as often as the events' index (kombu's default every 100 s): a killed job comes back
+        # soon after its timeout, and a sweeper killed holding the lock blocks sweeps for seconds only.
+        "unacked_restore_interval": settings.event_restore_interval,
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": UNACKED_MUTEX_SECONDS,
     })
     app.conf.task_default_queue = HEAVY_QUEUE
     return app

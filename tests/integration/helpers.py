@@ -22,14 +22,14 @@ EMPLOYER = demo.EMPLOYER_NO
 ROSTERS = f"/employers/{EMPLOYER}/rosters"
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:
+def wait_for(check: Callable[[], T | None], timeout: float = 30, what: str = "condition", every: float = 0.2) -> T:
     """Poll until check() returns something truthy; the events travel through Redis and the worker."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
         if result:
             return result
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 

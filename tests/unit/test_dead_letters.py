@@ -198,6 +198,8 @@ def test_event_queues_have_a_short_visibility_timeout_and_heavy_jobs_their_own()
     assert events.broker_transport_options["unacked_restore_throttle"] == 1
     assert heavy.broker_transport_options["visibility_timeout"] == 3600
     assert heavy.broker_transport_options["unacked_index_key"] != "unacked_index"  # kombu's default key
+    # A killed job's message is looked for as often as an event's, not every 100 s (kombu's default).
+    assert heavy.broker_transport_options["unacked_restore_throttle"] == 1
     assert heavy.task_default_queue == "heavy"
 
 
