@@ -5,6 +5,7 @@ whose process has a center task may be returned, then resubmitted or ended (结�
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from datetime import date
@@ -45,6 +46,8 @@ class Driver:
         self.receipts = Decimal("0.00")
         self.profile: dict[str, str] = {}  # employer fields as the last approved change left them
         self.done: list[Business] = []
+        # Each change's values are new (a value equal to the current one is refused: 变更后的内容与原内容相同).
+        self.serial = itertools.count(1)
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -163,8 +166,9 @@ class Driver:
         assert sent.status_code == 200, sent.text
 
     def employer_change(self) -> None:
-        changes = {"phone": f"0351-{self.random.randint(1000000, 9999999)}"} if self.random.random() < 0.5 \
-            else {"address": f"山西省太原市小店区混沌路{self.random.randint(1, 999)}号"}
+        serial = next(self.serial)  # the correction's phone ends in 8: no submitted phone does
+        changes = {"phone": f"0351-{1000000 + serial * 10 + self.random.randint(0, 7)}"} \
+            if self.random.random() < 0.5 else {"address": f"山西省太原市小店区混沌路{serial}号"}
         plan, business = self.plan("employer_change")
         final = dict(changes)
 
@@ -202,7 +206,7 @@ class Driver:
 
     def member_change(self) -> None:
         member = self.random.choice([m for m in self.members if m.status == "01"])
-        postcode = f"03{self.random.randint(0, 9999):04d}"
+        postcode = f"03{next(self.serial):04d}"  # new to the member: no earlier change gave it
         plan, business = self.plan("member_change")
         final = {"postcode": postcode}
 
@@ -213,9 +217,7 @@ class Driver:
 
         def resubmit() -> None:
             # Corrected on the change page (it has one): another postcode, resubmitted into the process.
-            final["postcode"] = f"04{self.random.randint(0, 9999):04d}"
-            if final["postcode"] == member.postcode:  # unchanged, the change page would refuse it
-                final["postcode"] = "049999" if member.postcode != "049999" else "049998"
+            final["postcode"] = f"04{next(self.serial):04d}"  # new too: unchanged, the page would refuse it
             sent = self.employer.call("PUT", "member",
                                       f"/employers/{self.employer_no}/member-changes/{business.business_id}",
                                       json={"changes": [{"field": "postcode", "value": final["postcode"]}]})
