@@ -26,7 +26,7 @@ from services.auth.models import AuditRecord, HallSession, Operator
 
 from ...threads import at_once
 from ..conftest import AnyDb
-from .conftest import message
+from .conftest import A, full_login, message
 
 ADMIN, REVIEWER = demo.CENTER_LOGIN, demo.REVIEWER_LOGIN
 
@@ -206,3 +206,18 @@ def test_an_administrator_resets_anothers_second_factor_audited_with_its_own_fac
                                                               HallSession.revoked_at.is_(None))).all()
         assert live == []  # its sessions ended with the reset
     assert _password(client, REVIEWER).get_json()["stage"] == "totp_enrol"  # it enrols again
+
+
+def test_the_factor_outlives_renewals_and_an_employers_ukey_login_says_ukey(
+    app: Flask, client: FlaskClient, key_ab: dict[str, Any]
+) -> None:
+    _, session = _enrol(client)
+    renewed = client.post("/auth/refresh", json={"refresh_token": session["refresh_token"]}).get_json()
+    assert _amr(client, renewed["token"]) == ("pwd", "otp")
+    assert verify_token(renewed["token"], KeyProvider(client.get("/auth/public-key").get_json()["public_key"])
+                        ).factor == "totp"
+    employer = full_login(client, A, "UK-A")
+    assert _amr(client, employer["token"]) == ("pwd", "hwk", "sc")
+    with app.app_context():
+        factors = set(db.session().scalars(select(HallSession.factor)))
+    assert factors == {"totp", "ukey"}
