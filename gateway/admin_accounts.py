@@ -44,7 +44,7 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-RESET_KINDS = ("reset_password",)
+RESET_KINDS = ("reset_password", "reset_totp")
 UKEY_KINDS = ("issue_ukey", "bind_ukey")
 PAGES = {"accounts": "accounts.accounts", "ukeys": "accounts.ukeys"}
 

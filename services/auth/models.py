@@ -184,6 +184,7 @@ class CenterRoleMember(Base):
 
 # The kinds of request that a second center account must confirm, and their states.
 RESET_PASSWORD, ISSUE_UKEY, BIND_UKEY = "reset_password", "issue_ukey", "bind_ukey"
+RESET_TOTP = "reset_totp"  # a center account's second factor (second_factor.py)
 REQUESTED, CONFIRMED, REJECTED, CANCELLED, EXPIRED = "requested", "confirmed", "rejected", "cancelled", "expired"
 
 

@@ -125,8 +125,13 @@ def center_second_factors() -> Any:
 @blp.route("/auth/center-second-factors/<login_name>/reset", methods=["POST"])
 @allow("center:account_admin")
 @blp.response(200, MessageSchema)
-def reset_center_second_factor(login_name: str) -> dict[str, str]:
-    second_factor.reset(current_principal().login_name, login_name)
+@blp.alt_response(202, schema=ApprovalRequestedSchema, success=True,
+                  description="dual control: requested, a second account with 账号管理 must confirm")
+def reset_center_second_factor(login_name: str) -> Any:
+    actor = current_principal().login_name
+    if approvals.enabled():
+        return _requested(approvals.request_totp_reset(actor, login_name))
+    second_factor.reset(actor, login_name)
     return {"message": f"已重置 {login_name} 的动态口令，该账号下次登录时重新绑定"}
 
 

@@ -184,7 +184,7 @@ class ApprovalSchema(Schema):
     """A request awaiting (or past) the second account's confirmation, as the calling account sees it."""
 
     id = fields.Integer()
-    kind = fields.String(metadata={"description": "reset_password, issue_ukey or bind_ukey"})
+    kind = fields.String(metadata={"description": "reset_password, issue_ukey, bind_ukey or reset_totp"})
     title = fields.String()
     target = fields.String(metadata={"description": "the login name reset, or the UKey's token serial"})
     token_serial = fields.String(allow_none=True)

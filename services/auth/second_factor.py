@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 
 from hall_common import db
 from hall_common.errors import BusinessError
+from hall_common.outbox import commit_and_relay
 from hall_common.security import ALGORITHM
 
 from . import sessions
@@ -160,18 +161,39 @@ def accounts() -> list[dict[str, Any]]:
              "enrolled_at": o.totp_enrolled_at} for o in operators]
 
 
-def reset(actor: str, login_name: str) -> None:
-    """Another center account forgets this one's secret: it enrols again at its next login, and its open
-    sessions end (the reset usually means a lost or exposed phone). Audited."""
+def check_reset(actor: str, login_name: str) -> Operator:
+    """Whose second factor may be reset by whom: a center account's, by another account (asking and
+    confirming alike: under dual control the account itself confirms nothing about its own factor)."""
     operator = get_operator(login_name)
     if operator.role != CENTER:
         raise BusinessError("只能重置中心账号的动态口令", 422)
     if actor == login_name:
         raise BusinessError("不能重置自己的动态口令，请由另一位管理员操作", 403)
+    return operator
+
+
+def reset(actor: str, login_name: str) -> None:
+    """The reset at once (dual control off); see ``apply_reset``."""
+    apply_reset(actor, login_name)
+    commit_and_relay(db.session())
+
+
+def apply_reset(actor: str, login_name: str, requested_by: str | None = None) -> None:
+    """Forget the account's secret, in the caller's transaction: it enrols again at its next login, and
+    its open sessions end (a reset usually means a lost or exposed phone). Audited; under dual control
+    the actor is the confirming account and ``requested_by`` the one that asked."""
+    operator = check_reset(actor, login_name)
+    if requested_by is not None:
+        check_reset(requested_by, login_name)
+    before = {"enrolled": operator.totp_secret is not None}
     _forget(operator)
-    audit(actor, "reset_totp", login_name, "中心重置动态口令，该账号下次登录时重新绑定",
-          before={"enrolled": operator.totp_enrolled_at is not None}, after={"enrolled": False})
-    sessions.revoke_account_sessions(login_name, "second_factor_reset")  # commits the reset with it
+    after: dict[str, Any] = {"enrolled": False}
+    detail = "中心重置动态口令，该账号下次登录时重新绑定"
+    if requested_by is not None:
+        after |= {"requested_by": requested_by, "confirmed_by": actor}
+        detail += f"（{requested_by} 申请，{actor} 复核）"
+    audit(actor, "reset_totp", login_name, detail, before=before, after=after)
+    sessions.end_sessions([login_name], "second_factor_reset")
 
 
 def _forget(operator: Operator) -> None:

@@ -186,8 +186,10 @@ def test_ten_requests_with_one_code_at_once_pass_once(any_db: AnyDb, monkeypatch
 
 
 def test_an_administrator_resets_anothers_second_factor_audited_with_its_own_factor(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HALL_DUAL_CONTROL", "false")  # a single-person installation: the reset acts at once
+    reset_settings()
     _enrol(client, REVIEWER)
     _, admin = _enrol(client, ADMIN)
     headers = {"Authorization": f"Bearer {admin['token']}"}
@@ -206,6 +208,31 @@ def test_an_administrator_resets_anothers_second_factor_audited_with_its_own_fac
                                                               HallSession.revoked_at.is_(None))).all()
         assert live == []  # its sessions ended with the reset
     assert _password(client, REVIEWER).get_json()["stage"] == "totp_enrol"  # it enrols again
+
+
+def test_under_dual_control_a_second_administrator_confirms_the_reset(app: Flask, client: FlaskClient) -> None:
+    _enrol(client, REVIEWER)
+    _, admin = _enrol(client, ADMIN)
+    _, second = _enrol(client, demo.ADMIN2_LOGIN)
+    asked = client.post(f"/auth/center-second-factors/{REVIEWER}/reset",
+                        headers={"Authorization": f"Bearer {admin['token']}"})
+    assert asked.status_code == 202, asked.get_json()
+    approval = asked.get_json()["approval"]
+    assert approval["kind"] == "reset_totp" and approval["title"] == "重置动态口令"
+    assert _operator(app, REVIEWER).totp_secret is not None  # nothing happens before the confirmation
+    by_admin, by_second = ({"Authorization": f"Bearer {s['token']}"} for s in (admin, second))
+    assert client.post(f"/auth/approvals/{approval['id']}/confirm", headers=by_admin).status_code == 403
+    confirmed = client.post(f"/auth/approvals/{approval['id']}/confirm", headers=by_second)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert _operator(app, REVIEWER).totp_secret is None
+    with app.app_context():
+        record = db.session().scalar(select(AuditRecord).where(AuditRecord.action == "reset_totp"))
+        assert record is not None and (record.actor, record.factor) == (demo.ADMIN2_LOGIN, "totp")
+        assert f"{ADMIN} 申请，{demo.ADMIN2_LOGIN} 复核" in record.detail
+    # The account whose factor it is cannot confirm a reset of its own factor.
+    again = client.post(f"/auth/center-second-factors/{demo.ADMIN2_LOGIN}/reset", headers=by_admin).get_json()
+    refused = client.post(f"/auth/approvals/{again['approval']['id']}/confirm", headers=by_second)
+    assert refused.status_code == 403 and _operator(app, demo.ADMIN2_LOGIN).totp_secret is not None
 
 
 def test_the_factor_outlives_renewals_and_an_employers_ukey_login_says_ukey(
