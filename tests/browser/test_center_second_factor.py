@@ -2,7 +2,8 @@
 in production and `make run`; the session's stack runs without it): the first login binds an
 authenticator app (the secret shown as a QR code drawn by the gateway and as text; the codes here are
 computed from that text with pyotp), a wrong code is refused and counted, the console opens only after
-the code, a code used once is refused, and 审计日志 names the factor of each admin action."""
+the code, a code used once is refused, and 审计日志 names the factor of each admin action; a lost phone's
+factor is reset by one administrator and confirmed by another (dual control), and its owner enrols again."""
 
 from __future__ import annotations
 
@@ -28,11 +29,22 @@ def factor_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def _password(page: Page, stack: Stack) -> None:
+def _password(page: Page, stack: Stack, login: str = demo.CENTER_LOGIN) -> None:
     page.goto(stack.url("gateway") + "/admin/login")
-    page.get_by_label("登录名称").fill(demo.CENTER_LOGIN)
-    page.get_by_label("登录密码").fill(demo.CENTER_PASSWORD)
+    page.get_by_label("登录名称").fill(login)
+    page.get_by_label("登录密码").fill(demo.CENTER_PASSWORD)  # every demo center account's
     page.get_by_role("button", name="登录").click()
+
+
+def _enrolled(browser: Browser, stack: Stack, login: str) -> Page:
+    """A new browser signed in to the console as ``login``, binding its authenticator on the way."""
+    page = browser.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # 重置动态口令 and 确认 ask first
+    _password(page, stack, login)
+    expect(page.get_by_role("heading", name="绑定动态口令")).to_be_visible()
+    _enter(page, _code(page.locator("#totp-secret").inner_text().strip()), "绑定并登录")
+    expect(page.get_by_role("heading", name="待审批业务")).to_be_visible()
+    return page
 
 
 def _enter(page: Page, code: str, button: str = "登录") -> None:
@@ -92,3 +104,35 @@ def test_the_console_needs_the_second_factor_enrolled_then_each_code_once_and_th
     expect(page.get_by_role("heading", name="动态口令验证")).to_be_visible()
     _enter(page, _code(secret, 1))  # the next step's code (one step of drift): accepted
     expect(page.get_by_role("heading", name="待审批业务")).to_be_visible()
+
+    # 中心账号动态口令: center02 lost its phone. center01 asks for the reset, center03 confirms it.
+    reviewer = _enrolled(browser, factor_stack, demo.REVIEWER_LOGIN)
+    confirmer = _enrolled(browser, factor_stack, demo.ADMIN2_LOGIN)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("link", name="账号管理").click()
+    row = page.locator(f'#second-factors tr[data-login="{demo.REVIEWER_LOGIN}"]')
+    expect(row).to_contain_text("已绑定")
+    expect(page.locator(f'#second-factors tr[data-login="{demo.CENTER_LOGIN}"]')).to_contain_text("已绑定")
+    row.get_by_role("button", name="重置动态口令").click()
+    expect(page.get_by_role("alert")).to_have_text("已提交，待另一名管理员复核")
+    confirmer.get_by_role("link", name="账号管理").click()
+    waiting = confirmer.locator("#approvals tbody tr[data-kind='reset_totp']", has_text=demo.REVIEWER_LOGIN).first
+    expect(waiting).to_contain_text("重置动态口令")
+    waiting.get_by_role("button", name="确认").click()
+    expect(confirmer.get_by_role("alert")).to_have_text(
+        f"已复核，{demo.REVIEWER_LOGIN} 的动态口令已重置，该账号下次登录时重新绑定")
+    expect(confirmer.locator(f'#second-factors tr[data-login="{demo.REVIEWER_LOGIN}"]')).to_contain_text("未绑定")
+    # Its session ended with the reset: every service refuses it once the revocation has travelled.
+    login_heading = reviewer.get_by_role("heading", name="中心人员登录")
+    for _ in range(30):
+        reviewer.reload()
+        if login_heading.count():
+            break
+        reviewer.wait_for_timeout(500)
+    expect(login_heading).to_be_visible()
+    _password(reviewer, factor_stack, demo.REVIEWER_LOGIN)
+    expect(reviewer.get_by_role("heading", name="绑定动态口令")).to_be_visible()
+    confirmer.get_by_role("link", name="审计日志").click()
+    reset = confirmer.locator("#audit tbody tr[data-action='reset_totp']").first
+    expect(reset).to_contain_text(f"{demo.CENTER_LOGIN} 申请，{demo.ADMIN2_LOGIN} 复核")
+    expect(reset.locator("td.factor")).to_have_text("密码+动态口令")
