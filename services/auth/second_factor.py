@@ -212,13 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     from . import create_app
 
     with create_app().app_context():
-        operator = find_operator(args.login_name)
-        if operator is None or operator.role != CENTER:
-            print(f"no center account {args.login_name!r}", file=sys.stderr)
+        try:
+            apply_reset("cli", args.login_name)
+        except BusinessError as exc:
+            print(f"{args.login_name}: {exc.message}", file=sys.stderr)
             return 1
-        _forget(operator)
-        audit("cli", "reset_totp", args.login_name, "命令行重置动态口令，该账号下次登录时重新绑定")
-        sessions.revoke_account_sessions(args.login_name, "second_factor_reset")
+        commit_and_relay(db.session())
     print(f"{args.login_name}: second factor reset; it enrols again at its next login")
     return 0
 

@@ -248,3 +248,17 @@ def test_the_factor_outlives_renewals_and_an_employers_ukey_login_says_ukey(
     with app.app_context():
         factors = set(db.session().scalars(select(HallSession.factor)))
     assert factors == {"totp", "ukey"}
+
+
+def test_the_server_command_resets_a_center_account_when_no_administrator_can_sign_in(
+    app: Flask, client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _enrol(client)
+    assert second_factor.main(["reset", ADMIN]) == 0
+    assert _operator(app, ADMIN).totp_secret is None
+    assert second_factor.main(["reset", "100100001"]) == 1  # an employer account has no such factor
+    assert "只能重置中心账号的动态口令" in capsys.readouterr().err
+    with app.app_context():
+        record = db.session().scalar(select(AuditRecord).where(AuditRecord.action == "reset_totp"))
+        assert record is not None and (record.actor, record.target, record.factor) == ("cli", ADMIN, None)
+    assert _password(client).get_json()["stage"] == "totp_enrol"
