@@ -87,7 +87,8 @@ def second_factor() -> Any:
             session.pop(PENDING, None)
             return redirect(url_for("admin.login"))
         enrolment["qr"] = qr_svg(enrolment["otpauth_uri"])
-    return render_template("admin/login_factor.html", enrolment=enrolment)
+    # The enrolment page holds the secret: no cache keeps it (as the service token shown once).
+    return render_template("admin/login_factor.html", enrolment=enrolment), 200, {"Cache-Control": "no-store"}
 
 
 def qr_svg(uri: str) -> Markup:

@@ -38,7 +38,9 @@ def test_the_console_opens_only_after_the_code_and_returns_to_the_page_asked(mon
     password = client.post("/admin/login?next=/admin/?tab%3Dmine", data={"login_name": "center01", "password": "x"})
     assert password.headers["Location"] == "/admin/login/factor"
     assert client.get("/admin/").status_code == 302  # no session yet
-    page = client.get("/admin/login/factor").get_data(as_text=True)
+    shown = client.get("/admin/login/factor")
+    assert shown.headers["Cache-Control"] == "no-store"
+    page = shown.get_data(as_text=True)
     assert "绑定动态口令" in page and "JBSWY3DPEHPK3PXP" in page
     assert '<svg role="img" aria-label="动态口令绑定二维码"' in page and "<path" in page  # drawn here, no image fetched
     done = client.post("/admin/login/factor", data={"code": "123456"})
