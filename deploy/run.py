@@ -32,6 +32,8 @@ def main() -> int:
       登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD} (admin, every group)
       or {demo.REVIEWER_LOGIN}, 密码 {demo.REVIEWER_PASSWORD} (group 复核 only)
       or {demo.ADMIN2_LOGIN}, 密码 {demo.ADMIN2_PASSWORD} (admin, confirms what {demo.CENTER_LOGIN} asks)
+      then 动态口令 (HALL_CENTER_SECOND_FACTOR): the first login shows a QR code to scan with an
+      authenticator app, each later one asks for its current 6-digit code (README)
   service APIs (OpenAPI at /openapi.json):
       {apis}
   logs: {stack.log_dir}

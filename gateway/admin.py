@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 
 from hall_common.client import ServiceError
 from hall_common.settings import SERVICES
@@ -23,6 +25,9 @@ TASKS_PER_PAGE = 20
 TABS = {"claim": ("待认领", "open", "group"), "mine": ("我的任务", "open", "mine"),
         "done": ("已办", "completed", "mine")}
 DECISION_DONE = {"approve": "审批完成", "reject": "已驳回", "return": "已退回至单位修改"}
+# The console login between its password and its second factor: the auth service's ticket, its stage
+# (totp: enter the code; totp_enrol: bind an authenticator app first) and the page to go back to.
+PENDING = "pending_center_login"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,10 +43,59 @@ def login() -> Any:
         except ServiceError as exc:
             flash(exc.message, "error")
         else:
-            sessions.start(CENTER_KEY, result)
             # Back to the page that asked for the login, query string and all (?tab=mine&page=3).
-            return redirect(sessions.next_path(url_for("admin.tasks")))
+            back = sessions.next_path(url_for("admin.tasks"))
+            if "stage" in result:  # HALL_CENTER_SECOND_FACTOR: the code comes next
+                session[PENDING] = {"ticket": result["ticket"], "stage": result["stage"], "next": back}
+                return redirect(url_for("admin.second_factor"))
+            sessions.start(CENTER_KEY, result)
+            return redirect(back)
     return render_template("admin/login.html", login_name=login_name)
+
+
+@bp.route("/login/factor", methods=["GET", "POST"])
+@console_open
+def second_factor() -> Any:
+    """动态口令: the code from the authenticator app; an account without one binds it here first (its
+    secret as a QR code drawn here, and as text), which only a correct code completes."""
+    pending = session.get(PENDING)
+    if not pending:
+        return redirect(url_for("admin.login"))
+    if request.method == "POST":
+        try:
+            result = sessions.auth_for_browser().post(
+                "/auth/center-totp", {"ticket": pending["ticket"], "code": request.form.get("code", "").strip()})
+        except ServiceError as exc:
+            if exc.status >= 500:
+                raise
+            flash(exc.message, "error")
+            if exc.status == 401 and "重新登录" in exc.message:  # the ticket expired or was used: start again
+                session.pop(PENDING, None)
+                return redirect(url_for("admin.login"))
+        else:
+            session.pop(PENDING, None)
+            sessions.start(CENTER_KEY, result)
+            return redirect(pending["next"] if sessions.local_path(pending["next"]) else url_for("admin.tasks"))
+    enrolment = None
+    if pending["stage"] == "totp_enrol":
+        try:
+            enrolment = sessions.auth_for_browser().post("/auth/center-totp/enrolment", {"ticket": pending["ticket"]})
+        except ServiceError as exc:
+            if exc.status >= 500:
+                raise
+            flash(exc.message, "error")
+            session.pop(PENDING, None)
+            return redirect(url_for("admin.login"))
+        enrolment["qr"] = qr_svg(enrolment["otpauth_uri"])
+    # The enrolment page holds the secret: no cache keeps it (as the service token shown once).
+    return render_template("admin/login_factor.html", enrolment=enrolment), 200, {"Cache-Control": "no-store"}
+
+
+def qr_svg(uri: str) -> Markup:
+    """The otpauth URI as an inline SVG QR code, drawn here: the secret never leaves for a third party."""
+    code = segno.make(uri, error="m")
+    svg = code.svg_inline(scale=5, border=2, title="动态口令绑定二维码", dark="#000", light="#fff")
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="动态口令绑定二维码" ', 1))  # noqa: S704 (segno's own markup)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -40,7 +40,10 @@ ACTION_NAMES = {
     "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
     "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
     "refresh_token_reused": "登录凭据被重复使用", "complete_task": "审批任务",
+    "enrol_totp": "绑定动态口令", "reset_totp": "重置动态口令", "request_reset_totp": "申请重置动态口令",
 }
+# The actor's login factor (hall_common.security.FACTOR_AMR) as the audit page names it.
+FACTOR_NAMES = {"password": "密码", "totp": "密码+动态口令", "ukey": "密码+UKey", "webauthn": "密码+安全密钥"}
 
 
 def _auth() -> Any:
@@ -169,7 +172,7 @@ def _audit_page(checks: list[dict[str, Any]] | None = None) -> Any:
     rows.sort(key=lambda row: row["at"], reverse=True)
     shown = rows[(page - 1) * AUDIT_PER_PAGE:depth]
     more = more or len(rows) > depth
-    return render_template("admin/audit.html", rows=shown, notes=notes, page=page,
+    return render_template("admin/audit.html", rows=shown, notes=notes, page=page, factor_names=FACTOR_NAMES,
                            has_next=more and page < AUDIT_MAX_PAGE, checks=checks, services=AUDIT_SERVICES)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response, g, has_request_context, stream_with_context
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, event, func, insert, select, update
@@ -45,6 +45,9 @@ class AuditMixin:
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # How the actor's session was authenticated (password, totp, ukey, webauthn; hall_common.security):
+    # None for records made outside a signed-in request (an event handler, a command) and older ones.
+    factor: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 HEAD_TABLE = "audit_chain_head"
@@ -80,14 +83,15 @@ def _state(value: Any) -> str | None:
 
 def record(
     session: Session, model: type[Any], actor: str, action: str, target: str, *, detail: str = "",
-    before: Any = None, after: Any = None,
+    before: Any = None, after: Any = None, factor: str | None = None,
 ) -> Any:
-    """Add one audit record to the caller's transaction: written, chained, when it commits."""
+    """Add one audit record to the caller's transaction: written, chained, when it commits. ``factor``:
+    how the actor authenticated; by default the signed-in request's (its token's ``amr``)."""
     if len(action) > ACTION_MAX:
         raise ValueError("audit action name too long")
     row = model(
         actor=actor[:50], action=action, target=target[:TARGET_MAX], detail=detail[:DETAIL_MAX],
-        before=_state(before), after=_state(after), at=utcnow(),
+        before=_state(before), after=_state(after), at=utcnow(), factor=factor or _request_factor(),
     )
     transaction = session.get_transaction() or session.begin()
     pending = session.info.get(PENDING)
@@ -95,6 +99,11 @@ def record(
         pending = session.info[PENDING] = (transaction, [])
     pending[1].append(row)
     return row
+
+
+def _request_factor() -> str | None:
+    principal = g.get("principal") if has_request_context() else None
+    return getattr(principal, "factor", None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -193,6 +202,8 @@ class AuditRecordSchema(Schema):
     after = fields.Method("_after")
     at = fields.DateTime()
     hash = fields.String()
+    factor = fields.String(allow_none=True, metadata={"description": "the actor's login factor: password, "
+                                                      "totp, ukey or webauthn (null: not a signed-in request)"})
 
     def _before(self, row: Any) -> Any:
         return json.loads(row.before) if row.before else None

@@ -27,6 +27,8 @@ GENESIS = "0" * 64
 AUDITED_SERVICES = ("auth", "member", "workflow")
 # The record's content that its hash covers, in the export's field names.
 CONTENT = ("id", "actor", "action", "target", "detail", "before", "after", "at")
+# Covered only when the record has it: a record made before the field existed hashes as it always did.
+OPTIONAL = ("factor",)
 
 OK, ALTERED, UNLINKED, DELETED, REORDERED, TRUNCATED, BEYOND_HEAD, NO_HEAD = (
     "ok", "altered", "unlinked", "deleted", "reordered", "truncated", "beyond_head", "no_head")
@@ -51,6 +53,7 @@ def chain_hash(content: dict[str, Any], prev_hash: str) -> str:
     """SHA-256 (hex) of the UTF-8 canonical JSON of the content with its predecessor's hash: keys
     sorted, no spaces, non-ASCII as it is."""
     payload = {name: content[name] for name in CONTENT}
+    payload.update({name: content[name] for name in OPTIONAL if content.get(name) is not None})
     payload["prev_hash"] = prev_hash
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -69,6 +72,7 @@ class Link:
     def of(cls, row: Any) -> Link:
         """From a stored record (a model instance or a row with the same attribute names)."""
         content = {name: getattr(row, name) for name in CONTENT}
+        content.update({name: getattr(row, name, None) for name in OPTIONAL if getattr(row, name, None) is not None})
         content["at"] = at_text(row.at)
         return cls(row.id, content, row.prev_hash, row.hash)
 
@@ -170,6 +174,7 @@ def _link(line: str, number: int) -> Link:
         if not isinstance(record_id, int) or isinstance(record_id, bool):
             raise ValueError("id: not an integer")
         content = {name: _text(value[name], name, name in ("before", "after")) for name in CONTENT if name != "id"}
+        content.update({name: _text(value[name], name) for name in OPTIONAL if value.get(name) is not None})
         return Link(record_id, {"id": record_id, **content}, _text(value["prev_hash"], "prev_hash", True),
                     _text(value["hash"], "hash", True))
     except (ValueError, KeyError, TypeError) as exc:

@@ -31,6 +31,15 @@ from .runtime import get_runtime
 
 ALGORITHM = "ES256"
 AUDIENCE = "employer-hall"
+# How a session was authenticated (its login's factor) -> the token's ``amr`` claim (RFC 8176 values).
+# The UKey is a PKCS#11 token proving possession of its hardware key ("hwk"), as a smart card ("sc");
+# a WebAuthn authenticator proves a hardware key too, without the smart card. Audit records name the factor.
+FACTOR_AMR: dict[str, tuple[str, ...]] = {
+    "password": ("pwd",),
+    "totp": ("pwd", "otp"),
+    "ukey": ("pwd", "hwk", "sc"),
+    "webauthn": ("pwd", "hwk"),
+}
 
 @dataclass(frozen=True)
 class Principal:
@@ -45,9 +54,15 @@ class Principal:
     token_id: str = ""
     expires_at: int = 0  # epoch seconds
     session_id: str = ""  # empty for a token issued outside a session (tests, tools)
+    amr: tuple[str, ...] = ()  # RFC 8176 methods of the session's login (FACTOR_AMR); none outside a session
+
+    @property
+    def factor(self) -> str | None:
+        """The login's factor by the hall's name (password, totp, ukey, webauthn), None if unknown."""
+        return next((name for name, amr in FACTOR_AMR.items() if amr == self.amr), None) if self.amr else None
 
     def claims(self) -> dict[str, Any]:
-        return {
+        claims: dict[str, Any] = {
             "sub": self.login_name,
             "role": self.role,
             "name": self.display_name,
@@ -56,6 +71,9 @@ class Principal:
             "perms": sorted(self.permissions),
             "grp": sorted(self.groups),
         }
+        if self.amr:
+            claims["amr"] = list(self.amr)
+        return claims
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -70,7 +88,14 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         token_id=claims.get("jti", ""),
         expires_at=int(claims.get("exp", 0)),
         session_id=claims.get("sid", ""),
+        amr=tuple(str(m) for m in claims.get("amr") or ()),
     )
+
+
+def amr_of(factor: str) -> tuple[str, ...]:
+    if factor not in FACTOR_AMR:
+        raise ValueError(f"unknown login factor {factor!r}")
+    return FACTOR_AMR[factor]
 
 
 class VerifiedTokens:

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # and only then does it take effect. A request not decided within dual_control_hours expires.
     # Off: the requesting account's action takes effect at once (a single-person installation).
     dual_control: bool = True
+    # The admin console's login needs a second factor (TOTP, RFC 6238) after the password: on in
+    # production and in the demo; the test stack turns it off for the tests that only need a center session.
+    center_second_factor: bool = True
     dual_control_hours: int = Field(24, ge=1, le=30 * 24)
     # The center's UKey CA key: a PEM file under var_dir, or, with a module path, a key on a PKCS#11
     # token (an HSM) that signs the certificates itself. Created once by `python -m services.auth.keys init-ca`.

@@ -51,9 +51,11 @@ def get_operator(login_name: str) -> Operator:
     return operator
 
 
-def audit(actor: str, action: str, target: str, detail: str = "", *, before: Any = None, after: Any = None) -> None:
+def audit(actor: str, action: str, target: str, detail: str = "", *, before: Any = None, after: Any = None,
+          factor: str | None = None) -> None:
     """An audit record in the action's own transaction (secrets such as passwords are never recorded)."""
-    audit_trail.record(db.session(), AuditRecord, actor, action, target, detail=detail, before=before, after=after)
+    audit_trail.record(db.session(), AuditRecord, actor, action, target, detail=detail, before=before, after=after,
+                       factor=factor)
 
 
 @dataclass(frozen=True)

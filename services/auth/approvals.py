@@ -1,5 +1,6 @@
 """Dual control (待复核操作) of the two paths to an employer account: a password reset and a UKey issued
-for or bound to it. One center account requests, a second, different account holding the same right
+for or bound to it; and of the reset of a center account's second factor (a path to that account for
+whoever also holds its password). One center account requests, a second, different account holding the same right
 confirms, and only the confirmation acts; a request not decided within ``dual_control_hours`` expires.
 
 Confirming is once-only: one conditional UPDATE of the request's status decides (SQLite ignores FOR
@@ -20,7 +21,7 @@ from hall_common.errors import BusinessError
 from hall_common.security import Principal
 from hall_common.settings import get_settings
 
-from . import accounts, ukeys
+from . import accounts, second_factor, ukeys
 from .accounts import audit, get_operator
 from .models import (
     BIND_UKEY,
@@ -31,13 +32,15 @@ from .models import (
     REJECTED,
     REQUESTED,
     RESET_PASSWORD,
+    RESET_TOTP,
     PendingApproval,
     UKey,
 )
 
 # The center permission a kind of request needs, from the requester and from the confirmer alike.
-RIGHTS = {RESET_PASSWORD: "account_admin", ISSUE_UKEY: "ukey_admin", BIND_UKEY: "ukey_admin"}
-TITLES = {RESET_PASSWORD: "重置密码", ISSUE_UKEY: "签发UKey", BIND_UKEY: "绑定UKey"}
+RIGHTS = {RESET_PASSWORD: "account_admin", ISSUE_UKEY: "ukey_admin", BIND_UKEY: "ukey_admin",
+          RESET_TOTP: "account_admin"}
+TITLES = {RESET_PASSWORD: "重置密码", ISSUE_UKEY: "签发UKey", BIND_UKEY: "绑定UKey", RESET_TOTP: "重置动态口令"}
 REQUESTED_MESSAGE = "已提交，待另一名管理员复核"
 OWN_REQUEST = "不能复核本人提交的申请，须由另一名管理员复核"
 STATE_MESSAGES = {
@@ -79,6 +82,13 @@ def request_reset(actor: str, login_name: str) -> PendingApproval:
     if _open(RESET_PASSWORD, login_name):
         raise BusinessError(f"{login_name} 已有待复核的重置密码申请", 409)
     return _request(actor, RESET_PASSWORD, login_name, {"login_name": login_name}, login_name)
+
+
+def request_totp_reset(actor: str, login_name: str) -> PendingApproval:
+    second_factor.check_reset(actor, login_name)
+    if _open(RESET_TOTP, login_name):
+        raise BusinessError(f"{login_name} 已有待复核的重置动态口令申请", 409)
+    return _request(actor, RESET_TOTP, login_name, {"login_name": login_name}, login_name)
 
 
 def request_issue(actor: str, token_serial: str, token_label: str, public_key_pem: str,
@@ -162,6 +172,9 @@ def _act(row: PendingApproval, actor: str) -> dict[str, Any]:
     if row.kind == RESET_PASSWORD:
         one_time = accounts.apply_reset(actor, row.target, requested_by=requested_by)
         return {"message": "已复核，密码已重置，请将一次性密码交给单位经办人", "one_time_password": one_time}
+    if row.kind == RESET_TOTP:
+        second_factor.apply_reset(actor, row.target, requested_by=requested_by)
+        return {"message": f"已复核，{row.target} 的动态口令已重置，该账号下次登录时重新绑定"}
     if row.kind == ISSUE_UKEY:
         ukey = ukeys.certify(actor, payload["token_serial"], payload["token_label"], payload["public_key"],
                              payload["login_names"], requested_by=requested_by)

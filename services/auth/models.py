@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.audit import audit_model
@@ -45,6 +45,13 @@ class Operator(Base):
     # A center reset's one-time password: usable for one login before this moment, then spent (set to
     # the moment of use); None when the password is not a one-time password.
     one_time_password_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Center staff's second factor (second_factor.py): the TOTP secret, encrypted; while enrolling, the
+    # secret shown but not yet confirmed by a code; the last time-step a code was accepted for (a code
+    # is spent once: only a later step passes the conditional update).
+    totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class UKey(Base):
@@ -137,6 +144,8 @@ class HallSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the absolute lifetime
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    # How the login was authenticated (password, totp, ukey, webauthn): the tokens' amr claim.
+    factor: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class ServiceToken(Base):
@@ -175,6 +184,7 @@ class CenterRoleMember(Base):
 
 # The kinds of request that a second center account must confirm, and their states.
 RESET_PASSWORD, ISSUE_UKEY, BIND_UKEY = "reset_password", "issue_ukey", "bind_ukey"
+RESET_TOTP = "reset_totp"  # a center account's second factor (second_factor.py)
 REQUESTED, CONFIRMED, REJECTED, CANCELLED, EXPIRED = "requested", "confirmed", "rejected", "cancelled", "expired"
 
 

@@ -1,5 +1,5 @@
-"""Rate limits of the login challenge and the center's password login (Flask-Limiter), per client
-address and per account.
+"""Rate limits of the login challenge and the center's login (its password and its second factor's
+code and enrolment; Flask-Limiter), per client address and per account.
 
 Each challenge stores a row, and a flood of them was the cheapest attack on the hall. The counters
 live in Redis and fall back to each process's memory while it is down (hall_common.ratelimit).
@@ -19,6 +19,8 @@ from hall_common.settings import get_settings
 
 MESSAGE = "登录请求过于频繁，请稍后再试"
 LIMITED_ENDPOINTS = ("auth.challenge", "auth.center_login")
+# The second factor's steps carry a ticket, not a login name: counted per address (the lockout counts per account).
+ADDRESS_LIMITED_ENDPOINTS = ("auth.center_totp", "auth.center_totp_enrolment")
 
 
 def client_address() -> str:
@@ -57,6 +59,10 @@ def init_app(app: Flask) -> Limiter:
     for endpoint in LIMITED_ENDPOINTS:
         view: Any = app.view_functions[endpoint]
         view = limiter.limit(lambda: get_settings().challenge_limit_per_account, key_func=account)(view)
+        view = limiter.limit(lambda: get_settings().challenge_limit_per_address, key_func=client_address)(view)
+        app.view_functions[endpoint] = view
+    for endpoint in ADDRESS_LIMITED_ENDPOINTS:
+        view = app.view_functions[endpoint]
         view = limiter.limit(lambda: get_settings().challenge_limit_per_address, key_func=client_address)(view)
         app.view_functions[endpoint] = view
     return limiter

@@ -10,15 +10,18 @@ from flask_smorest import Blueprint
 from hall_common.access import allow
 from hall_common.security import current_principal
 
-from . import accounts, approvals, groups, services, ukeys
+from . import accounts, approvals, groups, second_factor, services, ukeys
 from .keys import public_key_pem
 from .schemas import (
     ApprovalRequestedSchema,
     BindingSchema,
+    CenterCodeSchema,
+    CenterLoginResultSchema,
     CenterLoginSchema,
     ChallengeRequestSchema,
     ChallengeSchema,
     EmployerLoginSchema,
+    EnrolmentSchema,
     GroupCreateSchema,
     GroupListSchema,
     GroupMembersSchema,
@@ -35,9 +38,11 @@ from .schemas import (
     RefreshRequestSchema,
     RefreshSchema,
     ResetSchema,
+    SecondFactorAccountSchema,
     SelectSchema,
     SessionSchema,
     SoundSchema,
+    TicketSchema,
     UKeyIssueSchema,
     UKeySchema,
 )
@@ -87,9 +92,47 @@ def select(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/auth/center-login", methods=["POST"])
 @allow("public")
 @blp.arguments(CenterLoginSchema)
-@blp.response(200, SessionSchema)
+@blp.response(200, CenterLoginResultSchema)
 def center_login(body: dict[str, Any]) -> dict[str, Any]:
     return services.login_center(body["login_name"], body["password"])
+
+
+@blp.route("/auth/center-totp", methods=["POST"])
+@allow("public")
+@blp.arguments(CenterCodeSchema)
+@blp.response(200, SessionSchema)
+def center_totp(body: dict[str, Any]) -> dict[str, Any]:
+    """The console's second step: the TOTP code with the password stage's ticket (it also confirms an enrolment)."""
+    return services.center_second_step(body["ticket"], body["code"])
+
+
+@blp.route("/auth/center-totp/enrolment", methods=["POST"])
+@allow("public")
+@blp.arguments(TicketSchema)
+@blp.response(200, EnrolmentSchema)
+def center_totp_enrolment(body: dict[str, Any]) -> dict[str, Any]:
+    """The secret to bind, for an enrolment ticket only (never once the account has enrolled)."""
+    return second_factor.enrolment(body["ticket"])
+
+
+@blp.route("/auth/center-second-factors")
+@allow("center:account_admin")
+@blp.response(200, SecondFactorAccountSchema(many=True))
+def center_second_factors() -> Any:
+    return second_factor.accounts()
+
+
+@blp.route("/auth/center-second-factors/<login_name>/reset", methods=["POST"])
+@allow("center:account_admin")
+@blp.response(200, MessageSchema)
+@blp.alt_response(202, schema=ApprovalRequestedSchema, success=True,
+                  description="dual control: requested, a second account with 账号管理 must confirm")
+def reset_center_second_factor(login_name: str) -> Any:
+    actor = current_principal().login_name
+    if approvals.enabled():
+        return _requested(approvals.request_totp_reset(actor, login_name))
+    second_factor.reset(actor, login_name)
+    return {"message": f"已重置 {login_name} 的动态口令，该账号下次登录时重新绑定"}
 
 
 @blp.route("/auth/refresh", methods=["POST"])

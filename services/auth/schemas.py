@@ -66,6 +66,37 @@ class SessionSchema(Schema):
     closed = fields.Boolean(metadata={"description": "the employer's account is closed (零余额销户): queries only"})
 
 
+class CenterLoginResultSchema(SessionSchema):
+    """A session, or with the center's second factor on, the next stage: ``totp`` (enter the code) or
+    ``totp_enrol`` (bind an authenticator app first) with its single-use ticket."""
+
+    stage = fields.String()
+    ticket = fields.String()
+    message = fields.String()
+
+
+class TicketSchema(Schema):
+    ticket = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="请重新登录"))
+
+
+class CenterCodeSchema(TicketSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="请输入6位数字动态口令"))
+
+
+class EnrolmentSchema(Schema):
+    secret = fields.String(metadata={"description": "base32, shown once for manual entry in the app"})
+    otpauth_uri = fields.String(metadata={"description": "the otpauth:// URI the page shows as a QR code"})
+    login_name = fields.String()
+    issuer = fields.String()
+
+
+class SecondFactorAccountSchema(Schema):
+    login_name = fields.String()
+    display_name = fields.String()
+    enrolled = fields.Boolean()
+    enrolled_at = fields.DateTime(allow_none=True)
+
+
 class RefreshRequestSchema(Schema):
     refresh_token = fields.String(required=True,
                                   validate=validate.Length(min=1, max=200, error="登录已失效，请重新登录"))
@@ -153,7 +184,7 @@ class ApprovalSchema(Schema):
     """A request awaiting (or past) the second account's confirmation, as the calling account sees it."""
 
     id = fields.Integer()
-    kind = fields.String(metadata={"description": "reset_password, issue_ukey or bind_ukey"})
+    kind = fields.String(metadata={"description": "reset_password, issue_ukey, bind_ukey or reset_totp"})
     title = fields.String()
     target = fields.String(metadata={"description": "the login name reset, or the UKey's token serial"})
     token_serial = fields.String(allow_none=True)

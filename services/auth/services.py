@@ -15,8 +15,9 @@ from sqlalchemy import select
 from hall_common import db
 from hall_common.errors import BusinessError
 from hall_common.security import Principal
+from hall_common.settings import get_settings
 
-from . import ghosts, sessions, ukeys
+from . import ghosts, second_factor, sessions, ukeys
 from .accounts import (
     BAD_LOGIN,
     attempt_failed,
@@ -112,24 +113,37 @@ def select_employer(ticket: str, employer_no: str) -> dict[str, Any]:
     assert operator is not None
     if operator.locked_until is not None and operator.locked_until > db.utcnow():
         raise BusinessError("所选单位账号已锁定，请稍后再试", 403)
-    return _session_for(operator)
+    return _session_for(operator, factor="ukey")
 
 
 def login_center(login_name: str, password: str) -> dict[str, Any]:
+    """The console's password; with HALL_CENTER_SECOND_FACTOR on, the ticket of the code (or enrolment)
+    stage instead of a session (second_factor.py)."""
     operator = find_operator(login_name)
     if operator is not None and operator.role != CENTER:
         operator = None
     if operator is None:
         password_matches(None, password)  # the same time as a real account's check
         raise ghosts.failed_login(f"center/{login_name}", CENTER_BAD_LOGIN)
+    if get_settings().center_second_factor:
+        attempt = begin_attempt(operator)
+        if not password_matches(operator, password):
+            raise attempt_failed(attempt, CENTER_BAD_LOGIN)
+        # The try stays counted until the code passes: the password alone never ends a run of failures.
+        return second_factor.password_passed(operator)
     operator = check_password(operator, password, CENTER_BAD_LOGIN)
     operator.last_login_at = db.utcnow()
     db.session().commit()
-    return _session_for(operator)
+    return _session_for(operator, factor="password")
 
 
-def _session_for(operator: Operator) -> dict[str, Any]:
-    return sessions.open_session(operator)
+def center_second_step(ticket: str, code: str) -> dict[str, Any]:
+    """The code after the console's password (or the one confirming an enrolment): the session."""
+    return _session_for(second_factor.verify(ticket, code), factor="totp")
+
+
+def _session_for(operator: Operator, *, factor: str) -> dict[str, Any]:
+    return sessions.open_session(operator, factor=factor)
 
 
 def issue_token(principal: Principal) -> str:

@@ -26,7 +26,7 @@ from hall_common import changes, db, live
 from hall_common.errors import BusinessError
 from hall_common.outbox import commit_and_relay, emit
 from hall_common.runtime import get_runtime
-from hall_common.security import ALGORITHM, AUDIENCE, Principal
+from hall_common.security import ALGORITHM, AUDIENCE, Principal, amr_of
 from hall_common.settings import get_settings
 
 from . import closures, grants
@@ -128,8 +128,9 @@ def issue_token(principal: Principal, session_id: str | None = None) -> tuple[st
     return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM), int(expires.timestamp())
 
 
-def principal_of(operator: Operator) -> Principal:
-    """The token's claims as the account stands now (a renewal picks up changed permissions and groups)."""
+def principal_of(operator: Operator, factor: str | None = None) -> Principal:
+    """The token's claims as the account stands now (a renewal picks up changed permissions and groups);
+    ``factor``: the session's login factor, carried as ``amr``."""
     groups: frozenset[str] = frozenset()
     permissions = frozenset(operator.permissions or ())
     if operator.role == EMPLOYER and closures.is_closed(operator.employer_no):
@@ -141,11 +142,13 @@ def principal_of(operator: Operator) -> Principal:
     return Principal(
         login_name=operator.login_name, role=operator.role, display_name=operator.display_name,
         employer_no=operator.employer_no, employer_name=operator.employer_name,
-        permissions=permissions, groups=groups,
+        permissions=permissions, groups=groups, amr=amr_of(factor) if factor else (),
     )
 
 
-def open_session(operator: Operator) -> dict[str, Any]:
+def open_session(operator: Operator, *, factor: str) -> dict[str, Any]:
+    """A session for a login that passed every step; ``factor`` names how (hall_common.security.FACTOR_AMR)."""
+    amr_of(factor)  # an unknown factor is a programming error, refused before anything is stored
     settings = get_settings()
     session_id = str(uuid.uuid4())
     refresh_token = _refresh_token(session_id, 1)
@@ -154,12 +157,12 @@ def open_session(operator: Operator) -> dict[str, Any]:
         id=session_id, login_name=operator.login_name, role=operator.role,
         employer_no=operator.employer_no, refresh_hash=_digest(refresh_token), refresh_generation=1,
         created_at=now, last_activity_at=now,
-        expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
+        expires_at=now + timedelta(seconds=settings.session_absolute_seconds), factor=factor,
     )
     session = db.session()
     session.add(row)
     session.commit()
-    principal = principal_of(operator)
+    principal = principal_of(operator, factor)
     token, expires_at = issue_token(principal, row.id)
     return {"token": token, "refresh_token": refresh_token, "expires_at": expires_at,
             "principal": principal.claims(), "sound_enabled": operator.sound_enabled,
@@ -189,7 +192,7 @@ def refresh(refresh_token: str) -> dict[str, Any]:
     session.commit()
     if result.rowcount != 1:  # type: ignore[attr-defined]  # revoked, or rotated by a simultaneous renewal
         return _renew_replaced(refresh_token)
-    return _renewal(operator, row.id, next_token)
+    return _renewal(operator, row, next_token)
 
 
 def _renew_replaced(refresh_token: str) -> dict[str, Any]:
@@ -205,7 +208,7 @@ def _renew_replaced(refresh_token: str) -> dict[str, Any]:
     now = db.utcnow()
     grace = timedelta(seconds=get_settings().refresh_reuse_grace_seconds)
     if found[1] == row.refresh_generation - 1 and row.refreshed_at is not None and now - row.refreshed_at <= grace:
-        return _renewal(_renewable(row, now), row.id, _refresh_token(row.id, row.refresh_generation))
+        return _renewal(_renewable(row, now), row, _refresh_token(row.id, row.refresh_generation))
     audit_trail.record(session, AuditRecord, row.login_name, "refresh_token_reused", row.id,
                        detail=f"已轮换的刷新令牌（第{found[1]}代，当前第{row.refresh_generation}代）被再次使用，会话已结束")
     revoke(row.id, "refresh_reused")  # commits the audit record with the revocation
@@ -231,9 +234,9 @@ def _renewable(row: HallSession, now: datetime) -> Operator:
     return operator
 
 
-def _renewal(operator: Operator, session_id: str, refresh_token: str) -> dict[str, Any]:
-    principal = principal_of(operator)
-    token, expires_at = issue_token(principal, session_id)
+def _renewal(operator: Operator, row: HallSession, refresh_token: str) -> dict[str, Any]:
+    principal = principal_of(operator, row.factor)
+    token, expires_at = issue_token(principal, row.id)
     return {"token": token, "expires_at": expires_at, "principal": principal.claims(), "refresh_token": refresh_token}
 
 

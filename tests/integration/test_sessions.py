@@ -38,6 +38,7 @@ PUBLIC = {
     ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"),
     ("GET", "/auth/public-key"), ("POST", "/auth/challenge"), ("POST", "/auth/login"),
     ("POST", "/auth/initial-password"), ("POST", "/auth/select"), ("POST", "/auth/center-login"),
+    ("POST", "/auth/center-totp"), ("POST", "/auth/center-totp/enrolment"),  # the console's second step (a ticket)
     ("POST", "/auth/refresh"),
     ("GET", "/verifications/{code}"),  # a print's verification code: anyone holding a print may check it
 }

@@ -45,6 +45,8 @@ def hall_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("HALL_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("HALL_REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("HALL_RELAY_INLINE", "false")
+    # Most tests only need a center session: the second factor's own tests turn it on (auth/test_second_factor.py).
+    monkeypatch.setenv("HALL_CENTER_SECOND_FACTOR", "false")
     for key in [k for k in __import__("os").environ if k.startswith("HALL_") and k.endswith("_DATABASE_URL")]:
         monkeypatch.delenv(key)
     _reset()

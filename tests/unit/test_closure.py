@@ -111,11 +111,11 @@ def test_a_clean_employer_closes_once_and_its_accounts_then_query_only(apps: dic
                             permissions=list(ALL_PERMISSIONS))
         db.session().add(operator)
         db.session().commit()
-        before = open_session(operator)
+        before = open_session(operator, factor="ukey")
         assert before["closed"] is False and "closure" in before["principal"]["perms"]
         consume(closed[0])  # the auth runtime's handler, as its worker runs it
         consume(closed[0])  # redelivered: recorded once
-        session = open_session(operator)
+        session = open_session(operator, factor="ukey")
         assert session["closed"] is True
         assert sorted(session["principal"]["perms"]) == ["employer_info", "employer_query", "member_query"]
         from services.auth.models import HallSession
