@@ -201,7 +201,8 @@ def login_options(login_name: str) -> dict[str, Any]:
     return {"challenge_id": challenge.id, "options": json.loads(options_to_json(options))}
 
 
-def login_key(operator: Operator, challenge: Challenge, credential: dict[str, Any]) -> WebAuthnCredential | None:
+def login_key(login_name: str, employer_no: str | None, challenge: Challenge,
+              credential: dict[str, Any]) -> WebAuthnCredential | None:
     """The account's key that signed this login's challenge, else None (the reason stays in the log and,
     for a clone, in the audit trail: the caller's answer must not tell which secret was wrong).
 
@@ -213,11 +214,11 @@ def login_key(operator: Operator, challenge: Challenge, credential: dict[str, An
     except (WebAuthnException, ValueError, KeyError, TypeError):
         return None
     key = db.session().scalar(select(WebAuthnCredential).where(WebAuthnCredential.credential_id == parsed.raw_id))
-    if key is None or key.login_name != operator.login_name or key.revoked_at is not None:
-        log.info("security key login to %s: unknown, revoked or another account's key", operator.login_name)
+    if key is None or key.login_name != login_name or key.revoked_at is not None:
+        log.info("security key login to %s: unknown, revoked or another account's key", login_name)
         return None
-    if not allowed(operator.employer_no):
-        log.info("security key login to %s: not allowed for employer %s", operator.login_name, operator.employer_no)
+    if not allowed(employer_no):
+        log.info("security key login to %s: not allowed for employer %s", login_name, employer_no)
         return None
     settings = get_settings()
     try:
@@ -228,14 +229,14 @@ def login_key(operator: Operator, challenge: Challenge, credential: dict[str, An
             require_user_verification=_uv_required(),
         )
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
-        log.info("security key login to %s failed: %s", operator.login_name, exc)
+        log.info("security key login to %s failed: %s", login_name, exc)
         return None
     stored, new = key.sign_count, verified.new_sign_count
     if not (stored or new):  # an authenticator without a counter: nothing to compare
         key.last_used_at = db.utcnow()
         return key
     if new <= stored or not _advance(key, stored, new):
-        audit(operator.login_name, "webauthn_counter_regression", operator.login_name,
+        audit(login_name, "webauthn_counter_regression", login_name,
               f"安全密钥“{key.name}”的签名计数器未增加（已记录{stored}，本次{new}），疑似被复制，登录已拒绝",
               before={"key_id": key.id, "sign_count": stored}, after={"key_id": key.id, "sign_count": new})
         db.session().commit()

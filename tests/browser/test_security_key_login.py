@@ -177,3 +177,54 @@ def test_enrol_log_in_without_the_agent_and_refuse_wrong_cloned_and_revoked_keys
     finally:
         stack.start_agent()
     page.close()
+
+
+CODE_EMPLOYER, CODE_EMPLOYER_NAME = "100100062", "太原市登记码演练有限公司"
+
+
+def test_an_operator_without_a_ukey_enrols_with_the_centers_one_time_code(browser: Browser, stack: Stack) -> None:
+    add_clean_employer(stack, CODE_EMPLOYER, CODE_EMPLOYER_NAME, "91140100MA0KEY6202")
+    console = browser.new_page()
+    login_center(console, stack)
+    console.get_by_role("link", name="安全密钥", exact=True).click()
+    switch = console.locator("#webauthn-switches tr", has_text=CODE_EMPLOYER)
+    expect(switch).to_contain_text("未开通")  # an employer the center has not decided on: not allowed
+    switch.get_by_role("button", name="开通").click()
+    expect(console.locator("#webauthn-switches tr", has_text=CODE_EMPLOYER)).to_contain_text("已开通")
+    console.get_by_label("单位账号").select_option(CODE_EMPLOYER)
+    console.get_by_role("button", name="发放登记码").click()
+    shown = console.get_by_role("alert").filter(has_text="安全密钥登记码").inner_text()
+    found = re.search(r"登记码：([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", shown)
+    assert found, shown
+    console.close()
+
+    page, cdp, authenticator = with_authenticator(browser)
+    stack.stop_process("agent")
+    try:
+        def enrol(code: str) -> None:
+            page.goto(stack.public_url + "/login")
+            page.get_by_role("link", name="登记安全密钥").click()
+            page.get_by_label("缴存单位账号").fill(CODE_EMPLOYER)
+            page.get_by_label("登录名称").fill(CODE_EMPLOYER)
+            page.get_by_label("登录密码").fill(PASSWORD)
+            page.get_by_label("登记码").fill(code)
+            page.get_by_label("安全密钥名称").fill("出纳室密钥")
+            page.get_by_role("button", name="登记安全密钥").click()
+
+        enrol(found.group(1))
+        expect(page.get_by_role("alert")).to_contain_text("安全密钥“出纳室密钥”已登记")
+        assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
+        # Spent: the same code again is refused like a wrong password (and counted).
+        enrol(found.group(1))
+        expect(page.locator("#key-error")).to_have_text(bad_login(4))
+        page.goto(stack.public_url + "/login")
+        page.get_by_label("缴存单位账号").fill(CODE_EMPLOYER)
+        page.get_by_label("登录名称").fill(CODE_EMPLOYER)
+        page.get_by_label("登录密码").fill(PASSWORD)
+        page.get_by_role("button", name="使用安全密钥登录").click()
+        page.get_by_label(re.compile(CODE_EMPLOYER)).check()
+        page.get_by_role("button", name="确定").click()
+        expect(page.locator(".employer-name")).to_have_text(CODE_EMPLOYER_NAME)
+    finally:
+        stack.start_agent()
+    page.close()

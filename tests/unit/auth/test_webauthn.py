@@ -17,7 +17,7 @@ from webauthn.helpers import base64url_to_bytes
 from hall_common import db
 from hall_common.settings import reset_settings
 from services.auth import webauthn_keys
-from services.auth.models import AuditRecord, Challenge, HallSession, Operator, WebAuthnCredential
+from services.auth.models import AuditRecord, Challenge, HallSession, WebAuthnCredential
 
 from ...threads import at_once
 from ..conftest import auth, token_for
@@ -115,9 +115,7 @@ def test_the_librarys_assertion_vector_against_the_stored_counter_and_the_settin
                                        public_key=base64url_to_bytes(AUTH_PUBLIC_KEY), sign_count=stored,
                                        aaguid="00000000-0000-0000-0000-000000000000", name="旧钥匙"))
         session.commit()
-        operator = session.scalar(select(Operator).where(Operator.login_name == A))
-        assert operator is not None
-        key = webauthn_keys.login_key(operator, _challenge(A, AUTH_CHALLENGE), AUTH_CREDENTIAL)
+        key = webauthn_keys.login_key(A, A, _challenge(A, AUTH_CHALLENGE), AUTH_CREDENTIAL)
         session.commit()
         assert (key is not None) is passes
         stored_now = session.scalar(select(WebAuthnCredential.sign_count))
