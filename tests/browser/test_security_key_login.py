@@ -193,7 +193,7 @@ def test_an_operator_without_a_ukey_enrols_with_the_centers_one_time_code(browse
     expect(console.locator("#webauthn-switches tr", has_text=CODE_EMPLOYER)).to_contain_text("已开通")
     console.get_by_label("单位账号").select_option(CODE_EMPLOYER)
     console.get_by_role("button", name="发放登记码").click()
-    shown = console.get_by_role("alert").filter(has_text="安全密钥登记码").inner_text()
+    shown = console.get_by_role("alert").filter(has_text="安全密钥登记码：").inner_text()
     found = re.search(r"登记码：([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", shown)
     assert found, shown
     console.close()
