@@ -20,7 +20,7 @@ from services.auth import webauthn_keys
 from services.auth.models import AuditRecord, Challenge, HallSession, WebAuthnCredential
 
 from ...threads import at_once
-from ..conftest import auth, token_for
+from ..conftest import AnyDb, auth, token_for
 from ..webauthn_support import SoftKey
 from .conftest import NEW_PASSWORD, A, B, bad_login, change_initial, message
 
@@ -255,7 +255,14 @@ def test_the_centers_switch_refuses_registration_and_login(
         assert webauthn_keys.allowed("100100099") is False
 
 
-def test_a_challenge_serves_one_login_of_two_at_once(client: FlaskClient) -> None:
+@pytest.fixture
+def any_client(any_db: AnyDb) -> FlaskClient:
+    """The auth service on SQLite, then on PostgreSQL (where the racing transactions truly overlap)."""
+    return any_db.app("auth").test_client()
+
+
+def test_a_challenge_serves_one_login_of_two_at_once(any_client: FlaskClient) -> None:
+    client = any_client
     key = SoftKey()
     assert enrol(client, A, key).status_code == 201
     options = client.post("/auth/webauthn/login-options", json={"employer_no": A, "login_name": A}).get_json()
@@ -267,9 +274,31 @@ def test_a_challenge_serves_one_login_of_two_at_once(client: FlaskClient) -> Non
     assert "登录挑战已使用" in next(message(r) for r in results if r.status_code == 401)
 
 
-def test_an_enrolment_code_serves_one_registration_of_two_at_once(
-    client: FlaskClient, app: Flask, center_headers: dict[str, str]
+def test_of_two_logins_at_once_with_one_count_of_the_key_one_is_the_clones(
+    any_client: FlaskClient, any_db: AnyDb
 ) -> None:
+    """The original and its copy sign with the same next count at the same moment: the counter moves once,
+    the other login is refused and audited (the conditional update on the stored count decides)."""
+    client = any_client
+    key = SoftKey()
+    assert enrol(client, A, key).status_code == 201
+    copy = key.clone(key.sign_count)
+    bodies = []
+    for signer in (key, copy):
+        options = client.post("/auth/webauthn/login-options", json={"employer_no": A, "login_name": A}).get_json()
+        bodies.append({"employer_no": A, "login_name": A, "password": "111111",
+                       "challenge_id": options["challenge_id"], "credential": signer.get(options["options"])})
+    results = at_once([lambda b=b: client.post("/auth/webauthn/login", json=b) for b in bodies])
+    assert sorted(r.status_code for r in results) == [200, 401], [r.get_json() for r in results]
+    with any_db.apps[0].app_context():
+        assert len(_audits("webauthn_counter_regression")) == 1
+        assert db.session().scalar(select(WebAuthnCredential.sign_count)) == key.sign_count
+
+
+def test_an_enrolment_code_serves_one_registration_of_two_at_once(
+    any_client: FlaskClient, any_db: AnyDb, center_headers: dict[str, str]
+) -> None:
+    client, app = any_client, any_db.apps[0]
     issued = client.post(f"/auth/webauthn/codes/{B}", headers=center_headers)
     assert issued.status_code == 201, issued.get_json()
     code = issued.get_json()["code"]
