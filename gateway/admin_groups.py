@@ -40,6 +40,9 @@ ACTION_NAMES = {
     "service_token_issue": "签发服务令牌", "service_token_withdraw": "撤销服务令牌",
     "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
     "refresh_token_reused": "登录凭据被重复使用", "complete_task": "审批任务",
+    "webauthn_register": "登记安全密钥", "webauthn_remove": "删除安全密钥", "webauthn_revoke": "注销安全密钥",
+    "webauthn_switch": "安全密钥登录开通", "webauthn_code_issue": "发放安全密钥登记码",
+    "webauthn_counter_regression": "安全密钥计数器回退（疑似复制）",
 }
 
 
