@@ -20,6 +20,7 @@ from . import (
     tasks,
     token_routes,
     ukeys,
+    webauthn_keys,
     webauthn_routes,
 )
 from .keys import ca, public_key_pem
@@ -27,6 +28,7 @@ from .keys import ca, public_key_pem
 
 def _housekeeping() -> None:
     ukeys.forget_old_challenges()
+    webauthn_keys.forget_old_sessions()
     sessions.forget_old()
     approvals.expire_old()
 

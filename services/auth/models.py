@@ -115,6 +115,16 @@ class WebAuthnCredential(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
 
 
+class WebAuthnSession(Base):
+    """A session opened with a security key (not the UKey): it may not register further keys, so that a
+    stolen key and password cannot add a key of the thief's that outlives the stolen one's revocation."""
+
+    __tablename__ = "webauthn_sessions"
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("webauthn_credentials.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class WebAuthnSwitch(Base):
     """The center's decision whether an employer's accounts may use security keys. No row: not allowed
     (a new path into an account is opened by the center, not by default)."""

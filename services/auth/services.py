@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from sqlalchemy import select
 
 from hall_common import db
@@ -167,7 +168,10 @@ def _select_with_key(claims: dict[str, Any], employer_no: str) -> dict[str, Any]
     if operator.employer_no != employer_no:
         raise BusinessError("该安全密钥无权管理所选单位账号", 403)
     _not_locked(operator)
-    return _session_for(operator, factor="webauthn")
+    opened = _session_for(operator, factor="webauthn")
+    claims = jwt.decode(opened["token"], options={"verify_signature": False})  # made just now, by this service
+    webauthn_keys.record_session(claims["sid"], key)
+    return opened
 
 
 def login_center(login_name: str, password: str) -> dict[str, Any]:

@@ -12,9 +12,10 @@ import base64
 import hashlib
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from webauthn import (
     generate_authentication_options,
@@ -40,7 +41,7 @@ from hall_common.settings import get_settings
 
 from . import sessions, ukeys
 from .accounts import audit, find_operator
-from .models import EMPLOYER, Challenge, Operator, WebAuthnCredential, WebAuthnSwitch
+from .models import EMPLOYER, Challenge, Operator, WebAuthnCredential, WebAuthnSession, WebAuthnSwitch
 
 log = logging.getLogger(__name__)
 NOT_ALLOWED = "中心未开通本单位的安全密钥登录，请联系中心"
@@ -93,6 +94,30 @@ def active_keys(login_name: str) -> list[WebAuthnCredential]:
 
 
 # -- registration -----------------------------------------------------------------------------------
+
+NEEDS_UKEY = "请使用UKey登录后再登记安全密钥"
+
+
+def opened_with_key(session_id: str | None) -> bool:
+    return bool(session_id) and db.session().get(WebAuthnSession, session_id) is not None
+
+
+def record_session(session_id: str, key: WebAuthnCredential) -> None:
+    db.session().add(WebAuthnSession(session_id=session_id, key_id=key.id, created_at=db.utcnow()))
+    db.session().commit()
+
+
+def forget_old_sessions() -> None:
+    """Housekeeping: the marks of sessions past any session's absolute lifetime."""
+    limit = db.utcnow() - timedelta(seconds=get_settings().session_absolute_seconds) - timedelta(days=1)
+    db.session().execute(delete(WebAuthnSession).where(WebAuthnSession.created_at < limit))
+
+
+def check_signed_in_registration(session_id: str | None) -> None:
+    """A signed-in registration needs a session the UKey opened (see WebAuthnSession)."""
+    if opened_with_key(session_id):
+        raise BusinessError(NEEDS_UKEY, 403)
+
 
 def registration_options(login_name: str) -> dict[str, Any]:
     """The options for navigator.credentials.create(): a resident key (the login then needs no list of

@@ -60,7 +60,9 @@ def own_keys() -> Any:
 @allow("employer")
 @blp.response(200, WebAuthnOptionsSchema)
 def registration_options() -> dict[str, Any]:
-    return webauthn_keys.registration_options(current_principal().login_name)
+    principal = current_principal()
+    webauthn_keys.check_signed_in_registration(principal.session_id)
+    return webauthn_keys.registration_options(principal.login_name)
 
 
 @blp.route("/auth/webauthn/keys", methods=["POST"])
@@ -68,7 +70,9 @@ def registration_options() -> dict[str, Any]:
 @blp.arguments(KeyRegistrationSchema)
 @blp.response(201, WebAuthnKeySchema)
 def register(body: dict[str, Any]) -> Any:
-    login_name = current_principal().login_name
+    principal = current_principal()
+    webauthn_keys.check_signed_in_registration(principal.session_id)
+    login_name = principal.login_name
     key = webauthn_keys.register(login_name, login_name, body["challenge_id"], body["credential"],
                                  body["name"].strip(), "登录后登记")
     db.session().commit()

@@ -167,7 +167,11 @@ def test_enrol_then_log_in_with_password_and_key_then_remove_it(client: FlaskCli
     registered = enrol(client, A, key)
     assert registered.status_code == 201, registered.get_json()
     assert registered.get_json()["name"] == "办公室钥匙"
-    assert session_with_key(client, A, key)["principal"]["emp"] == A
+    opened = session_with_key(client, A, key)
+    assert opened["principal"]["emp"] == A
+    # A session the key opened does not add keys: a stolen key and password must not plant another.
+    refused = client.post("/auth/webauthn/keys/options", headers=auth(opened["token"]))
+    assert refused.status_code == 403 and message(refused) == webauthn_keys.NEEDS_UKEY
     # The same key registered twice is refused (the browser excludes it; a forged answer is refused here).
     assert enrol(client, A, key).status_code in (409, 422)
     listed = client.get("/auth/webauthn/keys", headers=_employer(A)).get_json()
@@ -320,3 +324,29 @@ def test_an_enrolment_code_serves_one_registration_of_two_at_once(
     # Spent: a third use is refused (the count restarted at the right password and code above).
     options = client.post("/auth/webauthn/enrolment-options", json={**start, "code": code})
     assert message(options) == bad_login(4)
+
+
+def test_the_key_logins_options_and_the_code_enrolment_are_rate_limited_like_the_ukeys_challenge(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stores a challenge or checks a password: the same limits per account (and per address)."""
+    from ..conftest import make_app
+
+    monkeypatch.setenv("HALL_CHALLENGE_LIMIT_PER_ACCOUNT", "3 per minute")
+    reset_settings()
+    client = make_app("auth").test_client()
+
+    def options(login: str, address: str) -> int:
+        return int(client.post("/auth/webauthn/login-options", json={"employer_no": login, "login_name": login},
+                               environ_base={"REMOTE_ADDR": address}).status_code)
+
+    def enrolment(address: str) -> int:
+        return int(client.post("/auth/webauthn/enrolment-options", environ_base={"REMOTE_ADDR": address}, json={
+            "employer_no": B, "login_name": B, "password": "wrong-guess1", "code": "AAAA-BBBB-CCCC"}).status_code)
+
+    assert [options(A, f"203.0.113.{i}") for i in range(3)] == [200, 200, 200]
+    refused = client.post("/auth/webauthn/login-options", json={"employer_no": A, "login_name": A},
+                          environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert refused.status_code == 429 and message(refused) == "登录请求过于频繁，请稍后再试"
+    assert [enrolment(f"198.51.100.{i}") for i in range(3)] == [401, 401, 401]
+    assert enrolment("198.51.100.9") == 429  # before the lockout's fifth try

@@ -1,5 +1,6 @@
 # ruff: noqa: E501, I001
-"""webauthn: security keys of employer accounts, the center's switch per employer, enrolment codes
+"""webauthn: security keys of employer accounts, the sessions they opened, the center's switch per employer,
+enrolment codes
 
 Revision ID: 0012_webauthn
 Revises: 0011_refresh_rotation
@@ -36,6 +37,15 @@ def upgrade() -> None:
     )
     op.create_index('ix_webauthn_credentials_login_name', 'webauthn_credentials', ['login_name'])
     op.create_table(
+        'webauthn_sessions',
+        sa.Column('session_id', sa.String(length=36), nullable=False),
+        sa.Column('key_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['key_id'], ['webauthn_credentials.id']),
+        sa.PrimaryKeyConstraint('session_id'),
+    )
+    op.create_index('ix_webauthn_sessions_key_id', 'webauthn_sessions', ['key_id'])
+    op.create_table(
         'webauthn_switches',
         sa.Column('employer_no', sa.String(length=20), nullable=False),
         sa.Column('allowed', sa.Boolean(), nullable=False),
@@ -63,5 +73,7 @@ def downgrade() -> None:
     op.drop_index('ix_webauthn_enrolment_codes_login_name', table_name='webauthn_enrolment_codes')
     op.drop_table('webauthn_enrolment_codes')
     op.drop_table('webauthn_switches')
+    op.drop_index('ix_webauthn_sessions_key_id', table_name='webauthn_sessions')
+    op.drop_table('webauthn_sessions')
     op.drop_index('ix_webauthn_credentials_login_name', table_name='webauthn_credentials')
     op.drop_table('webauthn_credentials')
