@@ -39,13 +39,19 @@ class SoftKey:
         return json.dumps({"type": kind, "challenge": options["challenge"], "origin": origin,
                            "crossOrigin": False}).encode()
 
-    def create(self, options: dict[str, Any], origin: str = ORIGIN, rp_id: str = RP_ID) -> dict[str, Any]:
-        """The answer to navigator.credentials.create(options) (attestation "none")."""
+    def create(self, options: dict[str, Any], origin: str = ORIGIN, rp_id: str = RP_ID,
+               fmt: str = "none") -> dict[str, Any]:
+        """The answer to navigator.credentials.create(options): attestation "none", or "packed" self
+        attestation (signed with the credential's own key) carrying this model's AAGUID."""
         data = self._client_data("webauthn.create", options, origin)
         attested = self.aaguid + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose()
         auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([self._flags() | AT])
                      + struct.pack(">I", self.sign_count) + attested)
-        attestation = encode_cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        statement: dict[str, Any] = {}
+        if fmt == "packed":
+            signed = auth_data + hashlib.sha256(data).digest()
+            statement = {"alg": -7, "sig": self.private_key.sign(signed, ec.ECDSA(hashes.SHA256()))}
+        attestation = encode_cbor({"fmt": fmt, "attStmt": statement, "authData": auth_data})
         return {"id": bytes_to_base64url(self.credential_id), "rawId": bytes_to_base64url(self.credential_id),
                 "type": "public-key", "clientExtensionResults": {},
                 "response": {"clientDataJSON": bytes_to_base64url(data),

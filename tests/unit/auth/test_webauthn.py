@@ -6,6 +6,7 @@ center's switch, single-use challenges and enrolment codes under concurrent use.
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 import pytest
@@ -219,6 +220,26 @@ def test_user_verification_is_required_by_the_setting(client: FlaskClient, monke
     assert message(key_login(client, A, "111111", without_pin)) == bad_login(4)
 
 
+def test_direct_attestation_admits_only_the_listed_models(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = uuid.UUID("cb69481e-8ff7-4039-93ec-0a2729a154a8")
+    _settings(monkeypatch, attestation="direct", aaguids=str(listed))
+    headers = _employer(A)
+
+    def register(key: SoftKey, fmt: str) -> Any:
+        options = client.post("/auth/webauthn/keys/options", headers=headers).get_json()
+        assert options["options"]["attestation"] == "direct"
+        return client.post("/auth/webauthn/keys", headers=headers, json={
+            "challenge_id": options["challenge_id"], "credential": key.create(options["options"], fmt=fmt),
+            "name": "型号测试"})
+
+    for key, fmt in ((SoftKey(aaguid=listed.bytes), "none"), (SoftKey(aaguid=uuid.uuid4().bytes), "packed")):
+        refused = register(key, fmt)  # no attestation at all, or a model not on the list
+        assert refused.status_code == 422 and message(refused) == "该安全密钥型号未经中心认可，不能登记"
+    admitted = register(SoftKey(aaguid=listed.bytes), "packed")
+    assert admitted.status_code == 201, admitted.get_json()
+    assert admitted.get_json()["aaguid"] == str(listed)
+
+
 def test_a_center_revocation_ends_the_accounts_sessions_and_refuses_the_key(
     client: FlaskClient, app: Flask, center_headers: dict[str, str]
 ) -> None:
@@ -350,3 +371,21 @@ def test_the_key_logins_options_and_the_code_enrolment_are_rate_limited_like_the
     assert refused.status_code == 429 and message(refused) == "登录请求过于频繁，请稍后再试"
     assert [enrolment(f"198.51.100.{i}") for i in range(3)] == [401, 401, 401]
     assert enrolment("198.51.100.9") == 429  # before the lockout's fifth try
+
+
+def test_the_settings_refuse_direct_attestation_without_models_and_origins_without_a_scheme(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    from hall_common.settings import Settings
+
+    monkeypatch.setenv("HALL_WEBAUTHN_ATTESTATION", "direct")
+    with pytest.raises(ValidationError, match="HALL_WEBAUTHN_AAGUIDS"):
+        Settings()
+    monkeypatch.setenv("HALL_WEBAUTHN_ATTESTATION", "none")
+    monkeypatch.setenv("HALL_WEBAUTHN_ORIGINS", "dwwt.example.gov.cn")
+    with pytest.raises(ValidationError, match="HALL_WEBAUTHN_ORIGINS"):
+        Settings()
+    monkeypatch.setenv("HALL_WEBAUTHN_ORIGINS", "https://a.example.cn/, https://b.example.cn")
+    assert Settings().webauthn_origins == "https://a.example.cn,https://b.example.cn"
