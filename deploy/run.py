@@ -24,11 +24,12 @@ def main() -> int:
         return 130
     apis = ", ".join(f"{n} {stack.url(n)}" for n in sorted(stack.ports) if n != "gateway")
     print(f"""
-  单位网上服务大厅   {stack.url('gateway')}/login
+  单位网上服务大厅   {stack.public_url}/login   (localhost: browsers refuse security keys on an IP address)
       单位账号 / 登录名称 {demo.EMPLOYER_NO} (or {demo.SECOND_EMPLOYER_NO}), 初始密码 {demo.INITIAL_PASSWORD}
-      (changed at first login), UKey密码 {demo.UKEY_PIN}; the demo UKey manages both employers
+      (changed at first login), UKey密码 {demo.UKEY_PIN}; the demo UKey manages both employers;
+      安全密钥 (FIDO2): after a UKey login, 安全密钥 in the page header registers one (README)
   联连客户端 (UKey agent) {stack.agent_url}, on SoftHSM2 token {demo.UKEY_LABEL}
-  中心管理控制台     {stack.url('gateway')}/admin/login
+  中心管理控制台     {stack.public_url}/admin/login
       登录名称 {demo.CENTER_LOGIN}, 密码 {demo.CENTER_PASSWORD} (admin, every group)
       or {demo.REVIEWER_LOGIN}, 密码 {demo.REVIEWER_PASSWORD} (group 复核 only)
       or {demo.ADMIN2_LOGIN}, 密码 {demo.ADMIN2_PASSWORD} (admin, confirms what {demo.CENTER_LOGIN} asks)

@@ -26,11 +26,22 @@ def seed_auth() -> None:
                 password_hash=hash_password(demo.INITIAL_PASSWORD), must_change_password=True,
                 permissions=demo.PERMISSIONS[employer["employer_no"]],
             ))
+    _demo_security_keys()
     _admin_role()
     _center_account(demo.CENTER_LOGIN, demo.CENTER_NAME, demo.CENTER_PASSWORD, [demo.CENTER_ROLE[0]],
                     demo.CENTER_GROUPS)
     _center_account(demo.REVIEWER_LOGIN, demo.REVIEWER_NAME, demo.REVIEWER_PASSWORD, [], demo.REVIEWER_GROUPS)
     _center_account(demo.ADMIN2_LOGIN, demo.ADMIN2_NAME, demo.ADMIN2_PASSWORD, [demo.CENTER_ROLE[0]], [])
+
+
+def _demo_security_keys() -> None:
+    """The demo employers may use security keys (a real employer may not until the center allows it)."""
+    from services.auth.models import WebAuthnSwitch
+
+    session = db.session()
+    for employer in demo.EMPLOYERS:
+        if session.get(WebAuthnSwitch, employer["employer_no"]) is None:
+            session.add(WebAuthnSwitch(employer_no=employer["employer_no"], allowed=True, changed_by="demo"))
 
 
 def _admin_role() -> None:

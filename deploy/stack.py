@@ -94,6 +94,12 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     @property
+    def public_url(self) -> str:
+        """The gateway as the browser opens it: browsers refuse an IP address as a security key's relying
+        party, so the hall is served to them on localhost (the same port)."""
+        return f"http://localhost:{self.ports['gateway']}"
+
+    @property
     def agent_url(self) -> str:
         return f"http://127.0.0.1:{self.agent_port}"
 
@@ -109,6 +115,8 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "SOFTHSM2_CONF": str(self.softhsm_conf),
             "HALL_UKEY_AGENT_URL": self.agent_url,
+            "HALL_WEBAUTHN_RP_ID": "localhost",
+            "HALL_WEBAUTHN_ORIGINS": self.public_url,
         })
         for service in SERVICES:
             env[f"HALL_{service.upper()}_URL"] = self.url(service)
@@ -188,7 +196,7 @@ class Stack:
         the employer's login and the center's issuing page, so issuing is enabled."""
         self.spawn("agent", [str(BIN / "python"), "-m", "ukey_agent", "--module", ukey.SOFTHSM_MODULE,
                              "--token-label", demo.UKEY_LABEL, "--port", str(self.agent_port),
-                             "--origin", self.url("gateway"), "--allow-issue"])
+                             "--origin", self.url("gateway"), "--origin", self.public_url, "--allow-issue"])
         self._wait_port(self.agent_port, "agent")
 
     def start_worker(self) -> None:

@@ -26,6 +26,7 @@ from . import (
     admin_policy,
     admin_push,
     admin_rights,
+    admin_security_keys,
     admin_tokens,
     apidocs,
     base_adjust,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
@@ -41,6 +42,7 @@ from . import (
     processes,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     refresh,
     rosters,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
+    security_keys,
     supplement,  # noqa: F401  (its routes join views.bp before the blueprint is registered)
     verify,
     views,
@@ -162,6 +164,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     app.before_request(_refuse_hostile_json)  # after the CSRF check: a forged post learns nothing
     app.register_blueprint(login.bp)
+    app.register_blueprint(security_keys.bp)
+    app.register_blueprint(admin_security_keys.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_accounts.bp)

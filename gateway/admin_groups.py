@@ -41,6 +41,9 @@ ACTION_NAMES = {
     "policy_create": "新增政策参数", "policy_update": "修改政策参数", "policy_delete": "删除政策参数",
     "refresh_token_reused": "登录凭据被重复使用", "complete_task": "审批任务",
     "enrol_totp": "绑定动态口令", "reset_totp": "重置动态口令", "request_reset_totp": "申请重置动态口令",
+    "webauthn_register": "登记安全密钥", "webauthn_remove": "删除安全密钥", "webauthn_revoke": "注销安全密钥",
+    "webauthn_switch": "安全密钥登录开通", "webauthn_code_issue": "发放安全密钥登记码",
+    "webauthn_counter_regression": "安全密钥计数器回退（疑似复制）",
 }
 # The actor's login factor (hall_common.security.FACTOR_AMR) as the audit page names it.
 FACTOR_NAMES = {"password": "密码", "totp": "密码+动态口令", "ukey": "密码+UKey", "webauthn": "密码+安全密钥"}

@@ -4,6 +4,7 @@ and the idle timeout."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,10 +38,8 @@ def login() -> Any:
     form = {"employer_no": "", "login_name": ""}
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in ("employer_no", "login_name")}
-        signed = {k: request.form.get(k, "") for k in ("password", "challenge_id", "certificate", "signature")}
-        body = {**form, **signed}
         try:
-            stage = ServiceClient("auth").post("/auth/login", body)
+            stage = ServiceClient("auth").post(*_login_call(form))
         except ServiceError as exc:
             if exc.status >= 500:
                 raise
@@ -49,6 +48,20 @@ def login() -> Any:
             session.pop(PENDING, None)  # a login begun and abandoned before does not choose where this one ends
             return _next_stage(stage)
     return render_template("login.html", form=form, agent_url=get_settings().ukey_agent_url, agent=_agent_download())
+
+
+def _login_call(form: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The login with the UKey's signature, or with a security key's assertion (使用安全密钥登录)."""
+    proof = {k: request.form.get(k, "") for k in ("password", "challenge_id")}
+    if request.form.get("credential"):
+        try:
+            credential = json.loads(request.form["credential"])
+        except ValueError:
+            credential = {}
+        return "/auth/webauthn/login", {**form, **proof,
+                                        "credential": credential if isinstance(credential, dict) else {}}
+    signed = {k: request.form.get(k, "") for k in ("certificate", "signature")}
+    return "/auth/login", {**form, **proof, **signed}
 
 
 def _agent_download() -> dict[str, str] | None:

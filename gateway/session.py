@@ -30,7 +30,7 @@ EMPLOYER_KEY, CENTER_KEY = "employer_session", "center_session"
 LOGIN_ENDPOINTS = {EMPLOYER_KEY: "login.login", CENTER_KEY: "admin.login"}
 # The admin console's blueprints: their pages run the center session's idle clock.
 CENTER_BLUEPRINTS = ("admin", "accounts", "ops", "groups", "designer", "monitor", "push", "rights", "tokens",
-                     "policy", "interest")
+                     "policy", "interest", "keyadmin")
 # Renew a little before the expiry, so a token never expires on its way to a service.
 RENEW_MARGIN = 10
 # Sent by the page's own refresh after a live notice (static/live.js): it must not keep an unattended

@@ -110,6 +110,19 @@ class Settings(BaseSettings):
     push_limit_per_sender: str = "60 per minute"
     push_broadcast_daily_quota: int = Field(5, ge=1, le=1000)
     trusted_proxies: str = "127.0.0.1,::1"
+    # FIDO2/WebAuthn security keys beside the UKey (docs/webauthn.md). The relying party id is the
+    # hall's host name as the browser sees it (browsers refuse an IP address, so the demo is served on
+    # localhost); the origins are every address the login page is served at, and the browser's own
+    # report of the origin must be one of them. Attestation "none" accepts any authenticator; "direct"
+    # asks for the authenticator's attestation and accepts only the models listed by AAGUID.
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "住房公积金单位网上服务大厅"
+    webauthn_origins: str = f"http://localhost:{DEFAULT_PORTS['gateway']}"
+    webauthn_attestation: Literal["none", "direct"] = "none"
+    webauthn_aaguids: str = ""
+    webauthn_user_verification: Literal["required", "preferred"] = "required"
+    # A center enrolment code (for an operator without a UKey) serves one registration within this time.
+    webauthn_code_hours: int = Field(72, ge=1, le=30 * 24)
     # Where the employer's browser finds the UKey agent (联连客户端) on the employer's own PC.
     ukey_agent_url: str = "http://127.0.0.1:18761"
     # Where `make` puts the agent's wheel that the login page offers for download (relative: to the repo).
@@ -216,6 +229,27 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate limit such as '10 per minute': {value!r}") from exc
         return value
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [o.strip() for o in value.split(",") if o.strip()]
+        if not origins or any(not o.startswith(("http://", "https://")) for o in origins):
+            raise ValueError("HALL_WEBAUTHN_ORIGINS: one or more origins such as https://dwwt.example.gov.cn")
+        return ",".join(o.rstrip("/") for o in origins)
+
+    @field_validator("webauthn_aaguids")
+    @classmethod
+    def _aaguids(cls, value: str) -> str:
+        import uuid
+
+        return ",".join(str(uuid.UUID(a.strip())) for a in value.split(",") if a.strip())
+
+    @model_validator(mode="after")
+    def _direct_needs_aaguids(self) -> Settings:
+        if self.webauthn_attestation == "direct" and not self.webauthn_aaguids:
+            raise ValueError("HALL_WEBAUTHN_ATTESTATION=direct needs the allowed models in HALL_WEBAUTHN_AAGUIDS")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -3,7 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hall_common.audit import audit_model
@@ -91,6 +103,58 @@ class Challenge(Base):
     login_name: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebAuthnCredential(Base):
+    """A FIDO2/WebAuthn authenticator (security key) an employer account registered beside its UKeys."""
+
+    __tablename__ = "webauthn_credentials"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))  # COSE
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(50))  # given by the operator: which key this is
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
+class WebAuthnSession(Base):
+    """A session opened with a security key (not the UKey): it may not register further keys, so that a
+    stolen key and password cannot add a key of the thief's that outlives the stolen one's revocation."""
+
+    __tablename__ = "webauthn_sessions"
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("webauthn_credentials.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebAuthnSwitch(Base):
+    """The center's decision whether an employer's accounts may use security keys. No row: not allowed
+    (a new path into an account is opened by the center, not by default)."""
+
+    __tablename__ = "webauthn_switches"
+    employer_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(50))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EnrolmentCode(Base):
+    """A one-time code the center gives an operator without a UKey to register a security key: only its
+    hash is kept; it serves one registration before it expires (spent by a conditional update)."""
+
+    __tablename__ = "webauthn_enrolment_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login_name: Mapped[str] = mapped_column(ForeignKey("operators.login_name"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(50))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 

@@ -18,7 +18,8 @@ from hall_common.ratelimit import limiter_for
 from hall_common.settings import get_settings
 
 MESSAGE = "登录请求过于频繁，请稍后再试"
-LIMITED_ENDPOINTS = ("auth.challenge", "auth.center_login")
+# The security key's login options and code enrolment store a challenge or check a password, as these do.
+LIMITED_ENDPOINTS = ("auth.challenge", "auth.center_login", "webauthn.login_options", "webauthn.enrolment_options")
 # The second factor's steps carry a ticket, not a login name: counted per address (the lockout counts per account).
 ADDRESS_LIMITED_ENDPOINTS = ("auth.center_totp", "auth.center_totp_enrolment")
 

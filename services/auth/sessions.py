@@ -44,7 +44,8 @@ REVOKE_MARGIN = timedelta(seconds=60)
 
 # -- login steps -----------------------------------------------------------------------------------
 
-def issue_ticket(login_name: str, ukey_id: int, stage: str) -> str:
+def issue_ticket(login_name: str, ukey_id: int | None, stage: str, *, webauthn_key: int | None = None) -> str:
+    """A login step's ticket, naming the second factor that passed: the UKey, or the security key."""
     now = db.utcnow()
     expires = now + timedelta(seconds=get_settings().login_ticket_seconds)
     ticket_id = str(uuid.uuid4())
@@ -53,6 +54,8 @@ def issue_ticket(login_name: str, ukey_id: int, stage: str) -> str:
     session.commit()
     claims = {"sub": login_name, "ukey": ukey_id, "stage": stage, "aud": TICKET_AUDIENCE, "jti": ticket_id,
               "iat": now.replace(tzinfo=UTC), "exp": expires.replace(tzinfo=UTC)}
+    if webauthn_key is not None:
+        claims["wak"] = webauthn_key
     return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM)
 
 

@@ -19,7 +19,7 @@ def fill_login(page: Page, stack: Stack, login: str, password: str) -> None:
     page.get_by_label("登录名称").fill(login)
     page.get_by_label("登录密码").fill(password)
     page.get_by_label("UKey密码").fill(demo.UKEY_PIN)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
 
 
 def change_password(page: Page, password: str) -> None:

@@ -62,11 +62,11 @@ def test_a_reviewer_without_center_permissions_sees_and_opens_no_admin_page(brow
     page.get_by_label("登录密码").fill(demo.REVIEWER_PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="待审批业务")).to_be_visible()
-    for name in ("流程监控", "流程设计", "账号管理", "UKey管理", "消息推送", "死信事件", "用户组", "中心权限",
-                 "审计日志"):
+    for name in ("流程监控", "流程设计", "账号管理", "UKey管理", "安全密钥", "消息推送", "死信事件", "用户组",
+                 "中心权限", "审计日志"):
         expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
-    for path in ("/admin/groups", "/admin/audit", "/admin/accounts", "/admin/ukeys", "/admin/push",
-                 "/admin/dead-letters", "/admin/definitions/", "/admin/instances/", "/admin/rights/"):
+    for path in ("/admin/groups", "/admin/audit", "/admin/accounts", "/admin/ukeys", "/admin/security-keys",
+                 "/admin/push", "/admin/dead-letters", "/admin/definitions/", "/admin/instances/", "/admin/rights/"):
         response = page.goto(stack.url("gateway") + path)
         assert response is not None and response.status == 403
         expect(page.locator("main")).to_contain_text("当前账号无权进行该操作")

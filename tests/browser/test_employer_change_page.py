@@ -25,7 +25,7 @@ def test_login_with_ukey_forced_change_and_the_choice_of_employer(browser: Brows
     # A wrong UKey PIN is reported by the agent, before the hall sees the password.
     page.get_by_label("登录密码").fill(demo.INITIAL_PASSWORD)
     page.get_by_label("UKey密码").fill("000000")
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.locator("#login-error")).to_have_text("UKey密码错误")
     expect(page.get_by_role("alert")).to_have_text("UKey密码错误")  # the previous attempt's answer is gone
 

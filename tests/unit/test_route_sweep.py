@@ -170,7 +170,10 @@ def test_a_service_with_an_undeclared_route_does_not_start() -> None:
 # (counts only; the proxy does not forward /metrics from outside: docs/observability.md).
 GATEWAY_PUBLIC = {"static", "favicon", "hall.vendor", "login.login", "login.challenge", "login.agent_download",
                   "admin.login", "verify.verify_page", "health.live", "health.ready", "apidocs.openapi_json",
-                  "apidocs.docs", "metrics"}
+                  "apidocs.docs", "metrics",
+                  # security keys: the login's options, and registration with a center enrolment code
+                  # (password and code are its proof, checked by the auth service like a login's)
+                  "keys.login_options", "keys.enrol_page", "keys.enrol_options", "keys.enrol"}
 
 
 def test_every_gateway_page_but_the_public_ones_sends_a_visitor_without_a_session_to_log_in(

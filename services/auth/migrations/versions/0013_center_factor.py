@@ -3,7 +3,7 @@
 last time-step used; the factor each session was opened with; the factor on audit records
 
 Revision ID: 0013_center_factor
-Revises: 0011_refresh_rotation
+Revises: 0012_webauthn
 Create Date: 2026-12-04 20:40:00.000000
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_center_factor'
-down_revision = '0011_refresh_rotation'
+down_revision = '0012_webauthn'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,79 @@
+"""A software FIDO2 authenticator for the unit tests: it answers navigator.credentials.create() and .get()
+as a browser would post them (JSON, base64url), with a P-256 key, its own signature counter, and the
+flags a test chooses. The browser tests use Chromium's virtual authenticator instead."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, encode_cbor
+
+ORIGIN = "http://localhost:8000"
+RP_ID = "localhost"
+UP, UV, AT = 0x01, 0x04, 0x40
+
+
+@dataclass
+class SoftKey:
+    private_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    credential_id: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    sign_count: int = 0
+    user_verified: bool = True
+    aaguid: bytes = bytes(16)
+
+    def _cose(self) -> bytes:
+        numbers = self.private_key.public_key().public_numbers()
+        return encode_cbor({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+
+    def _flags(self) -> int:
+        return UP | (UV if self.user_verified else 0)
+
+    def _client_data(self, kind: str, options: dict[str, Any], origin: str) -> bytes:
+        return json.dumps({"type": kind, "challenge": options["challenge"], "origin": origin,
+                           "crossOrigin": False}).encode()
+
+    def create(self, options: dict[str, Any], origin: str = ORIGIN, rp_id: str = RP_ID,
+               fmt: str = "none") -> dict[str, Any]:
+        """The answer to navigator.credentials.create(options): attestation "none", or "packed" self
+        attestation (signed with the credential's own key) carrying this model's AAGUID."""
+        data = self._client_data("webauthn.create", options, origin)
+        attested = self.aaguid + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose()
+        auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([self._flags() | AT])
+                     + struct.pack(">I", self.sign_count) + attested)
+        statement: dict[str, Any] = {}
+        if fmt == "packed":
+            signed = auth_data + hashlib.sha256(data).digest()
+            statement = {"alg": -7, "sig": self.private_key.sign(signed, ec.ECDSA(hashes.SHA256()))}
+        attestation = encode_cbor({"fmt": fmt, "attStmt": statement, "authData": auth_data})
+        return {"id": bytes_to_base64url(self.credential_id), "rawId": bytes_to_base64url(self.credential_id),
+                "type": "public-key", "clientExtensionResults": {},
+                "response": {"clientDataJSON": bytes_to_base64url(data),
+                             "attestationObject": bytes_to_base64url(attestation), "transports": ["usb"]}}
+
+    def get(self, options: dict[str, Any], origin: str = ORIGIN, rp_id: str = RP_ID) -> dict[str, Any]:
+        """The answer to navigator.credentials.get(options): the counter moves on by one."""
+        self.sign_count += 1
+        data = self._client_data("webauthn.get", options, origin)
+        rp_hash = hashlib.sha256(rp_id.encode()).digest()
+        auth_data = rp_hash + bytes([self._flags()]) + struct.pack(">I", self.sign_count)
+        signature = self.private_key.sign(auth_data + hashlib.sha256(data).digest(), ec.ECDSA(hashes.SHA256()))
+        return {"id": bytes_to_base64url(self.credential_id), "rawId": bytes_to_base64url(self.credential_id),
+                "type": "public-key", "clientExtensionResults": {},
+                "response": {"clientDataJSON": bytes_to_base64url(data),
+                             "authenticatorData": bytes_to_base64url(auth_data),
+                             "signature": bytes_to_base64url(signature), "userHandle": None}}
+
+    def clone(self, sign_count: int) -> SoftKey:
+        """The same key copied into another authenticator whose counter stands at ``sign_count``."""
+        return SoftKey(self.private_key, self.credential_id, sign_count, self.user_verified, self.aaguid)
+
+
+def challenge_of(options: dict[str, Any]) -> bytes:
+    return base64url_to_bytes(options["challenge"])
