@@ -21,7 +21,6 @@ from .schemas import (
     ChallengeRequestSchema,
     ChallengeSchema,
     EmployerLoginSchema,
-    EnrolmentSchema,
     GroupCreateSchema,
     GroupListSchema,
     GroupMembersSchema,
@@ -43,6 +42,7 @@ from .schemas import (
     SessionSchema,
     SoundSchema,
     TicketSchema,
+    TotpEnrolmentSchema,
     UKeyIssueSchema,
     UKeySchema,
 )
@@ -109,7 +109,7 @@ def center_totp(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/auth/center-totp/enrolment", methods=["POST"])
 @allow("public")
 @blp.arguments(TicketSchema)
-@blp.response(200, EnrolmentSchema)
+@blp.response(200, TotpEnrolmentSchema)
 def center_totp_enrolment(body: dict[str, Any]) -> dict[str, Any]:
     """The secret to bind, for an enrolment ticket only (never once the account has enrolled)."""
     return second_factor.enrolment(body["ticket"])

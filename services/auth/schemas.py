@@ -83,7 +83,7 @@ class CenterCodeSchema(TicketSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="请输入6位数字动态口令"))
 
 
-class EnrolmentSchema(Schema):
+class TotpEnrolmentSchema(Schema):
     secret = fields.String(metadata={"description": "base32, shown once for manual entry in the app"})
     otpauth_uri = fields.String(metadata={"description": "the otpauth:// URI the page shows as a QR code"})
     login_name = fields.String()

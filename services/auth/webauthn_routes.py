@@ -18,7 +18,7 @@ from .schemas import LoginStageSchema
 from .webauthn_schemas import (
     CodeSchema,
     EnrolmentOptionsRequestSchema,
-    EnrolmentSchema,
+    KeyEnrolmentSchema,
     KeyRegistrationSchema,
     LoginOptionsRequestSchema,
     SwitchRequestSchema,
@@ -98,7 +98,7 @@ def enrolment_options(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/auth/webauthn/enrolment", methods=["POST"])
 @allow("public")
-@blp.arguments(EnrolmentSchema)
+@blp.arguments(KeyEnrolmentSchema)
 @blp.response(201, WebAuthnKeySchema)
 def enrol(body: dict[str, Any]) -> Any:
     return webauthn_center.enrol_with_code(body["login_name"], body["code"], body["challenge_id"],

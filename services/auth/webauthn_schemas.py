@@ -43,7 +43,7 @@ class EnrolmentOptionsRequestSchema(Schema):
     code = fields.String(required=True, validate=_code)
 
 
-class EnrolmentSchema(KeyRegistrationSchema):
+class KeyEnrolmentSchema(KeyRegistrationSchema):
     login_name = fields.String(required=True, validate=_required)
     code = fields.String(required=True, validate=_code)
 
