@@ -43,7 +43,7 @@ print(json.dumps([[r.rule, sorted((r.methods or set()) - {"HEAD", "OPTIONS"})] f
 PAGE_VALUES = {"box": "message", "type_": "member_registration", "year": str(date.today().year - 1),
                "name": "employer-changes", "login_name": A, "key": "employer_change", "service": "member"}
 # The rules' variables naming one of the first employer's objects (member_no: one of its members).
-GATEWAY_IDS = ("item_id", "import_id", "instance_id", "task_id", "request_id", "row_id", "member_no")
+GATEWAY_IDS = ("item_id", "import_id", "instance_id", "task_id", "request_id", "row_id", "member_no", "key_id")
 CSRF = re.compile(r'(csrf[-_]token"\s+(?:content|value)=")[^"]*')
 ALERT = re.compile(r'<div class="alert alert-(\w+)" role="alert">([^<]*)</div>')
 CSRF_FIELD = "csrf_token"
@@ -51,7 +51,10 @@ CSRF_FIELD = "csrf_token"
 # POST pages that act on the caller's own session (logging in or out, its password, its display
 # settings): no session is sent to them past the CSRF check, it would end or change that session.
 SELF_PAGES = {"/login", "/login/challenge", "/login/password", "/login/select", "/logout", "/password",
-              "/session/keepalive", "/sound", "/large-text", "/admin/login", "/admin/logout"}
+              "/session/keepalive", "/sound", "/large-text", "/admin/login", "/admin/logout",
+              # the security key's login and enrolment steps, and registering a key for the caller's own account
+              "/login/webauthn/options", "/security-keys/enrol/options", "/security-keys/enrol",
+              "/security-keys/options", "/security-keys"}
 # Employer pages that act on the caller's own employer and name nothing else: the other employer's
 # session is not sent (提交销户 would put its account into closure); the center's is (as no session).
 OWN_EMPLOYER_PAGES = {"/employer/closure"}

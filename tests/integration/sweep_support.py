@@ -27,6 +27,7 @@ from deploy import demo_data as demo
 from deploy.stack import Stack
 from hall_common.security import ALGORITHM
 
+from ..unit.webauthn_support import SoftKey
 from .helpers import Api, bank_token, center_api, employer_api, person, submit_change, task_of, wait_for
 
 A = demo.EMPLOYER_NO
@@ -36,7 +37,8 @@ MISSING_EMPLOYER = "999999999"
 MISSING_ID = "987654321"
 # The path parameters naming one object: the sweep fills them with the first employer's objects, then
 # with ids that do not exist, and the other employer must not tell the two apart.
-OBJECT_IDS = ("request_id", "business_id", "row_id", "claim", "import_id", "item_id", "task_id", "instance_id")
+OBJECT_IDS = ("request_id", "business_id", "row_id", "claim", "import_id", "item_id", "task_id", "instance_id",
+              "key_id")
 SWEEP_NAME = "扫描越权甲"  # the member this module registers for the first employer
 # The 补缴 this module books for the first employer: a member and a month no other test pays.
 SUPPLEMENT_MEMBER = [m for m in demo.members(A) if m["status"] == "01"][-6]
@@ -183,7 +185,7 @@ def gather_foreign(stack: Stack) -> tuple[Foreign, Api]:
     foreign = Foreign(
         ids={"request_id": request_id, "business_id": business_id, "row_id": pending_row,
              "claim": own[0]["member_no"], "import_id": import_id, "item_id": item_id, "task_id": task_id,
-             "instance_id": instance_id},
+             "instance_id": instance_id, "key_id": _security_key(stack, employer)},
         business_row=business_row, pending_row=pending_row, change_request=request_id,
         payment_business=payment_business, payment_row=payment_row, print_code=_print_code(employer))
     profile = demo.EMPLOYERS[0]
@@ -195,6 +197,17 @@ def gather_foreign(stack: Stack) -> tuple[Foreign, Api]:
     others = {m["name"] for m in demo.members(demo.SECOND_EMPLOYER_NO)}
     foreign.markers |= {m["name"] for m in own if len(m["name"]) >= 3 and m["name"] not in others}
     return foreign, employer
+
+
+def _security_key(stack: Stack, employer: Api) -> str:
+    """A security key of the first employer's account, registered as its 安全密钥 page registers one."""
+    options = employer.call("POST", "auth", "/auth/webauthn/keys/options")
+    assert options.status_code == 200, options.text
+    credential = SoftKey().create(options.json()["options"], origin=stack.public_url, rp_id="localhost")
+    added = employer.call("POST", "auth", "/auth/webauthn/keys", json={
+        "challenge_id": options.json()["challenge_id"], "credential": credential, "name": "扫描用安全密钥"})
+    assert added.status_code == 201, added.text
+    return str(added.json()["id"])
 
 
 def clean_up(employer: Api, foreign: Foreign) -> None:

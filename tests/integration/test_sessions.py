@@ -39,6 +39,10 @@ PUBLIC = {
     ("GET", "/auth/public-key"), ("POST", "/auth/challenge"), ("POST", "/auth/login"),
     ("POST", "/auth/initial-password"), ("POST", "/auth/select"), ("POST", "/auth/center-login"),
     ("POST", "/auth/center-totp"), ("POST", "/auth/center-totp/enrolment"),  # the console's second step (a ticket)
+    # A security key's login and its enrolment with a center code: the key's assertion (or the code and the
+    # password) is the credential, checked with the lockout as the UKey's signature is.
+    ("POST", "/auth/webauthn/login-options"), ("POST", "/auth/webauthn/login"),
+    ("POST", "/auth/webauthn/enrolment-options"), ("POST", "/auth/webauthn/enrolment"),
     ("POST", "/auth/refresh"),
     ("GET", "/verifications/{code}"),  # a print's verification code: anyone holding a print may check it
 }
