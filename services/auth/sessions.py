@@ -332,21 +332,29 @@ def revoke_accounts_sessions(login_names: list[str], reason: str) -> int:
 def end_sessions(login_names: list[str], reason: str) -> int:
     """Revoke the accounts' live sessions in the caller's transaction (an event handler's: the consumer
     commits it with the event's receipt), each announced by ``auth.session_revoked``."""
+    return _end_live(HallSession.login_name.in_(sorted(set(login_names))), reason)
+
+
+def end_sessions_by_id(session_ids: list[str], reason: str) -> int:
+    """Revoke these sessions, those still live, in the caller's transaction (as ``end_sessions``)."""
+    return _end_live(HallSession.id.in_(sorted(set(session_ids))), reason) if session_ids else 0
+
+
+def _end_live(which: Any, reason: str) -> int:
     session = db.session()
     now = db.utcnow()
     until = now + timedelta(seconds=get_settings().access_token_seconds) + REVOKE_MARGIN
     ended = 0
-    for login_name in sorted(set(login_names)):
-        ids = list(session.scalars(select(HallSession.id).where(
-            HallSession.login_name == login_name, HallSession.revoked_at.is_(None), HallSession.expires_at > now)))
-        for session_id in ids:
-            result = session.execute(
-                update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
-                .values(revoked_at=now, revoked_reason=reason)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                _revoked_event(session_id, login_name, until)
-                ended += 1
+    live = session.execute(select(HallSession.id, HallSession.login_name).where(
+        which, HallSession.revoked_at.is_(None), HallSession.expires_at > now).order_by(HallSession.id)).all()
+    for session_id, login_name in live:
+        result = session.execute(
+            update(HallSession).where(HallSession.id == session_id, HallSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            _revoked_event(session_id, login_name, until)
+            ended += 1
     return ended
 
 

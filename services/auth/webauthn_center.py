@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 
 from hall_common import db
 from hall_common.errors import BusinessError
+from hall_common.outbox import commit_and_relay
 from hall_common.settings import get_settings
 
-from . import ghosts, webauthn_keys
+from . import ghosts, sessions, webauthn_keys
 from .accounts import (
     BAD_LOGIN,
     attempt_failed,
@@ -45,9 +46,11 @@ def switches() -> dict[str, bool]:
 
 
 def set_allowed(actor: str, employer_no: str, allowed: bool) -> WebAuthnSwitch:
-    """Allow or refuse security keys for an employer's accounts. Refusing takes effect at the next login
-    (keys stay registered, unused); revoking a key is what ends sessions."""
-    if not any(o.employer_no == employer_no for o in employer_accounts()):
+    """Allow or refuse security keys for an employer's accounts. Refusing ends the sessions a key opened
+    (the UKey's go on) and refuses the keys from then on; they stay registered, and allowing again restores
+    them."""
+    accounts = [o.login_name for o in employer_accounts() if o.employer_no == employer_no]
+    if not accounts:
         raise BusinessError("单位账号不存在", 404)
     session = db.session()
     switch = session.get(WebAuthnSwitch, employer_no)
@@ -58,7 +61,9 @@ def set_allowed(actor: str, employer_no: str, allowed: bool) -> WebAuthnSwitch:
     switch.allowed, switch.changed_by, switch.changed_at = allowed, actor, db.utcnow()
     audit(actor, "webauthn_switch", employer_no, "允许使用安全密钥登录" if allowed else "停用安全密钥登录",
           before={"allowed": before}, after={"allowed": allowed})
-    session.commit()
+    if not allowed:  # committed with the switch, each end announced as a revocation is
+        sessions.end_sessions_by_id(webauthn_keys.sessions_opened_with_keys(accounts), "webauthn_switched_off")
+    commit_and_relay(session)
     return switch
 
 

@@ -102,6 +102,14 @@ def opened_with_key(session_id: str | None) -> bool:
     return bool(session_id) and db.session().get(WebAuthnSession, session_id) is not None
 
 
+def sessions_opened_with_keys(login_names: list[str]) -> list[str]:
+    """The sessions these accounts opened with a security key (live or not: the caller ends the live)."""
+    query = (select(WebAuthnSession.session_id)
+             .join(WebAuthnCredential, WebAuthnCredential.id == WebAuthnSession.key_id)
+             .where(WebAuthnCredential.login_name.in_(login_names)))
+    return list(db.session().scalars(query))
+
+
 def record_session(session_id: str, key: WebAuthnCredential) -> None:
     db.session().add(WebAuthnSession(session_id=session_id, key_id=key.id, created_at=db.utcnow()))
     db.session().commit()

@@ -17,8 +17,8 @@ from webauthn.helpers import base64url_to_bytes
 
 from hall_common import db
 from hall_common.settings import reset_settings
-from services.auth import webauthn_keys
-from services.auth.models import AuditRecord, Challenge, HallSession, WebAuthnCredential
+from services.auth import sessions, webauthn_keys
+from services.auth.models import AuditRecord, Challenge, HallSession, Operator, WebAuthnCredential
 
 from ...threads import at_once
 from ..conftest import AnyDb, auth, token_for
@@ -264,10 +264,21 @@ def test_the_centers_switch_refuses_registration_and_login(
 ) -> None:
     key = SoftKey()
     assert enrol(client, A, key).status_code == 201
+    by_key = session_with_key(client, A, key)
+    with app.app_context():
+        operator = db.session().scalar(select(Operator).where(Operator.login_name == A))
+        assert operator is not None
+        by_ukey = sessions.open_session(operator, factor="ukey")
     switches = client.get("/auth/webauthn/switches", headers=center_headers).get_json()
     assert {s["employer_no"]: s["allowed"] for s in switches}[A] is True  # the demo employers: allowed
     off = client.put(f"/auth/webauthn/switches/{A}", json={"allowed": False}, headers=center_headers)
     assert off.status_code == 200
+    # The session the key opened ends at once; the UKey's goes on.
+    assert client.post("/auth/refresh", json={"refresh_token": by_key["refresh_token"]}).status_code == 401
+    assert client.post("/auth/refresh", json={"refresh_token": by_ukey["refresh_token"]}).status_code == 200
+    with app.app_context():
+        ended = db.session().scalars(select(HallSession.revoked_reason).where(HallSession.login_name == A))
+        assert sorted(map(str, ended)) == ["None", "webauthn_switched_off"]
     assert message(key_login(client, A, "111111", key)) == bad_login(4)
     refused = client.post("/auth/webauthn/keys/options", headers=_employer(A))
     assert refused.status_code == 403 and message(refused) == webauthn_keys.NOT_ALLOWED
