@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     webauthn_origins: str = f"http://localhost:{DEFAULT_PORTS['gateway']}"
     webauthn_attestation: Literal["none", "direct"] = "none"
     webauthn_aaguids: str = ""
+    # With direct attestation: a PEM file of the vendors' attestation roots (e.g. from the FIDO Metadata
+    # Service); an attestation must chain to one of them, or any software key could name a listed model.
+    webauthn_attestation_roots: str = ""
     webauthn_user_verification: Literal["required", "preferred"] = "required"
     # A center enrolment code (for an operator without a UKey) serves one registration within this time.
     webauthn_code_hours: int = Field(72, ge=1, le=30 * 24)
@@ -249,6 +252,9 @@ class Settings(BaseSettings):
     def _direct_needs_aaguids(self) -> Settings:
         if self.webauthn_attestation == "direct" and not self.webauthn_aaguids:
             raise ValueError("HALL_WEBAUTHN_ATTESTATION=direct needs the allowed models in HALL_WEBAUTHN_AAGUIDS")
+        if self.webauthn_attestation == "direct" and not self.webauthn_attestation_roots:
+            raise ValueError("HALL_WEBAUTHN_ATTESTATION=direct needs the vendors' roots in "
+                             "HALL_WEBAUTHN_ATTESTATION_ROOTS (a PEM file)")
         return self
 
     @field_validator("trusted_proxies")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import hmac
 import sys
 import time
@@ -80,12 +81,25 @@ def password_passed(operator: Operator) -> dict[str, Any]:
     if operator.totp_secret is not None:
         return {"stage": TOTP_STAGE, "ticket": sessions.issue_ticket(operator.login_name, 0, TOTP_STAGE),
                 "message": "请输入动态口令"}
-    if operator.totp_pending_secret is None:
-        # Kept until enrolled, so a page reloaded (or a second try) shows the same secret as before.
-        operator.totp_pending_secret = seal(pyotp.random_base32())
-        db.session().commit()
-    return {"stage": ENROL_STAGE, "ticket": sessions.issue_ticket(operator.login_name, 0, ENROL_STAGE),
-            "message": "首次使用动态口令，请先绑定"}
+    # A new secret for every password stage, bound to its ticket: a secret shown to an earlier login (someone
+    # else's, who knew the password and stopped) is never the one the account binds later.
+    operator.totp_pending_secret = seal(pyotp.random_base32())
+    db.session().commit()
+    return {"stage": ENROL_STAGE, "message": "首次使用动态口令，请先绑定",
+            "ticket": sessions.issue_ticket(operator.login_name, 0, ENROL_STAGE,
+                                            binds=_digest(operator.totp_pending_secret))}
+
+
+def _digest(sealed: str) -> str:
+    return hashlib.sha256(sealed.encode("ascii")).hexdigest()
+
+
+def _pending_of(claims: dict[str, Any], operator: Operator) -> str:
+    """The pending secret the enrolment ticket was issued with; gone if a later login made a new one."""
+    pending = operator.totp_pending_secret
+    if pending is None or not hmac.compare_digest(str(claims.get("binds", "")), _digest(pending)):
+        raise BusinessError(sessions.STEP_GONE, 401)
+    return pending
 
 
 def _live_ticket(ticket: str, stages: tuple[str, ...]) -> tuple[dict[str, Any], Operator]:
@@ -109,10 +123,8 @@ def _live_ticket(ticket: str, stages: tuple[str, ...]) -> tuple[dict[str, Any], 
 
 def enrolment(ticket: str) -> dict[str, Any]:
     """What the enrolment page shows: the new secret as text and as the otpauth URI of its QR code."""
-    _claims, operator = _live_ticket(ticket, (ENROL_STAGE,))
-    if operator.totp_pending_secret is None:  # enrolled meanwhile, or reset again
-        raise BusinessError(sessions.STEP_GONE, 401)
-    secret = unseal(operator.totp_pending_secret)
+    claims, operator = _live_ticket(ticket, (ENROL_STAGE,))
+    secret = unseal(_pending_of(claims, operator))  # enrolled meanwhile, reset, or another login since: gone
     uri = pyotp.TOTP(secret).provisioning_uri(name=operator.login_name, issuer_name=ISSUER)
     return {"secret": secret, "otpauth_uri": uri, "login_name": operator.login_name, "issuer": ISSUER}
 
@@ -122,7 +134,7 @@ def verify(ticket: str, code: str) -> Operator:
     claims, operator = _live_ticket(ticket, (TOTP_STAGE, ENROL_STAGE))
     attempt = begin_attempt(operator)  # counted, and refused while locked, before the code is looked at
     enrolling = claims["stage"] == ENROL_STAGE
-    sealed = operator.totp_pending_secret if enrolling else operator.totp_secret
+    sealed = _pending_of(claims, operator) if enrolling else operator.totp_secret
     step = matching_step(unseal(sealed), code) if sealed else None
     if step is None:
         raise attempt_failed(attempt, BAD_CODE)

@@ -44,8 +44,10 @@ REVOKE_MARGIN = timedelta(seconds=60)
 
 # -- login steps -----------------------------------------------------------------------------------
 
-def issue_ticket(login_name: str, ukey_id: int | None, stage: str, *, webauthn_key: int | None = None) -> str:
-    """A login step's ticket, naming the second factor that passed: the UKey, or the security key."""
+def issue_ticket(login_name: str, ukey_id: int | None, stage: str, *, webauthn_key: int | None = None,
+                 binds: str | None = None) -> str:
+    """A login step's ticket, naming the second factor that passed: the UKey, or the security key.
+    ``binds``: the digest of what the next step must still find (the secret a TOTP enrolment shows)."""
     now = db.utcnow()
     expires = now + timedelta(seconds=get_settings().login_ticket_seconds)
     ticket_id = str(uuid.uuid4())
@@ -56,6 +58,8 @@ def issue_ticket(login_name: str, ukey_id: int | None, stage: str, *, webauthn_k
               "iat": now.replace(tzinfo=UTC), "exp": expires.replace(tzinfo=UTC)}
     if webauthn_key is not None:
         claims["wak"] = webauthn_key
+    if binds is not None:
+        claims["binds"] = binds
     return jwt.encode(claims, private_key_pem(), algorithm=ALGORITHM)
 
 

@@ -13,6 +13,8 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,7 +26,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import parse_authentication_credential_json
+from webauthn.helpers import parse_attestation_object, parse_authentication_credential_json
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
@@ -37,6 +39,7 @@ from webauthn.helpers.structs import (
 
 from hall_common import db
 from hall_common.errors import BusinessError
+from hall_common.outbox import commit_and_relay
 from hall_common.settings import get_settings
 
 from . import sessions, ukeys
@@ -147,6 +150,21 @@ def registration_options(login_name: str) -> dict[str, Any]:
     return {"challenge_id": challenge.id, "options": json.loads(options_to_json(options))}
 
 
+NOT_ADMITTED = "该安全密钥型号未经中心认可，不能登记"
+
+
+@lru_cache(maxsize=4)
+def attestation_roots(path: str) -> list[bytes]:
+    """The vendors' root certificates of a PEM bundle, each as its own PEM (what py_webauthn takes)."""
+    text = Path(path).read_bytes()
+    ends = b"-----END CERTIFICATE-----"
+    roots = [block[block.index(b"-----BEGIN"):].strip() + b"\n" + ends + b"\n"
+             for block in text.split(ends) if b"-----BEGIN" in block]
+    if not roots:
+        raise ValueError(f"HALL_WEBAUTHN_ATTESTATION_ROOTS: no certificate in {path}")
+    return roots
+
+
 def register(actor: str, login_name: str, challenge_id: str, credential: dict[str, Any], name: str,
              how: str) -> WebAuthnCredential:
     """Verify the authenticator's answer and keep the key, in the caller's transaction (committed by the
@@ -154,18 +172,22 @@ def register(actor: str, login_name: str, challenge_id: str, credential: dict[st
     employer_account(login_name)
     used = ukeys.use_challenge(challenge_id, login_name)
     settings = get_settings()
+    direct = settings.webauthn_attestation == "direct"
+    roots = attestation_roots(settings.webauthn_attestation_roots) if direct else []
     try:
         verified = verify_registration_response(
             credential=credential, expected_challenge=_nonce(used), expected_rp_id=settings.webauthn_rp_id,
             expected_origin=_origins(), require_user_verification=_uv_required(),
+            pem_root_certs_bytes_by_fmt={fmt: roots for fmt in AttestationFormat} if roots else None,
         )
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         log.info("security key registration for %s refused: %s", login_name, exc)
         raise BusinessError("安全密钥登记失败：验证未通过，请重试", 422) from exc
-    if settings.webauthn_attestation == "direct":
-        aaguids = settings.webauthn_aaguids.split(",")
-        if verified.fmt == AttestationFormat.NONE or verified.aaguid not in aaguids:
-            raise BusinessError("该安全密钥型号未经中心认可，不能登记", 422)
+    if direct and (verified.fmt == AttestationFormat.NONE or verified.aaguid not in settings.webauthn_aaguids.split(",")
+                   or not parse_attestation_object(verified.attestation_object).att_stmt.x5c):
+        # No attestation, a model not on the list, or self attestation (no certificate chaining to a
+        # vendor's root: the key vouches for itself and could name any model).
+        raise BusinessError(NOT_ADMITTED, 422)
     key = WebAuthnCredential(
         login_name=login_name, credential_id=verified.credential_id, public_key=verified.credential_public_key,
         sign_count=verified.sign_count, aaguid=verified.aaguid, name=name, created_at=db.utcnow(),
@@ -192,10 +214,13 @@ def own_key(login_name: str, key_id: int) -> WebAuthnCredential:
 
 
 def remove(login_name: str, key_id: int) -> None:
-    """The operator removes one of its own keys (lost, replaced): it cannot log in from now on."""
+    """The operator removes one of its own keys (lost, replaced): it cannot log in from now on, and the
+    sessions it opened (a finder's, with the password) end with the removal."""
     key = own_key(login_name, key_id)
     _end(key, login_name, "webauthn_remove", f"删除安全密钥“{key.name}”")
-    db.session().commit()
+    opened = db.session().scalars(select(WebAuthnSession.session_id).where(WebAuthnSession.key_id == key.id))
+    sessions.end_sessions_by_id(list(opened), "webauthn_removed")
+    commit_and_relay(db.session())
 
 
 def revoke(actor: str, key_id: int) -> WebAuthnCredential:

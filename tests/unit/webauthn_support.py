@@ -9,15 +9,52 @@ import json
 import secrets
 import struct
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, encode_cbor
 
 ORIGIN = "http://localhost:8000"
 RP_ID = "localhost"
 UP, UV, AT = 0x01, 0x04, 0x40
+
+
+@dataclass
+class Attester:
+    """An authenticator vendor's attestation: its root, and the batch certificate its keys sign with."""
+    root_key: ec.EllipticCurvePrivateKey
+    root: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+
+    @classmethod
+    def make(cls, vendor: str) -> Attester:
+        root_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        root = _certificate(f"{vendor} Attestation Root", root_key, root_key.public_key(), None, ca=True)
+        leaf = _certificate(f"{vendor} Batch", root_key, key.public_key(), root, ca=False)
+        return cls(root_key, root, key, leaf)
+
+    def root_pem(self) -> bytes:
+        return self.root.public_bytes(serialization.Encoding.PEM)
+
+
+def _certificate(name: str, signer: ec.EllipticCurvePrivateKey, public: ec.EllipticCurvePublicKey,
+                 issuer: x509.Certificate | None, *, ca: bool) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, name.split()[0]),
+                         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")])
+    now = datetime.now(UTC)
+    return (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(issuer.subject if issuer is not None else subject).public_key(public)
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(signer, hashes.SHA256()))
 
 
 @dataclass
@@ -40,9 +77,10 @@ class SoftKey:
                            "crossOrigin": False}).encode()
 
     def create(self, options: dict[str, Any], origin: str = ORIGIN, rp_id: str = RP_ID,
-               fmt: str = "none") -> dict[str, Any]:
-        """The answer to navigator.credentials.create(options): attestation "none", or "packed" self
-        attestation (signed with the credential's own key) carrying this model's AAGUID."""
+               fmt: str = "none", attestation: Attester | None = None) -> dict[str, Any]:
+        """The answer to navigator.credentials.create(options): attestation "none", or "packed" carrying
+        this model's AAGUID, signed by the ``attestation`` certificate (x5c) or, without, by the
+        credential's own key (self attestation)."""
         data = self._client_data("webauthn.create", options, origin)
         attested = self.aaguid + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose()
         auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([self._flags() | AT])
@@ -50,7 +88,10 @@ class SoftKey:
         statement: dict[str, Any] = {}
         if fmt == "packed":
             signed = auth_data + hashlib.sha256(data).digest()
-            statement = {"alg": -7, "sig": self.private_key.sign(signed, ec.ECDSA(hashes.SHA256()))}
+            signer = attestation.key if attestation is not None else self.private_key
+            statement = {"alg": -7, "sig": signer.sign(signed, ec.ECDSA(hashes.SHA256()))}
+            if attestation is not None:
+                statement["x5c"] = [attestation.certificate.public_bytes(serialization.Encoding.DER)]
         attestation = encode_cbor({"fmt": fmt, "attStmt": statement, "authData": auth_data})
         return {"id": bytes_to_base64url(self.credential_id), "rawId": bytes_to_base64url(self.credential_id),
                 "type": "public-key", "clientExtensionResults": {},

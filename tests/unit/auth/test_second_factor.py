@@ -97,9 +97,16 @@ def test_enrolment_shows_the_secret_once_and_completes_only_with_a_correct_code(
     shown = client.post("/auth/center-totp/enrolment", json={"ticket": stage["ticket"]}).get_json()
     secret = shown["secret"]
     assert shown["otpauth_uri"].startswith("otpauth://totp/") and f"secret={secret}" in shown["otpauth_uri"]
-    # The same secret while not enrolled (a reloaded page), stored only encrypted.
+    # A reloaded page shows its ticket's secret again; another password stage (a second tab, or someone
+    # else who knows the password and stops there) makes a new secret bound to its own ticket, so a secret
+    # shown before is never the one bound later: the first ticket's page and code are gone.
+    assert client.post("/auth/center-totp/enrolment", json={"ticket": stage["ticket"]}).get_json()["secret"] == secret
     again = _password(client).get_json()
-    assert client.post("/auth/center-totp/enrolment", json={"ticket": again["ticket"]}).get_json()["secret"] == secret
+    other = client.post("/auth/center-totp/enrolment", json={"ticket": again["ticket"]}).get_json()["secret"]
+    assert other != secret
+    assert client.post("/auth/center-totp/enrolment", json={"ticket": stage["ticket"]}).status_code == 401
+    assert _code(client, stage["ticket"], _at(secret)).status_code == 401
+    stage, secret = again, other
     stored = _operator(app, ADMIN)
     assert stored.totp_secret is None and stored.totp_pending_secret and secret not in stored.totp_pending_secret
     wrong = _code(client, stage["ticket"], "000000" if _at(secret) != "000000" else "111111")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from services.auth.models import AuditRecord, Challenge, HallSession, Operator, 
 
 from ...threads import at_once
 from ..conftest import AnyDb, auth, token_for
-from ..webauthn_support import SoftKey
+from ..webauthn_support import Attester, SoftKey
 from .conftest import NEW_PASSWORD, A, B, bad_login, change_initial, message
 
 # py_webauthn's tests (tests/test_verify_registration_response.py, "none" attestation, and
@@ -180,6 +181,8 @@ def test_enrol_then_log_in_with_password_and_key_then_remove_it(client: FlaskCli
     # Another employer's session cannot remove it: the key is missing for it.
     assert client.delete(f"/auth/webauthn/keys/{listed[0]['id']}", headers=_employer(B)).status_code == 404
     assert client.delete(f"/auth/webauthn/keys/{listed[0]['id']}", headers=_employer(A)).status_code == 200
+    # The session the removed key opened (a finder's, with the password) ends with it.
+    assert client.post("/auth/refresh", json={"refresh_token": opened["refresh_token"]}).status_code == 401
     assert key_login(client, A, NEW_PASSWORD, key).get_json()["message"] == bad_login(4)
 
 
@@ -220,22 +223,32 @@ def test_user_verification_is_required_by_the_setting(client: FlaskClient, monke
     assert message(key_login(client, A, "111111", without_pin)) == bad_login(4)
 
 
-def test_direct_attestation_admits_only_the_listed_models(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_attestation_admits_only_the_listed_models_attested_by_a_known_vendor(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     listed = uuid.UUID("cb69481e-8ff7-4039-93ec-0a2729a154a8")
-    _settings(monkeypatch, attestation="direct", aaguids=str(listed))
+    vendor, stranger = Attester.make("Vendor"), Attester.make("Stranger")
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(b"# the vendors' roots\n" + vendor.root_pem())
+    _settings(monkeypatch, attestation="direct", aaguids=str(listed), attestation_roots=str(roots))
     headers = _employer(A)
 
-    def register(key: SoftKey, fmt: str) -> Any:
+    def register(key: SoftKey, fmt: str, attester: Attester | None) -> Any:
         options = client.post("/auth/webauthn/keys/options", headers=headers).get_json()
         assert options["options"]["attestation"] == "direct"
         return client.post("/auth/webauthn/keys", headers=headers, json={
-            "challenge_id": options["challenge_id"], "credential": key.create(options["options"], fmt=fmt),
-            "name": "型号测试"})
+            "challenge_id": options["challenge_id"], "name": "型号测试",
+            "credential": key.create(options["options"], fmt=fmt, attestation=attester)})
 
-    for key, fmt in ((SoftKey(aaguid=listed.bytes), "none"), (SoftKey(aaguid=uuid.uuid4().bytes), "packed")):
-        refused = register(key, fmt)  # no attestation at all, or a model not on the list
-        assert refused.status_code == 422 and message(refused) == "该安全密钥型号未经中心认可，不能登记"
-    admitted = register(SoftKey(aaguid=listed.bytes), "packed")
+    for key, fmt, attester in ((SoftKey(aaguid=listed.bytes), "none", None),  # no attestation at all
+                               (SoftKey(aaguid=listed.bytes), "packed", None),  # vouching for itself
+                               (SoftKey(aaguid=uuid.uuid4().bytes), "packed", vendor)):  # a model not listed
+        refused = register(key, fmt, attester)
+        assert refused.status_code == 422 and message(refused) == webauthn_keys.NOT_ADMITTED, (fmt, attester)
+    # A listed model's AAGUID claimed under another vendor's certificate: its chain reaches no known root.
+    forged = register(SoftKey(aaguid=listed.bytes), "packed", stranger)
+    assert forged.status_code == 422
+    admitted = register(SoftKey(aaguid=listed.bytes), "packed", vendor)
     assert admitted.status_code == 201, admitted.get_json()
     assert admitted.get_json()["aaguid"] == str(listed)
 
@@ -384,7 +397,7 @@ def test_the_key_logins_options_and_the_code_enrolment_are_rate_limited_like_the
     assert enrolment("198.51.100.9") == 429  # before the lockout's fifth try
 
 
-def test_the_settings_refuse_direct_attestation_without_models_and_origins_without_a_scheme(
+def test_the_settings_refuse_direct_attestation_without_models_or_roots_and_origins_without_a_scheme(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pydantic import ValidationError
@@ -393,6 +406,9 @@ def test_the_settings_refuse_direct_attestation_without_models_and_origins_witho
 
     monkeypatch.setenv("HALL_WEBAUTHN_ATTESTATION", "direct")
     with pytest.raises(ValidationError, match="HALL_WEBAUTHN_AAGUIDS"):
+        Settings()
+    monkeypatch.setenv("HALL_WEBAUTHN_AAGUIDS", "cb69481e-8ff7-4039-93ec-0a2729a154a8")
+    with pytest.raises(ValidationError, match="HALL_WEBAUTHN_ATTESTATION_ROOTS"):
         Settings()
     monkeypatch.setenv("HALL_WEBAUTHN_ATTESTATION", "none")
     monkeypatch.setenv("HALL_WEBAUTHN_ORIGINS", "dwwt.example.gov.cn")
