@@ -63,8 +63,9 @@ def test_an_admin_adds_edits_and_deletes_a_future_policy_version(browser: Browse
     expect(change).to_contain_text("缴存人服务")
     expect(change).to_contain_text("修改政策参数")
     expect(change).to_contain_text(f"政策参数 {later.isoformat()}")
-    expect(change.locator("td").nth(6)).to_contain_text('"base_max": "29940.00"')  # before
-    expect(change.locator("td").nth(7)).to_contain_text('"base_max": "30000.00"')  # after
+    columns = page.locator("#audit thead th").all_inner_texts()  # found by their names, not their places
+    expect(change.locator("td").nth(columns.index("变更前"))).to_contain_text('"base_max": "29940.00"')
+    expect(change.locator("td").nth(columns.index("变更后"))).to_contain_text('"base_max": "30000.00"')
 
     page.get_by_role("link", name="政策参数").click()
     row.get_by_role("button", name="删除").click()
