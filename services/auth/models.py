@@ -95,7 +95,7 @@ class UKeyBinding(Base):
 
 
 class Challenge(Base):
-    """A single-use login challenge for one account, signed by the UKey."""
+    """A single-use challenge for one account: signed by the UKey, or by a security key (login or registration)."""
 
     __tablename__ = "login_challenges"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -104,6 +104,8 @@ class Challenge(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # ukey_login, key_login or key_register: a challenge serves only the step it was taken for.
+    purpose: Mapped[str] = mapped_column(String(20), default="ukey_login", server_default="ukey_login")
 
 
 class WebAuthnCredential(Base):

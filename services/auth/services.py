@@ -72,7 +72,7 @@ def login_employer_webauthn(employer_no: str, login_name: str, password: str, ch
                             credential: dict[str, Any]) -> dict[str, Any]:
     """Password and security key: the same order, counting and single refusal as ``login_employer``; a
     wrong, revoked, cloned or another account's key costs a try as a wrong password does."""
-    used = ukeys.use_challenge(challenge_id, login_name)
+    used = ukeys.use_challenge(challenge_id, login_name, ukeys.KEY_LOGIN)
     operator = find_operator(login_name)
     if operator is not None and (operator.role != EMPLOYER or operator.employer_no != employer_no):
         operator = None

@@ -238,6 +238,11 @@ def _renewable(row: HallSession, now: datetime) -> Operator:
     operator = db.session().scalar(select(Operator).where(Operator.login_name == row.login_name))
     if operator is None:
         raise BusinessError(SESSION_GONE, 401)
+    if operator.role == CENTER and settings.center_second_factor and row.factor != "totp":
+        # Opened by the password alone (before the setting was on, or before the factor was recorded): the
+        # second factor is asked for now, not when the session would have ended by itself.
+        revoke(row.id, "second_factor_required")
+        raise BusinessError("请重新登录并输入动态口令", 401)
     return operator
 
 

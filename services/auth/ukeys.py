@@ -193,11 +193,14 @@ def bound_accounts(ukey: UKey) -> list[str]:
 
 # -- the login checks -------------------------------------------------------------------------------
 
-def new_challenge(login_name: str) -> Challenge:
+UKEY_LOGIN, KEY_LOGIN, KEY_REGISTER = "ukey_login", "key_login", "key_register"
+
+
+def new_challenge(login_name: str, purpose: str = UKEY_LOGIN) -> Challenge:
     now = db.utcnow()
     challenge = Challenge(
         id=str(uuid.uuid4()), nonce=base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
-        login_name=login_name, created_at=now,
+        login_name=login_name, created_at=now, purpose=purpose,
         expires_at=now + timedelta(seconds=get_settings().challenge_ttl_seconds),
     )
     db.session().add(challenge)
@@ -210,11 +213,12 @@ def forget_old_challenges() -> None:
     db.session().execute(delete(Challenge).where(Challenge.expires_at < db.utcnow() - timedelta(hours=1)))
 
 
-def use_challenge(challenge_id: str, login_name: str) -> Challenge:
-    """Consume the challenge: it must exist, belong to this login, be unused and unexpired."""
+def use_challenge(challenge_id: str, login_name: str, purpose: str = UKEY_LOGIN) -> Challenge:
+    """Consume the challenge: it must exist, belong to this login and this step (a login's challenge, which
+    anyone may ask for, never serves a registration), be unused and unexpired."""
     session = db.session()
     challenge = session.get(Challenge, challenge_id)
-    if challenge is None:
+    if challenge is None or challenge.purpose != purpose:
         raise BusinessError("登录挑战无效，请重新登录", 401)
     if challenge.login_name != login_name:
         raise BusinessError("登录挑战与当前账号不符，请重新登录", 401)

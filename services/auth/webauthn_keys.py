@@ -98,7 +98,7 @@ def active_keys(login_name: str) -> list[WebAuthnCredential]:
 
 # -- registration -----------------------------------------------------------------------------------
 
-NEEDS_UKEY = "请使用UKey登录后再登记安全密钥"
+NEEDS_UKEY = "请使用UKey登录后再登记安全密钥，或向中心申请登记码"
 
 
 def opened_with_key(session_id: str | None) -> bool:
@@ -136,7 +136,7 @@ def registration_options(login_name: str) -> dict[str, Any]:
     the setting says, and the attestation the policy needs."""
     operator = employer_account(login_name)
     settings = get_settings()
-    challenge = ukeys.new_challenge(login_name)
+    challenge = ukeys.new_challenge(login_name, ukeys.KEY_REGISTER)
     options = generate_registration_options(
         rp_id=settings.webauthn_rp_id, rp_name=settings.webauthn_rp_name, user_name=login_name,
         user_id=user_handle(login_name),
@@ -170,7 +170,7 @@ def register(actor: str, login_name: str, challenge_id: str, credential: dict[st
     """Verify the authenticator's answer and keep the key, in the caller's transaction (committed by the
     caller: a code's use commits with it). ``how`` says in the audit record what allowed it."""
     employer_account(login_name)
-    used = ukeys.use_challenge(challenge_id, login_name)
+    used = ukeys.use_challenge(challenge_id, login_name, ukeys.KEY_REGISTER)
     settings = get_settings()
     direct = settings.webauthn_attestation == "direct"
     roots = attestation_roots(settings.webauthn_attestation_roots) if direct else []
@@ -251,7 +251,7 @@ def login_options(login_name: str) -> dict[str, Any]:
     """The same answer for every name, with or without keys or an account: the keys are resident, so no
     list of credentials is sent and the ceremony of a name without keys fails as a wrong key does."""
     settings = get_settings()
-    challenge = ukeys.new_challenge(login_name)
+    challenge = ukeys.new_challenge(login_name, ukeys.KEY_LOGIN)
     options = generate_authentication_options(
         rp_id=settings.webauthn_rp_id, challenge=_nonce(challenge), timeout=settings.challenge_ttl_seconds * 1000,
         user_verification=_uv(),

@@ -128,7 +128,7 @@ def test_enrol_log_in_without_the_agent_and_refuse_wrong_cloned_and_revoked_keys
         # A session the key opened adds no key (a stolen key must not plant another): the UKey's may.
         page.get_by_label("名称").fill("另一把密钥")
         page.get_by_role("button", name="添加安全密钥").click()
-        expect(page.locator("#key-error")).to_have_text("请使用UKey登录后再登记安全密钥")
+        expect(page.locator("#key-error")).to_have_text("请使用UKey登录后再登记安全密钥，或向中心申请登记码")
         page.get_by_role("button", name="退出系统").click()
 
         # A key the hall never registered (another authenticator's resident key for this site): a try.

@@ -89,6 +89,21 @@ def test_with_the_setting_off_the_console_login_is_the_password_alone(
     assert session["principal"]["amr"] == ["pwd"]
 
 
+def test_a_center_session_of_the_password_alone_ends_at_its_next_renewal_once_the_setting_is_on(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALL_CENTER_SECOND_FACTOR", "false")
+    reset_settings()
+    before = _password(client).get_json()
+    assert client.post("/auth/refresh", json={"refresh_token": before["refresh_token"]}).status_code == 200
+    monkeypatch.setenv("HALL_CENTER_SECOND_FACTOR", "true")
+    reset_settings()
+    renewed = client.post("/auth/refresh", json={"refresh_token": before["refresh_token"]})
+    assert renewed.status_code == 401 and message(renewed) == "请重新登录并输入动态口令"
+    _secret, after = _enrol(client)  # a session with the code renews
+    assert client.post("/auth/refresh", json={"refresh_token": after["refresh_token"]}).status_code == 200
+
+
 def test_enrolment_shows_the_secret_once_and_completes_only_with_a_correct_code(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -18,7 +18,7 @@ from webauthn.helpers import base64url_to_bytes
 
 from hall_common import db
 from hall_common.settings import reset_settings
-from services.auth import sessions, webauthn_keys
+from services.auth import sessions, ukeys, webauthn_keys
 from services.auth.models import AuditRecord, Challenge, HallSession, Operator, WebAuthnCredential
 
 from ...threads import at_once
@@ -66,8 +66,9 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     reset_settings()
 
 
-def _challenge(login_name: str, challenge: str) -> Challenge:
+def _challenge(login_name: str, challenge: str, purpose: str = ukeys.KEY_REGISTER) -> Challenge:
     row = Challenge(id=f"vector-{len(challenge)}-{login_name}", login_name=login_name, created_at=db.utcnow(),
+                    purpose=purpose,
                     nonce=base64.b64encode(base64url_to_bytes(challenge)).decode(),
                     expires_at=db.utcnow().replace(year=2099))
     return row
@@ -117,7 +118,7 @@ def test_the_librarys_assertion_vector_against_the_stored_counter_and_the_settin
                                        public_key=base64url_to_bytes(AUTH_PUBLIC_KEY), sign_count=stored,
                                        aaguid="00000000-0000-0000-0000-000000000000", name="旧钥匙"))
         session.commit()
-        key = webauthn_keys.login_key(A, A, _challenge(A, AUTH_CHALLENGE), AUTH_CREDENTIAL)
+        key = webauthn_keys.login_key(A, A, _challenge(A, AUTH_CHALLENGE, ukeys.KEY_LOGIN), AUTH_CREDENTIAL)
         session.commit()
         assert (key is not None) is passes
         stored_now = session.scalar(select(WebAuthnCredential.sign_count))
@@ -369,6 +370,27 @@ def test_an_enrolment_code_serves_one_registration_of_two_at_once(
     # Spent: a third use is refused (the count restarted at the right password and code above).
     options = client.post("/auth/webauthn/enrolment-options", json={**start, "code": code})
     assert message(options) == bad_login(4)
+
+
+def test_a_challenge_serves_only_the_step_it_was_taken_for(client: FlaskClient, center_headers: dict[str, str]) -> None:
+    """A login's challenge, which anyone may ask for by name, never serves a registration: a leaked enrolment
+    code without the password (checked when the registration's options are asked for) registers nothing."""
+    code = client.post(f"/auth/webauthn/codes/{B}", headers=center_headers).get_json()["code"]
+    for taken in (client.post("/auth/webauthn/login-options", json={"employer_no": B, "login_name": B}),
+                  client.post("/auth/challenge", json={"employer_no": B, "login_name": B})):
+        options = taken.get_json()
+        credential = SoftKey().create(options.get("options") or {"challenge": "AAAA"})
+        refused = client.post("/auth/webauthn/enrolment", json={
+            "login_name": B, "code": code, "challenge_id": options["challenge_id"], "credential": credential,
+            "name": "冒领的钥匙"})
+        assert refused.status_code == 401 and message(refused) == "登录挑战无效，请重新登录", refused.get_json()
+    # Nor does a registration's challenge serve a login.
+    registration = client.post("/auth/webauthn/keys/options", headers=_employer(A)).get_json()
+    key = SoftKey()
+    login = client.post("/auth/webauthn/login", json={
+        "employer_no": A, "login_name": A, "password": "111111", "challenge_id": registration["challenge_id"],
+        "credential": key.get(registration["options"])})
+    assert login.status_code == 401 and message(login) == "登录挑战无效，请重新登录"
 
 
 def test_the_key_logins_options_and_the_code_enrolment_are_rate_limited_like_the_ukeys_challenge(

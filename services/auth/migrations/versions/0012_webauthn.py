@@ -17,7 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The challenges of registration and login live in login_challenges with the UKey's (single use).
+    # The challenges of registration and login live in login_challenges with the UKey's (single use), each
+    # named by its purpose so that one taken for a login never serves a registration.
+    with op.batch_alter_table('login_challenges') as batch:
+        batch.add_column(sa.Column('purpose', sa.String(length=20), server_default='ukey_login', nullable=False))
     op.create_table(
         'webauthn_credentials',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -70,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('login_challenges') as batch:
+        batch.drop_column('purpose')
     op.drop_index('ix_webauthn_enrolment_codes_login_name', table_name='webauthn_enrolment_codes')
     op.drop_table('webauthn_enrolment_codes')
     op.drop_table('webauthn_switches')
