@@ -4,6 +4,7 @@ flags a test chooses. The browser tests use Chromium's virtual authenticator ins
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -12,11 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy import select
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, encode_cbor
+
+from hall_common import db
+from hall_common.settings import reset_settings
+from services.auth import ukeys
+from services.auth.models import AuditRecord, Challenge
 
 ORIGIN = "http://localhost:8000"
 RP_ID = "localhost"
@@ -118,3 +126,21 @@ class SoftKey:
 
 def challenge_of(options: dict[str, Any]) -> bytes:
     return base64url_to_bytes(options["challenge"])
+
+
+def webauthn_settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(f"HALL_WEBAUTHN_{name.upper()}", value)
+    reset_settings()
+
+
+def vector_challenge(login_name: str, challenge: str, purpose: str = ukeys.KEY_REGISTER) -> Challenge:
+    row = Challenge(id=f"vector-{len(challenge)}-{login_name}", login_name=login_name, created_at=db.utcnow(),
+                    purpose=purpose,
+                    nonce=base64.b64encode(base64url_to_bytes(challenge)).decode(),
+                    expires_at=db.utcnow().replace(year=2099))
+    return row
+
+
+def audits(action: str) -> list[AuditRecord]:
+    return list(db.session().scalars(select(AuditRecord).where(AuditRecord.action == action)))

@@ -5,7 +5,6 @@ center's switch, single-use challenges and enrolment codes under concurrent use.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,120 +13,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from webauthn.helpers import base64url_to_bytes
 
 from hall_common import db
 from hall_common.settings import reset_settings
-from services.auth import sessions, ukeys, webauthn_keys
-from services.auth.models import AuditRecord, Challenge, HallSession, Operator, WebAuthnCredential
+from services.auth import sessions, webauthn_keys
+from services.auth.models import HallSession, Operator, WebAuthnCredential
 
 from ...threads import at_once
 from ..conftest import AnyDb, auth, token_for
-from ..webauthn_support import Attester, SoftKey
+from ..webauthn_support import Attester, SoftKey, audits, webauthn_settings
 from .conftest import NEW_PASSWORD, A, B, bad_login, change_initial, message
-
-# py_webauthn's tests (tests/test_verify_registration_response.py, "none" attestation, and
-# tests/test_verify_authentication_response.py, an EC2 key): rp id localhost, origin localhost:5000.
-VECTOR_ORIGIN = "http://localhost:5000"
-REG_CHALLENGE = "TwN7n4WTyGKLc4ZY-qGsFqKnHM4nglqsyV0ICJlN2TO9XiRyFtrkaDwUvsql-gkLJXP6fnF1MlrZ53Mm4R7Cvw"
-REG_CREDENTIAL = {
-    "id": "9y1xA8Tmg1FEmT-c7_fvWZ_uoTuoih3OvR45_oAK-cwHWhAbXrl2q62iLVTjiyEZ7O7n-CROOY494k7Q3xrs_w",
-    "rawId": "9y1xA8Tmg1FEmT-c7_fvWZ_uoTuoih3OvR45_oAK-cwHWhAbXrl2q62iLVTjiyEZ7O7n-CROOY494k7Q3xrs_w",
-    "response": {
-        "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjESZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2NF"
-                             "AAAAFwAAAAAAAAAAAAAAAAAAAAAAQPctcQPE5oNRRJk_nO_371mf7qE7qIodzr0eOf6ACvnMB1oQG165dqutoi1U44shGezu5_gk"
-                             "TjmOPeJO0N8a7P-lAQIDJiABIVggSFbUJF-42Ug3pdM8rDRFu_N5oiVEysPDB6n66r_7dZAiWCDUVnB39FlGypL-qAoI"
-                             "O9xWHtJygo2jfDmHl-_eKFRLDA",
-        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoiVHdON240V1R5R0tMYzRaWS1xR3NGcUtuSE00bmds"
-                          "cXN5VjBJQ0psTjJUTzlYaVJ5RnRya2FEd1V2c3FsLWdrTEpYUDZmbkYxTWxyWjUzTW00UjdDdnciLCJvcmlnaW4iOiJo"
-                          "dHRwOi8vbG9jYWxob3N0OjUwMDAiLCJjcm9zc09yaWdpbiI6ZmFsc2V9",
-    },
-    "type": "public-key", "clientExtensionResults": {}, "transports": ["nfc", "usb"],
-}
-AUTH_CHALLENGE = "xi30GPGAFYRxVDpY1sM10DaLzVQG66nv-_7RUazH0vI2YvG8LYgDEnvN5fZZNVuvEDuMi9te3VLqb42N0fkLGA"
-AUTH_ID = "EDx9FfAbp4obx6oll2oC4-CZuDidRVV4gZhxC529ytlnqHyqCStDUwfNdm1SNHAe3X5KvueWQdAX3x9R1a2b9Q"
-AUTH_CREDENTIAL = {
-    "id": AUTH_ID, "rawId": AUTH_ID, "type": "public-key", "clientExtensionResults": {},
-    "response": {
-        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MBAAAATg",
-        "clientDataJSON": "eyJjaGFsbGVuZ2UiOiJ4aTMwR1BHQUZZUnhWRHBZMXNNMTBEYUx6VlFHNjZudi1fN1JVYXpIMHZJMll2RzhMWWdERW52"
-                          "TjVmWlpOVnV2RUR1TWk5dGUzVkxxYjQyTjBma0xHQSIsImNsaWVudEV4dGVuc2lvbnMiOnt9LCJoYXNoQWxnb3JpdGht"
-                          "IjoiU0hBLTI1NiIsIm9yaWdpbiI6Imh0dHA6Ly9sb2NhbGhvc3Q6NTAwMCIsInR5cGUiOiJ3ZWJhdXRobi5nZXQifQ",
-        "signature": "MEUCIGisVZOBapCWbnJJvjelIzwpixxIwkjCCb5aCHafQu68AiEA88v-2pJNNApPFwAKFiNuf82-2hBxYW5kGwVweeoxCwo",
-    },
-}
-AUTH_PUBLIC_KEY = ("pQECAyYgASFYIIeDTe-gN8A-zQclHoRnGFWN8ehM1b7yAsa8I8KIvmplIlgg4nFGT5px8o6gpPZZhO01wdy9crDSA_Ng"
-                   "tkx0vGpvPHI")
-
-
-def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
-    for name, value in values.items():
-        monkeypatch.setenv(f"HALL_WEBAUTHN_{name.upper()}", value)
-    reset_settings()
-
-
-def _challenge(login_name: str, challenge: str, purpose: str = ukeys.KEY_REGISTER) -> Challenge:
-    row = Challenge(id=f"vector-{len(challenge)}-{login_name}", login_name=login_name, created_at=db.utcnow(),
-                    purpose=purpose,
-                    nonce=base64.b64encode(base64url_to_bytes(challenge)).decode(),
-                    expires_at=db.utcnow().replace(year=2099))
-    return row
-
-
-def _audits(action: str) -> list[AuditRecord]:
-    return list(db.session().scalars(select(AuditRecord).where(AuditRecord.action == action)))
-
-
-def test_the_librarys_registration_vector_passes_the_halls_checks_only_with_its_origin(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with app.app_context():
-        _settings(monkeypatch, origins="http://localhost:8000")
-        db.session().add(_challenge(A, REG_CHALLENGE))
-        db.session().commit()
-        with pytest.raises(Exception, match="安全密钥登记失败"):  # the origin is not one of the hall's
-            webauthn_keys.register(A, A, f"vector-{len(REG_CHALLENGE)}-{A}", REG_CREDENTIAL, "钥匙", "测试")
-        db.session().rollback()
-        _settings(monkeypatch, origins=f"http://localhost:8000,{VECTOR_ORIGIN}", user_verification="preferred")
-        row = _challenge(B, REG_CHALLENGE)
-        db.session().add(row)
-        db.session().commit()
-        key = webauthn_keys.register(B, B, row.id, REG_CREDENTIAL, "钥匙", "测试")
-        db.session().commit()
-        assert key.sign_count == 23 and key.aaguid == "00000000-0000-0000-0000-000000000000"
-        assert key.credential_id == base64url_to_bytes(REG_CREDENTIAL["rawId"])  # type: ignore[arg-type]
-        assert [a.detail for a in _audits("webauthn_register")] == ["登记安全密钥“钥匙”（测试）"]
-        # The challenge was spent by the refused try: single use whatever the outcome.
-        with pytest.raises(Exception, match="登录挑战已使用"):
-            webauthn_keys.register(A, A, f"vector-{len(REG_CHALLENGE)}-{A}", REG_CREDENTIAL, "钥匙", "测试")
-
-
-@pytest.mark.parametrize(("stored", "settings", "passes"), [
-    (77, {"user_verification": "preferred"}, True),
-    (78, {"user_verification": "preferred"}, False),  # the count did not grow: a clone
-    (77, {"user_verification": "required"}, False),  # the vector's user was not verified (no PIN)
-    (77, {"user_verification": "preferred", "rp_id": "hall.example.cn"}, False),
-])
-def test_the_librarys_assertion_vector_against_the_stored_counter_and_the_settings(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, stored: int, settings: dict[str, str], passes: bool
-) -> None:
-    with app.app_context():
-        _settings(monkeypatch, origins=VECTOR_ORIGIN, **settings)
-        session = db.session()
-        session.add(WebAuthnCredential(login_name=A, credential_id=base64url_to_bytes(AUTH_ID),
-                                       public_key=base64url_to_bytes(AUTH_PUBLIC_KEY), sign_count=stored,
-                                       aaguid="00000000-0000-0000-0000-000000000000", name="旧钥匙"))
-        session.commit()
-        key = webauthn_keys.login_key(A, A, _challenge(A, AUTH_CHALLENGE, ukeys.KEY_LOGIN), AUTH_CREDENTIAL)
-        session.commit()
-        assert (key is not None) is passes
-        stored_now = session.scalar(select(WebAuthnCredential.sign_count))
-        assert stored_now == (78 if passes else stored)
-        regressions = _audits("webauthn_counter_regression")
-        assert len(regressions) == (1 if stored == 78 else 0)
-        if regressions:
-            assert "签名计数器未增加（已记录78，本次78）" in regressions[0].detail
-
 
 # -- the service with a software authenticator --------------------------------------------------------
 
@@ -202,7 +97,7 @@ def test_wrong_unknown_cloned_or_unverified_keys_cost_a_try_like_a_wrong_passwor
     # A copy of the key whose counter stands behind: the signature is right, the login refused, audited.
     assert message(key_login(client, A, NEW_PASSWORD, key.clone(sign_count=1))) == bad_login(1)
     with app.app_context():
-        [record] = _audits("webauthn_counter_regression")
+        [record] = audits("webauthn_counter_regression")
         assert record.target == A and "疑似被复制" in record.detail
     fifth = key_login(client, A, NEW_PASSWORD, stranger)  # the fifth failure locks the account
     assert fifth.status_code == 403 and "账号已锁定" in message(fifth)
@@ -218,9 +113,9 @@ def test_wrong_unknown_cloned_or_unverified_keys_cost_a_try_like_a_wrong_passwor
 def test_user_verification_is_required_by_the_setting(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     without_pin = SoftKey(user_verified=False)
     assert enrol(client, A, without_pin).status_code == 422
-    _settings(monkeypatch, user_verification="preferred")
+    webauthn_settings(monkeypatch, user_verification="preferred")
     assert enrol(client, A, without_pin).status_code == 201
-    _settings(monkeypatch, user_verification="required")
+    webauthn_settings(monkeypatch, user_verification="required")
     assert message(key_login(client, A, "111111", without_pin)) == bad_login(4)
 
 
@@ -231,7 +126,7 @@ def test_direct_attestation_admits_only_the_listed_models_attested_by_a_known_ve
     vendor, stranger = Attester.make("Vendor"), Attester.make("Stranger")
     roots = tmp_path / "roots.pem"
     roots.write_bytes(b"# the vendors' roots\n" + vendor.root_pem())
-    _settings(monkeypatch, attestation="direct", aaguids=str(listed), attestation_roots=str(roots))
+    webauthn_settings(monkeypatch, attestation="direct", aaguids=str(listed), attestation_roots=str(roots))
     headers = _employer(A)
 
     def register(key: SoftKey, fmt: str, attester: Attester | None) -> Any:
@@ -269,7 +164,7 @@ def test_a_center_revocation_ends_the_accounts_sessions_and_refuses_the_key(
         assert list(live) == []
         ended = db.session().scalars(select(HallSession.revoked_reason).where(HallSession.login_name == A))
         assert set(ended) == {"webauthn_revoked"}
-        assert [a.actor for a in _audits("webauthn_revoke")] == ["center01"]
+        assert [a.actor for a in audits("webauthn_revoke")] == ["center01"]
     assert message(key_login(client, A, NEW_PASSWORD, key)) == bad_login(4)
 
 
@@ -298,7 +193,7 @@ def test_the_centers_switch_refuses_registration_and_login(
     assert refused.status_code == 403 and message(refused) == webauthn_keys.NOT_ALLOWED
     assert client.post(f"/auth/webauthn/codes/{A}", headers=center_headers).status_code == 409
     with app.app_context():
-        [record] = _audits("webauthn_switch")
+        [record] = audits("webauthn_switch")
         assert (record.before, record.after) == ('{"allowed": true}', '{"allowed": false}')
     # An employer the center never decided on is not allowed (the safe default).
     with app.app_context():
@@ -341,7 +236,7 @@ def test_of_two_logins_at_once_with_one_count_of_the_key_one_is_the_clones(
     results = at_once([lambda b=b: client.post("/auth/webauthn/login", json=b) for b in bodies])
     assert sorted(r.status_code for r in results) == [200, 401], [r.get_json() for r in results]
     with any_db.apps[0].app_context():
-        assert len(_audits("webauthn_counter_regression")) == 1
+        assert len(audits("webauthn_counter_regression")) == 1
         assert db.session().scalar(select(WebAuthnCredential.sign_count)) == key.sign_count
 
 
@@ -366,7 +261,7 @@ def test_an_enrolment_code_serves_one_registration_of_two_at_once(
     assert sorted(r.status_code for r in results) == [201, 409], [r.get_json() for r in results]
     with app.app_context():
         assert len(list(db.session().scalars(select(WebAuthnCredential)))) == 1
-        assert [a.action for a in _audits("webauthn_code_issue")] == ["webauthn_code_issue"]
+        assert [a.action for a in audits("webauthn_code_issue")] == ["webauthn_code_issue"]
     # Spent: a third use is refused (the count restarted at the right password and code above).
     options = client.post("/auth/webauthn/enrolment-options", json={**start, "code": code})
     assert message(options) == bad_login(4)
